@@ -1,0 +1,152 @@
+using Emulator.Cpu.Exceptions;
+using Iced.Intel;
+
+namespace Emulator.Cpu.Decode;
+
+/// <summary>
+/// Builds blocks and keeps them until the code under them changes. Each page a block comes from
+/// is marked as code in physical memory; a write there raises CodeModified, which lands in
+/// <see cref="InvalidatePage"/> and drops exactly the blocks on that page (DESIGN.md,
+/// "Self-modifying code").
+/// </summary>
+public sealed class BlockCache
+{
+    /// <summary>Blocks end after this many instructions even without a control transfer.</summary>
+    public const int MaxInstructions = 64;
+
+    private readonly X86Cpu _cpu;
+    private readonly Dictionary<BlockKey, Block> _blocks = [];
+    private readonly Dictionary<ulong, List<Block>> _byPage = [];
+
+    internal BlockCache(X86Cpu cpu)
+    {
+        _cpu = cpu;
+    }
+
+    public int Count => _blocks.Count;
+
+    public long BlocksBuilt { get; private set; }
+
+    public long Invalidations { get; private set; }
+
+    /// <summary>Raised when blocks are dropped (the JIT drops its compiled code for them too).</summary>
+    public event Action<Block>? BlockInvalidated;
+
+    public void Clear()
+    {
+        foreach (var block in _blocks.Values)
+        {
+            block.Valid = false;
+        }
+
+        _blocks.Clear();
+        _byPage.Clear();
+    }
+
+    public void InvalidatePage(ulong physicalPage)
+    {
+        if (!_byPage.Remove(physicalPage, out var list))
+        {
+            return;
+        }
+
+        foreach (var block in list)
+        {
+            if (block.Valid)
+            {
+                block.Valid = false;
+                _blocks.Remove(block.Key);
+                Invalidations++;
+                BlockInvalidated?.Invoke(block);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Returns the block at <paramref name="rip"/> (linear <paramref name="linear"/>), building it
+    /// if needed. Returns null with a fault pending when the first instruction cannot be fetched.
+    /// </summary>
+    public Block? Get(ulong rip, ulong linear, int bitness)
+    {
+        if (!_cpu.Translate(linear, Mmu.Paging.AccessKind.Execute, out ulong physical))
+        {
+            return null;
+        }
+
+        var key = new BlockKey(rip, linear, physical, bitness);
+        if (_blocks.TryGetValue(key, out var block))
+        {
+            return block;
+        }
+
+        return Build(key);
+    }
+
+    private Block? Build(BlockKey key)
+    {
+        var reader = new GuestCodeReader(_cpu, key.Linear);
+        var decoder = Decoder.Create(key.Bitness, reader, key.Rip, DecoderOptions.None);
+        var instructions = new List<Instruction>();
+        ulong firstPage = key.Linear & ~0xFFFUL;
+        ulong linear = key.Linear;
+        ulong cr2 = _cpu.S.Cr2;
+        while (instructions.Count < MaxInstructions)
+        {
+            if (instructions.Count > 0 && (linear & ~0xFFFUL) != firstPage)
+            {
+                break;
+            }
+
+            decoder.Decode(out Instruction instruction);
+            if (instruction.IsInvalid && decoder.LastError == DecoderError.NoMoreBytes)
+            {
+                if (instructions.Count == 0)
+                {
+                    if (reader.FetchFaulted)
+                    {
+                        return null;
+                    }
+
+                    // Code in MMIO or unmapped space: fetches read all ones there, which is not a valid instruction.
+                    _cpu.RaiseFault(Vector.UD);
+                    return null;
+                }
+
+                // The next instruction straddles into a page that faults: end the block before it
+                // and forget the fault; it is raised when execution really gets there.
+                _cpu.ClearFault();
+                _cpu.S.Cr2 = cr2;
+                break;
+            }
+
+            instructions.Add(instruction);
+            linear += (ulong)instruction.Length;
+            if (instruction.FlowControl != FlowControl.Next)
+            {
+                break;
+            }
+        }
+
+        var pages = reader.PhysicalPages.Distinct().ToArray();
+        var block = new Block(key, [.. instructions], pages);
+        foreach (ulong page in pages)
+        {
+            if (!_cpu.Memory.IsCode(page))
+            {
+                _cpu.Memory.MarkCode(page);
+                _cpu.Tlb.FlushWrites();
+            }
+
+            if (!_byPage.TryGetValue(page, out var list))
+            {
+                _byPage[page] = list = [];
+            }
+
+            list.Add(block);
+        }
+
+        _blocks[key] = block;
+        BlocksBuilt++;
+        return block;
+    }
+}

@@ -1,0 +1,14 @@
+namespace Emulator.Cpu;
+
+/// <summary>
+/// Where the CPU asks for external interrupts. <c>Machine</c> implements it over the interrupt
+/// controllers, so the CPU never sees a device type (DESIGN.md, "the interrupt path").
+/// </summary>
+public interface IInterruptSource
+{
+    /// <summary>True when a maskable interrupt is waiting (the INTR pin is asserted).</summary>
+    bool HasInterrupt { get; }
+
+    /// <summary>The INTA cycle: returns the vector of the highest-priority pending interrupt.</summary>
+    byte Acknowledge();
+}

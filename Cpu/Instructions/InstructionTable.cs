@@ -1,0 +1,234 @@
+using Iced.Intel;
+
+namespace Emulator.Cpu.Instructions;
+
+/// <summary>
+/// The one handler table of the interpreter, indexed by Iced <see cref="Code"/>.
+/// Notation: <c>Map(Mnemonic.X, handler)</c> sets the row of every legacy-encoded Code with that
+/// mnemonic (ADD has 40 Codes, one per width and operand form; the handler reads widths from the
+/// instruction), <c>Set(Code.X, handler)</c> sets one row and overrides a mnemonic row. Every row
+/// left unset raises #UD and is logged once (<see cref="Unimplemented"/>). The JIT calls these same
+/// handlers unless it has an inline fast path for the row.
+/// </summary>
+public static unsafe class InstructionTable
+{
+    private static readonly bool[] s_implemented = new bool[Enum.GetValues<Code>().Length];
+
+    public static readonly delegate*<X86Cpu, in Instruction, void>[] Handlers = Build();
+
+    /// <summary>True when <paramref name="code"/> has a handler (for tests and the "unimplemented" report).</summary>
+    public static bool IsImplemented(Code code) => s_implemented[(int)code];
+
+    private static delegate*<X86Cpu, in Instruction, void>[] Build()
+    {
+        var t = new delegate*<X86Cpu, in Instruction, void>[s_implemented.Length];
+        for (int k = 0; k < t.Length; k++)
+        {
+            t[k] = &Unimplemented;
+        }
+
+        void Map(Mnemonic mnemonic, delegate*<X86Cpu, in Instruction, void> handler)
+        {
+            for (int k = 0; k < t.Length; k++)
+            {
+                var code = (Code)k;
+                if (code.Mnemonic() == mnemonic && code.Encoding() == EncodingKind.Legacy)
+                {
+                    t[k] = handler;
+                    s_implemented[k] = true;
+                }
+            }
+        }
+
+        void MapWhere(Func<Code, bool> predicate, delegate*<X86Cpu, in Instruction, void> handler)
+        {
+            for (int k = 0; k < t.Length; k++)
+            {
+                var code = (Code)k;
+                if (code.Encoding() == EncodingKind.Legacy && predicate(code))
+                {
+                    t[k] = handler;
+                    s_implemented[k] = true;
+                }
+            }
+        }
+
+        void Set(Code code, delegate*<X86Cpu, in Instruction, void> handler)
+        {
+            t[(int)code] = handler;
+            s_implemented[(int)code] = true;
+        }
+
+        void Unset(Code code)
+        {
+            t[(int)code] = &Unimplemented;
+            s_implemented[(int)code] = false;
+        }
+
+        // Integer ALU (Alu.cs)
+        Map(Mnemonic.Add, &Alu.Add);
+        Map(Mnemonic.Or, &Alu.Or);
+        Map(Mnemonic.Adc, &Alu.Adc);
+        Map(Mnemonic.Sbb, &Alu.Sbb);
+        Map(Mnemonic.And, &Alu.And);
+        Map(Mnemonic.Sub, &Alu.Sub);
+        Map(Mnemonic.Xor, &Alu.Xor);
+        Map(Mnemonic.Cmp, &Alu.Cmp);
+        Map(Mnemonic.Test, &Alu.Test);
+        Map(Mnemonic.Inc, &Alu.Inc);
+        Map(Mnemonic.Dec, &Alu.Dec);
+        Map(Mnemonic.Neg, &Alu.Neg);
+        Map(Mnemonic.Not, &Alu.Not);
+
+        // Shifts and rotates (Shift.cs)
+        Map(Mnemonic.Rol, &Shift.Rol);
+        Map(Mnemonic.Ror, &Shift.Ror);
+        Map(Mnemonic.Rcl, &Shift.Rcl);
+        Map(Mnemonic.Rcr, &Shift.Rcr);
+        Map(Mnemonic.Shl, &Shift.Shl);
+        Map(Mnemonic.Sal, &Shift.Shl);
+        Map(Mnemonic.Shr, &Shift.Shr);
+        Map(Mnemonic.Sar, &Shift.Sar);
+
+        // Multiply and divide (MulDiv.cs)
+        Map(Mnemonic.Mul, &MulDiv.Mul);
+        Map(Mnemonic.Imul, &MulDiv.Imul);
+        Map(Mnemonic.Div, &MulDiv.Div);
+        Map(Mnemonic.Idiv, &MulDiv.Idiv);
+
+        // Data movement and bit operations (Move.cs)
+        Map(Mnemonic.Mov, &Move.Mov); // the control- and debug-register forms are overridden under System
+        Map(Mnemonic.Movzx, &Move.Movzx);
+        Map(Mnemonic.Movsx, &Move.Movsx);
+        Map(Mnemonic.Movsxd, &Move.Movsx);
+        Map(Mnemonic.Lea, &Move.Lea);
+        Map(Mnemonic.Xchg, &Move.Xchg);
+        Map(Mnemonic.Xadd, &Move.Xadd);
+        Map(Mnemonic.Cmpxchg, &Move.Cmpxchg);
+        Map(Mnemonic.Bswap, &Move.Bswap);
+        Map(Mnemonic.Bt, &Move.BitTest);
+        Map(Mnemonic.Bts, &Move.BitTest);
+        Map(Mnemonic.Btr, &Move.BitTest);
+        Map(Mnemonic.Btc, &Move.BitTest);
+        Map(Mnemonic.Bsf, &Move.BitScan);
+        Map(Mnemonic.Bsr, &Move.BitScan);
+        MapWhere(code => code.Mnemonic().ToString().StartsWith("Cmov", StringComparison.Ordinal), &Move.Cmovcc);
+        MapWhere(code => code.Mnemonic().ToString().StartsWith("Set", StringComparison.Ordinal) && code.ConditionCode() != ConditionCode.None, &Move.Setcc);
+        Set(Code.Cbw, &Move.ExtendAccumulator);
+        Set(Code.Cwde, &Move.ExtendAccumulator);
+        Set(Code.Cdqe, &Move.ExtendAccumulator);
+        Set(Code.Cwd, &Move.SignIntoDx);
+        Set(Code.Cdq, &Move.SignIntoDx);
+        Set(Code.Cqo, &Move.SignIntoDx);
+        Set(Code.Lahf, &Move.Lahf);
+        Set(Code.Sahf, &Move.Sahf);
+        Set(Code.Clc, &Move.Clc);
+        Set(Code.Stc, &Move.Stc);
+        Set(Code.Cmc, &Move.Cmc);
+        Set(Code.Cld, &Move.Cld);
+        Set(Code.Std, &Move.Std);
+        Map(Mnemonic.Nop, &Move.Nop);
+        Set(Code.Pause, &Move.Nop);
+
+        // Stack (Stack.cs)
+        Map(Mnemonic.Push, &Stack.Push);
+        Map(Mnemonic.Pop, &Stack.Pop);
+        Map(Mnemonic.Pushf, &Stack.Pushf);
+        Map(Mnemonic.Pushfd, &Stack.Pushf);
+        Map(Mnemonic.Pushfq, &Stack.Pushf);
+        Map(Mnemonic.Popf, &Stack.Popf);
+        Map(Mnemonic.Popfd, &Stack.Popf);
+        Map(Mnemonic.Popfq, &Stack.Popf);
+        Map(Mnemonic.Pusha, &Stack.Pusha);
+        Map(Mnemonic.Pushad, &Stack.Pusha);
+        Map(Mnemonic.Popa, &Stack.Popa);
+        Map(Mnemonic.Popad, &Stack.Popa);
+        Map(Mnemonic.Leave, &Stack.Leave);
+        Map(Mnemonic.Enter, &Stack.Enter);
+
+        // Control transfer (Branch.cs)
+        MapWhere(code => code.IsJmpShortOrNear() || code.IsJmpNearIndirect(), &Branch.JmpNear);
+        MapWhere(code => code.IsJmpFar() || code.IsJmpFarIndirect(), &Branch.JmpFar);
+        MapWhere(code => code.IsJccShortOrNear(), &Branch.Jcc);
+        MapWhere(code => code.IsJcxShort(), &Branch.Jcxz);
+        MapWhere(code => code.IsLoop() || code.IsLoopcc(), &Branch.Loop);
+        MapWhere(code => code.IsCallNear() || code.IsCallNearIndirect(), &Branch.CallNear);
+        MapWhere(code => code.IsCallFar() || code.IsCallFarIndirect(), &Branch.CallFar);
+        Map(Mnemonic.Ret, &Branch.RetNear);
+        Map(Mnemonic.Retf, &Branch.RetFar);
+        Map(Mnemonic.Int, &Branch.Int);
+        Map(Mnemonic.Int3, &Branch.Int);
+        Map(Mnemonic.Into, &Branch.Int);
+        Map(Mnemonic.Int1, &Branch.Int);
+        Map(Mnemonic.Iret, &Branch.Iret);
+        Map(Mnemonic.Iretd, &Branch.Iret);
+        Map(Mnemonic.Iretq, &Branch.Iret);
+
+        // String instructions (StringOps.cs); by Code, since SSE reuses the MOVSD and CMPSD mnemonics.
+        MapWhere(code => code.IsStringInstruction() && code.Mnemonic() is Mnemonic.Movsb or Mnemonic.Movsw or Mnemonic.Movsd or Mnemonic.Movsq, &StringOps.Movs);
+        MapWhere(code => code.IsStringInstruction() && code.Mnemonic() is Mnemonic.Stosb or Mnemonic.Stosw or Mnemonic.Stosd or Mnemonic.Stosq, &StringOps.Stos);
+        MapWhere(code => code.IsStringInstruction() && code.Mnemonic() is Mnemonic.Lodsb or Mnemonic.Lodsw or Mnemonic.Lodsd or Mnemonic.Lodsq, &StringOps.Lods);
+        MapWhere(code => code.IsStringInstruction() && code.Mnemonic() is Mnemonic.Cmpsb or Mnemonic.Cmpsw or Mnemonic.Cmpsd or Mnemonic.Cmpsq, &StringOps.Cmps);
+        MapWhere(code => code.IsStringInstruction() && code.Mnemonic() is Mnemonic.Scasb or Mnemonic.Scasw or Mnemonic.Scasd or Mnemonic.Scasq, &StringOps.Scas);
+        MapWhere(code => code.IsStringInstruction() && code.Mnemonic() is Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd, &StringOps.Ins);
+        MapWhere(code => code.IsStringInstruction() && code.Mnemonic() is Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd, &StringOps.Outs);
+
+        // System (SystemOps.cs)
+        Set(Code.Hlt, &SystemOps.Hlt);
+        Set(Code.Cli, &SystemOps.Cli);
+        Set(Code.Sti, &SystemOps.Sti);
+        Map(Mnemonic.In, &SystemOps.In);
+        Map(Mnemonic.Out, &SystemOps.Out);
+        Map(Mnemonic.Lgdt, &SystemOps.LoadTable);
+        Map(Mnemonic.Lidt, &SystemOps.LoadTable);
+        Map(Mnemonic.Sgdt, &SystemOps.StoreTable);
+        Map(Mnemonic.Sidt, &SystemOps.StoreTable);
+        Set(Code.Mov_cr_r32, &SystemOps.MovToCr);
+        Set(Code.Mov_cr_r64, &SystemOps.MovToCr);
+        Set(Code.Mov_r32_cr, &SystemOps.MovFromCr);
+        Set(Code.Mov_r64_cr, &SystemOps.MovFromCr);
+        Unset(Code.Mov_r32_dr);
+        Unset(Code.Mov_r64_dr);
+        Unset(Code.Mov_dr_r32);
+        Unset(Code.Mov_dr_r64);
+        Set(Code.Mov_r32_tr, &SystemOps.Ud);
+        Set(Code.Mov_tr_r32, &SystemOps.Ud);
+        Set(Code.Mov_Sreg_rm16, &SystemOps.MovToSreg);
+        Set(Code.Mov_Sreg_r32m16, &SystemOps.MovToSreg);
+        Set(Code.Mov_Sreg_r64m16, &SystemOps.MovToSreg);
+        Set(Code.Mov_rm16_Sreg, &SystemOps.MovFromSreg);
+        Set(Code.Mov_r32m16_Sreg, &SystemOps.MovFromSreg);
+        Set(Code.Mov_r64m16_Sreg, &SystemOps.MovFromSreg);
+        Map(Mnemonic.Lds, &SystemOps.LoadFarPointer);
+        Map(Mnemonic.Les, &SystemOps.LoadFarPointer);
+        Map(Mnemonic.Lfs, &SystemOps.LoadFarPointer);
+        Map(Mnemonic.Lgs, &SystemOps.LoadFarPointer);
+        Map(Mnemonic.Lss, &SystemOps.LoadFarPointer);
+        Map(Mnemonic.Ltr, &SystemOps.LoadSystemSegment);
+        Map(Mnemonic.Lldt, &SystemOps.LoadSystemSegment);
+        Map(Mnemonic.Str, &SystemOps.StoreSystemSegment);
+        Map(Mnemonic.Sldt, &SystemOps.StoreSystemSegment);
+        Map(Mnemonic.Lmsw, &SystemOps.Lmsw);
+        Map(Mnemonic.Smsw, &SystemOps.Smsw);
+        Set(Code.Clts, &SystemOps.Clts);
+        Map(Mnemonic.Invlpg, &SystemOps.Invlpg);
+        Set(Code.Wbinvd, &SystemOps.CacheControl);
+        Set(Code.Invd, &SystemOps.CacheControl);
+        Set(Code.Rdmsr, &SystemOps.Rdmsr);
+        Set(Code.Wrmsr, &SystemOps.Wrmsr);
+        Set(Code.Cpuid, &SystemOps.Cpuid);
+        Set(Code.Rdtsc, &SystemOps.Rdtsc);
+        Set(Code.Ud2, &SystemOps.Ud);
+        Set(Code.Cmpxchg8b_m64, &SystemOps.Cmpxchg8b);
+        Set(Code.Cmpxchg16b_m128, &SystemOps.Cmpxchg8b);
+        Set(Code.INVALID, &SystemOps.Ud);
+        return t;
+    }
+
+    /// <summary>The row of every instruction not implemented yet: #UD in the guest, one log line per Code.</summary>
+    public static void Unimplemented(X86Cpu c, in Instruction i)
+    {
+        c.ReportUnimplemented(i);
+        c.RaiseFault(Exceptions.Vector.UD);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Emulator.Cpu.State;
+
+/// <summary>
+/// The architectural state of one vCPU: an unmanaged struct with a fixed layout, allocated in
+/// native memory (<see cref="CpuStateBlock"/>), so that generated code reaches every field at a
+/// constant offset and the KVM engine converts to and from it field by field.
+/// General-purpose registers are indexed in encoding order: RAX, RCX, RDX, RBX, RSP, RBP, RSI,
+/// RDI, R8..R15 (SDM Vol. 2A 2.1.5, table 2-2).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct CpuState
+{
+    public GprFile Gpr;
+    public ulong Rip;
+    public ulong Rflags;
+
+    // Segment registers in Sreg encoding order, then LDTR and TR; see Seg.
+    public SegmentRegister Es;
+    public SegmentRegister Cs;
+    public SegmentRegister Ss;
+    public SegmentRegister Ds;
+    public SegmentRegister Fs;
+    public SegmentRegister Gs;
+    public SegmentRegister Ldtr;
+    public SegmentRegister Tr;
+    public TableRegister Gdtr;
+    public TableRegister Idtr;
+
+    public ulong Cr0;
+    public ulong Cr2;
+    public ulong Cr3;
+    public ulong Cr4;
+    public ulong Cr8;
+    public ulong Efer;
+    public DebugRegisterFile Dr;
+
+    // Model-specific registers an OS touches (SDM Vol. 4).
+    public ulong Star;
+    public ulong Lstar;
+    public ulong Cstar;
+    public ulong Sfmask;
+    public ulong KernelGsBase;
+    public ulong SysenterCs;
+    public ulong SysenterEsp;
+    public ulong SysenterEip;
+    public ulong Pat;
+    public ulong TscAux;
+    public ulong ApicBase;
+    public ulong MiscEnable;
+    public ulong TscOffset;
+
+    /// <summary>Instructions retired since reset.</summary>
+    public ulong InstructionsRetired;
+
+    /// <summary>Non-zero while the CPU sits in HLT.</summary>
+    public int Halted;
+
+    /// <summary>Non-zero for the one instruction after STI, MOV SS or POP SS (interrupt shadow).</summary>
+    public int InterruptShadow;
+
+    public const int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
+
+    /// <summary>Current privilege level: CS.DPL in protected mode (SDM 5.5), 0 in real mode, 3 in virtual-8086 mode.</summary>
+    public readonly int Cpl => (Cr0 & ControlBits.Cr0PE) == 0 ? 0 : (Rflags & Flags.VM) != 0 ? 3 : Cs.Dpl;
+
+    public readonly bool ProtectedMode => (Cr0 & ControlBits.Cr0PE) != 0;
+
+    public readonly bool LongModeActive => (Efer & ControlBits.EferLMA) != 0;
+
+    /// <summary>The code size the decoder must use: 16, 32 or 64 (SDM 3.4.5, CS.L and CS.D).</summary>
+    public readonly int Bitness
+    {
+        get
+        {
+            if ((Cr0 & ControlBits.Cr0PE) == 0 || (Rflags & Flags.VM) != 0)
+            {
+                return 16;
+            }
+
+            if (LongModeActive && Cs.Long)
+            {
+                return 64;
+            }
+
+            return Cs.DefaultBig ? 32 : 16;
+        }
+    }
+
+    [UnscopedRef]
+    public ref SegmentRegister Segment(Seg seg) => ref Unsafe.Add(ref Es, (int)seg);
+
+    /// <summary>The power-on / RESET state (SDM Vol. 3A 9.1.1, table 9-1).</summary>
+    public void Reset()
+    {
+        this = default;
+        Rflags = Flags.Reserved1;
+        Rip = 0xFFF0;
+        Cs = new SegmentRegister { Selector = 0xF000, Base = 0xFFFF0000, Limit = 0xFFFF, Attributes = SegmentRegister.AttrPresent | SegmentRegister.AttrS | SegmentRegister.AttrCode | SegmentRegister.AttrWritable | SegmentRegister.AttrAccessed };
+        Ds = Es = Ss = Fs = Gs = SegmentRegister.RealMode(0);
+        Ldtr = new SegmentRegister { Limit = 0xFFFF, Attributes = SegmentRegister.AttrPresent | 2 };
+        Tr = new SegmentRegister { Limit = 0xFFFF, Attributes = SegmentRegister.AttrPresent | 3 };
+        Gdtr.Limit = 0xFFFF;
+        Idtr.Limit = 0xFFFF;
+        Cr0 = ControlBits.Cr0ET | ControlBits.Cr0NW | ControlBits.Cr0CD;
+        // EDX holds the processor signature after reset: family 6, as CPUID leaf 1 EAX reports.
+        Gpr[RDX] = CpuidModel.Signature;
+        Dr[6] = 0xFFFF0FF0;
+        Dr[7] = 0x400;
+        Pat = 0x0007040600070406;
+        ApicBase = 0xFEE00000 | (1 << 11) | (1 << 8);
+        MiscEnable = 1;
+    }
+}

@@ -1,0 +1,362 @@
+using Emulator.Cpu.Exceptions;
+using Emulator.Cpu.State;
+
+namespace Emulator.Cpu;
+
+/// <summary>
+/// Faults are recorded, not thrown: an accessor that fails calls <see cref="RaiseFault(int, uint)"/>
+/// and returns false, the instruction returns, and the run loop rolls RIP back to the faulting
+/// instruction and delivers the exception (DESIGN.md, "precise faults"). Delivery follows SDM
+/// Vol. 3A chapter 6: the real-mode IVT (20.1.4), 32-bit IDT gates (6.12) and 64-bit gates (6.14),
+/// with the double-fault and triple-fault rules of 6.15 (interrupt 8).
+/// </summary>
+public sealed unsafe partial class X86Cpu
+{
+    private int _faultVector = -1;
+    private uint _faultError;
+
+    public bool Faulted => _faultVector >= 0;
+
+    public int FaultVector => _faultVector;
+
+    public uint FaultErrorCode => _faultError;
+
+    /// <summary>Records a fault (the first one wins) and returns false, so callers can <c>return RaiseFault(...)</c>.</summary>
+    public bool RaiseFault(int vector, uint errorCode = 0)
+    {
+        if (_faultVector < 0)
+        {
+            _faultVector = vector;
+            _faultError = errorCode;
+        }
+
+        return false;
+    }
+
+    public void ClearFault()
+    {
+        _faultVector = -1;
+        _faultError = 0;
+    }
+
+    /// <summary>Called by tests and the debugger when a guest exception is taken.</summary>
+    public Action<int, uint, ulong>? ExceptionObserver { get; set; }
+
+    /// <summary>
+    /// Delivers the pending fault for the instruction at <paramref name="faultRip"/>, applying the
+    /// double-fault rules. Returns false when the result is a triple fault.
+    /// </summary>
+    internal bool DeliverPendingFault(ulong faultRip)
+    {
+        int first = _faultVector;
+        uint error = _faultError;
+        ClearFault();
+        S.Rip = faultRip;
+        ExceptionObserver?.Invoke(first, error, faultRip);
+        if (DeliverInterrupt(first, Vector.HasErrorCode(first), error, faultRip, InterruptKind.Exception))
+        {
+            return true;
+        }
+
+        int second = _faultVector;
+        uint secondError = _faultError;
+        ClearFault();
+        if (first == Vector.DF)
+        {
+            return false;
+        }
+
+        // SDM table 6-5: contributory after contributory, or anything but benign after #PF, is #DF.
+        bool doubleFault = (Vector.IsContributory(first) && Vector.IsContributory(second))
+            || (first == Vector.PF && (second == Vector.PF || Vector.IsContributory(second)));
+        if (!doubleFault)
+        {
+            // Benign combinations are handled serially: the second exception is delivered instead.
+            ExceptionObserver?.Invoke(second, secondError, faultRip);
+            if (DeliverInterrupt(second, Vector.HasErrorCode(second), secondError, faultRip, InterruptKind.Exception))
+            {
+                return true;
+            }
+
+            ClearFault();
+        }
+
+        ExceptionObserver?.Invoke(Vector.DF, 0, faultRip);
+        if (DeliverInterrupt(Vector.DF, true, 0, faultRip, InterruptKind.Exception))
+        {
+            return true;
+        }
+
+        ClearFault();
+        return false;
+    }
+
+    /// <summary>
+    /// Vectors through the IVT or IDT. On a fault during delivery the state is restored and the
+    /// fault left pending, so the caller can apply the double-fault rules.
+    /// </summary>
+    public bool DeliverInterrupt(int vector, bool hasError, uint error, ulong returnRip, InterruptKind kind)
+    {
+        CpuState saved = S;
+        bool ok = !S.ProtectedMode ? DeliverReal(vector, returnRip)
+            : S.LongModeActive ? DeliverLong(vector, hasError, error, returnRip, kind)
+            : DeliverProtected(vector, hasError, error, returnRip, kind);
+        if (!ok)
+        {
+            int pending = _faultVector;
+            uint pendingError = _faultError;
+            S = saved;
+            _faultVector = pending;
+            _faultError = pendingError;
+            return false;
+        }
+
+        S.Halted = 0;
+        S.InterruptShadow = 0;
+        return true;
+    }
+
+    private bool DeliverReal(int vector, ulong returnRip)
+    {
+        ref CpuState s = ref S;
+        ulong entry = (ulong)vector * 4;
+        if (entry + 3 > s.Idtr.Limit)
+        {
+            return RaiseFault(Vector.GP, 0);
+        }
+
+        if (!ReadLinear(s.Idtr.Base + entry, 4, out ulong ivt))
+        {
+            return false;
+        }
+
+        if (!Push(s.Rflags & 0xFFFF, 2) || !Push(s.Cs.Selector, 2) || !Push(returnRip & 0xFFFF, 2))
+        {
+            return false;
+        }
+
+        s.Rflags &= ~(Flags.IF | Flags.TF | Flags.AC | Flags.RF);
+        s.Cs.Selector = (ushort)(ivt >> 16);
+        s.Cs.Base = (ivt >> 16) << 4;
+        s.Rip = ivt & 0xFFFF;
+        return true;
+    }
+
+    private uint IdtError(int vector, InterruptKind kind) => (uint)((vector * 8) + 2 + (kind == InterruptKind.External ? 1 : 0));
+
+    private bool DeliverProtected(int vector, bool hasError, uint error, ulong returnRip, InterruptKind kind)
+    {
+        ref CpuState s = ref S;
+        ulong entry = (ulong)vector * 8;
+        if (entry + 7 > s.Idtr.Limit)
+        {
+            return RaiseFault(Vector.GP, IdtError(vector, kind));
+        }
+
+        if (!ReadLinear(s.Idtr.Base + entry, 8, out ulong gate))
+        {
+            return false;
+        }
+
+        int type = (int)(gate >> 40) & 0xF;
+        int gateDpl = (int)(gate >> 45) & 3;
+        bool is32 = type is 0xE or 0xF;
+        if (type is not (0x6 or 0x7 or 0xE or 0xF))
+        {
+            // Task gates (type 5) come with hardware task switching in the system-architecture issue.
+            return RaiseFault(Vector.GP, IdtError(vector, kind));
+        }
+
+        if (kind == InterruptKind.Software && gateDpl < s.Cpl)
+        {
+            return RaiseFault(Vector.GP, IdtError(vector, kind));
+        }
+
+        if ((gate & (1UL << 47)) == 0)
+        {
+            return RaiseFault(Vector.NP, IdtError(vector, kind));
+        }
+
+        var selector = (ushort)(gate >> 16);
+        ulong offset = (gate & 0xFFFF) | ((gate >> 32) & 0xFFFF0000);
+        return EnterHandler(selector, offset, is32 ? 4 : 2, interruptGate: (type & 1) == 0, hasError, error, returnRip, ist: 0);
+    }
+
+    private bool DeliverLong(int vector, bool hasError, uint error, ulong returnRip, InterruptKind kind)
+    {
+        ref CpuState s = ref S;
+        ulong entry = (ulong)vector * 16;
+        if (entry + 15 > s.Idtr.Limit)
+        {
+            return RaiseFault(Vector.GP, IdtError(vector, kind));
+        }
+
+        if (!ReadLinear(s.Idtr.Base + entry, 8, out ulong lo) || !ReadLinear(s.Idtr.Base + entry + 8, 8, out ulong hi))
+        {
+            return false;
+        }
+
+        int type = (int)(lo >> 40) & 0xF;
+        int gateDpl = (int)(lo >> 45) & 3;
+        if (type is not (0xE or 0xF))
+        {
+            return RaiseFault(Vector.GP, IdtError(vector, kind));
+        }
+
+        if (kind == InterruptKind.Software && gateDpl < s.Cpl)
+        {
+            return RaiseFault(Vector.GP, IdtError(vector, kind));
+        }
+
+        if ((lo & (1UL << 47)) == 0)
+        {
+            return RaiseFault(Vector.NP, IdtError(vector, kind));
+        }
+
+        var selector = (ushort)(lo >> 16);
+        ulong offset = (lo & 0xFFFF) | ((lo >> 32) & 0xFFFF0000) | ((hi & 0xFFFFFFFF) << 32);
+        return EnterHandler(selector, offset, 8, interruptGate: type == 0xE, hasError, error, returnRip, ist: (int)(lo >> 32) & 7);
+    }
+
+    /// <summary>
+    /// The common tail of IDT delivery: load the handler's CS, switch stacks when the privilege
+    /// rises (from the TSS; SDM 6.12.1 and 6.14.4-5), push the frame, clear flags, jump.
+    /// </summary>
+    private bool EnterHandler(ushort selector, ulong offset, int width, bool interruptGate, bool hasError, uint error, ulong returnRip, int ist)
+    {
+        ref CpuState s = ref S;
+        bool longMode = s.LongModeActive;
+        if ((selector & ~3) == 0)
+        {
+            return RaiseFault(Vector.GP, 0);
+        }
+
+        if (!ReadDescriptor(selector, out ulong d, out _))
+        {
+            return false;
+        }
+
+        var target = FromDescriptor(selector, d);
+        if ((target.Attributes & (SegmentRegister.AttrS | SegmentRegister.AttrCode)) != (SegmentRegister.AttrS | SegmentRegister.AttrCode) || target.Dpl > s.Cpl
+            || (longMode && !target.Long))
+        {
+            return RaiseFault(Vector.GP, (uint)(selector & ~3));
+        }
+
+        if (!target.Present)
+        {
+            return RaiseFault(Vector.NP, (uint)(selector & ~3));
+        }
+
+        int oldCpl = s.Cpl;
+        bool conforming = (target.Attributes & 4) != 0;
+        int newCpl = conforming ? oldCpl : target.Dpl;
+        ulong oldFlags = s.Rflags;
+        var oldCs = s.Cs;
+        var oldSs = s.Ss;
+        ulong oldRsp = s.Gpr[CpuState.RSP];
+        bool switchStack = newCpl < oldCpl || (longMode && ist != 0);
+
+        if (switchStack)
+        {
+            if (!ReadTssStack(newCpl, ist, longMode, out ushort newSsSelector, out ulong newSp))
+            {
+                return false;
+            }
+
+            if (longMode)
+            {
+                s.Ss = default;
+                s.Ss.Selector = (ushort)newCpl;
+                s.Ss.Attributes = (ushort)(SegmentRegister.AttrS | SegmentRegister.AttrWritable | SegmentRegister.AttrPresent | (newCpl << 5));
+                s.Gpr[CpuState.RSP] = newSp;
+            }
+            else
+            {
+                // The handler's stack segment must be loaded at the new privilege.
+                SetCpl(newCpl);
+                if (!LoadSegment(Seg.SS, newSsSelector))
+                {
+                    return RaiseFault(Vector.TS, (uint)(newSsSelector & ~3));
+                }
+
+                s.Gpr[CpuState.RSP] = newSp;
+            }
+        }
+
+        target.Selector = (ushort)((selector & ~3) | newCpl);
+        target.Attributes = (ushort)((target.Attributes & ~(3 << 5)) | (newCpl << 5) | SegmentRegister.AttrAccessed);
+        s.Cs = target;
+        if (longMode)
+        {
+            // SDM 6.14.2: the 64-bit frame is aligned to 16 bytes and always holds SS:RSP.
+            s.Gpr[CpuState.RSP] &= ~0xFUL;
+        }
+
+        if (longMode || switchStack)
+        {
+            if (!Push(oldSs.Selector, width) || !Push(oldRsp, width))
+            {
+                return false;
+            }
+        }
+
+        if (!Push(oldFlags, width) || !Push(oldCs.Selector, width) || !Push(returnRip, width))
+        {
+            return false;
+        }
+
+        if (hasError && !Push(error, width))
+        {
+            return false;
+        }
+
+        s.Rflags &= ~(Flags.TF | Flags.NT | Flags.RF | Flags.VM);
+        if (interruptGate)
+        {
+            s.Rflags &= ~Flags.IF;
+        }
+
+        s.Rip = width == 2 ? offset & 0xFFFF : offset;
+        return true;
+    }
+
+    private void SetCpl(int cpl)
+    {
+        S.Cs.Attributes = (ushort)((S.Cs.Attributes & ~(3 << 5)) | (cpl << 5));
+    }
+
+    /// <summary>Reads the inner stack for privilege <paramref name="cpl"/> (or IST slot) from the current TSS.</summary>
+    private bool ReadTssStack(int cpl, int ist, bool longMode, out ushort ss, out ulong sp)
+    {
+        ref CpuState s = ref S;
+        ss = 0;
+        sp = 0;
+        if (longMode)
+        {
+            // 64-bit TSS (SDM figure 8-11): RSP0-2 at 4, 12, 20; IST1-7 at 36 + 8*(n-1).
+            uint at = ist != 0 ? (uint)(36 + (8 * (ist - 1))) : (uint)(4 + (8 * cpl));
+            if (at + 7 > s.Tr.Limit)
+            {
+                return RaiseFault(Vector.TS, (uint)(s.Tr.Selector & ~3));
+            }
+
+            return ReadLinear(s.Tr.Base + at, 8, out sp);
+        }
+
+        // 32-bit TSS (SDM figure 8-2): ESPn at 4 + 8n, SSn at 8 + 8n.
+        uint espAt = (uint)(4 + (8 * cpl));
+        if (espAt + 5 > s.Tr.Limit)
+        {
+            return RaiseFault(Vector.TS, (uint)(s.Tr.Selector & ~3));
+        }
+
+        if (!ReadLinear(s.Tr.Base + espAt, 4, out sp) || !ReadLinear(s.Tr.Base + espAt + 4, 2, out ulong ssValue))
+        {
+            return false;
+        }
+
+        ss = (ushort)ssValue;
+        return true;
+    }
+}

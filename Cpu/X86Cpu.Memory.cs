@@ -1,0 +1,262 @@
+using System.Runtime.CompilerServices;
+using Emulator.Cpu.Exceptions;
+using Emulator.Cpu.State;
+using Emulator.Mmu.Paging;
+
+namespace Emulator.Cpu;
+
+/// <summary>
+/// Memory as the CPU sees it: segment:offset to linear (SDM Vol. 3A 3.4), linear to physical
+/// through the software TLB or a page walk, and the access itself. Every accessor returns false
+/// after recording a fault; the caller returns at once and the run loop delivers the exception.
+/// </summary>
+public sealed unsafe partial class X86Cpu
+{
+    /// <summary>Segment:offset to linear. In 64-bit mode only FS and GS have bases and the result must be canonical.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Linear(Seg seg, ulong offset, out ulong linear)
+    {
+        ref CpuState s = ref S;
+        if (s.LongModeActive && s.Cs.Long)
+        {
+            linear = seg is Seg.FS or Seg.GS ? s.Segment(seg).Base + offset : offset;
+            if (!IsCanonical(linear))
+            {
+                // SDM Vol. 3A 6.15: a non-canonical stack reference is #SS(0), anything else #GP(0).
+                return seg == Seg.SS ? RaiseFault(Vector.SS, 0) : RaiseFault(Vector.GP, 0);
+            }
+
+            return true;
+        }
+
+        linear = (uint)(s.Segment(seg).Base + offset);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static bool IsCanonical(ulong address) => (ulong)(((long)address << 16) >> 16) == address;
+
+    public bool Read(Seg seg, ulong offset, int size, out ulong value)
+    {
+        if (!Linear(seg, offset, out ulong linear))
+        {
+            value = 0;
+            return false;
+        }
+
+        return ReadLinear(linear, size, out value);
+    }
+
+    public bool Write(Seg seg, ulong offset, int size, ulong value)
+    {
+        return Linear(seg, offset, out ulong linear) && WriteLinear(linear, size, value);
+    }
+
+    /// <summary>Checks that a write would succeed, without writing (used before multi-part updates).</summary>
+    public bool ProbeWrite(Seg seg, ulong offset, int size)
+    {
+        return Linear(seg, offset, out ulong linear) && Translate(linear, AccessKind.Write, out _) && ((linear & 0xFFF) + (ulong)size <= 0x1000 || Translate((linear | 0xFFF) + 1, AccessKind.Write, out _));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool ReadLinear(ulong linear, int size, out ulong value, AccessKind kind = AccessKind.Read)
+    {
+        if ((linear & 0xFFF) + (ulong)size <= 0x1000)
+        {
+            byte* host = Tlb.Lookup(linear, kind, S.Cpl == 3);
+            if (host != null)
+            {
+                // SAFETY: the TLB hands out a pointer into a 4 KiB host page and the access stays inside it.
+                value = size switch
+                {
+                    1 => *host,
+                    2 => Unsafe.ReadUnaligned<ushort>(host),
+                    4 => Unsafe.ReadUnaligned<uint>(host),
+                    _ => Unsafe.ReadUnaligned<ulong>(host),
+                };
+                return true;
+            }
+
+            if (!Translate(linear, kind, out ulong physical))
+            {
+                value = 0;
+                return false;
+            }
+
+            value = Memory.Read(physical, size);
+            return true;
+        }
+
+        // Crosses a page: translate both halves before touching either (SDM: no partial access).
+        ulong second = (linear | 0xFFF) + 1;
+        if (!Translate(linear, kind, out ulong p1) || !Translate(second, kind, out ulong p2))
+        {
+            value = 0;
+            return false;
+        }
+
+        int first = (int)(second - linear);
+        value = 0;
+        for (int i = 0; i < size; i++)
+        {
+            ulong b = i < first ? Memory.Read(p1 + (ulong)i, 1) : Memory.Read(p2 + (ulong)(i - first), 1);
+            value |= b << (8 * i);
+        }
+
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool WriteLinear(ulong linear, int size, ulong value)
+    {
+        if ((linear & 0xFFF) + (ulong)size <= 0x1000)
+        {
+            byte* host = Tlb.Lookup(linear, AccessKind.Write, S.Cpl == 3);
+            if (host != null)
+            {
+                // SAFETY: as in ReadLinear; write tags exist only for RAM pages without translated code.
+                switch (size)
+                {
+                    case 1: *host = (byte)value; break;
+                    case 2: Unsafe.WriteUnaligned(host, (ushort)value); break;
+                    case 4: Unsafe.WriteUnaligned(host, (uint)value); break;
+                    default: Unsafe.WriteUnaligned(host, value); break;
+                }
+
+                return true;
+            }
+
+            if (!Translate(linear, AccessKind.Write, out ulong physical))
+            {
+                return false;
+            }
+
+            Memory.Write(physical, size, value);
+            return true;
+        }
+
+        ulong second = (linear | 0xFFF) + 1;
+        if (!Translate(linear, AccessKind.Write, out ulong p1) || !Translate(second, AccessKind.Write, out ulong p2))
+        {
+            return false;
+        }
+
+        int first = (int)(second - linear);
+        for (int i = 0; i < size; i++)
+        {
+            ulong b = (value >> (8 * i)) & 0xFF;
+            if (i < first)
+            {
+                Memory.Write(p1 + (ulong)i, 1, b);
+            }
+            else
+            {
+                Memory.Write(p2 + (ulong)(i - first), 1, b);
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Linear to physical for one access, filling the TLB. On failure records #PF with the error
+    /// code and sets CR2 (SDM Vol. 3A 4.7).
+    /// </summary>
+    public bool Translate(ulong linear, AccessKind kind, out ulong physical)
+    {
+        bool user = S.Cpl == 3;
+        var ctx = PagingContext;
+        Translation t;
+        if (ctx.Mode == PagingMode.None)
+        {
+            t = new Translation(linear & 0xFFFFFFFF, true, true, false, false, true);
+        }
+        else if (!PageWalker.Walk(Memory, ctx, linear, kind, user, out t, out PageFaultError error))
+        {
+            physical = 0;
+            S.Cr2 = linear;
+            return RaiseFault(Vector.PF, (uint)error);
+        }
+
+        physical = t.PhysicalAddress;
+        ulong page = physical & ~0xFFFUL;
+        byte* readHost = Memory.HostPage(page, forWrite: false);
+        bool canWrite = t.Dirty && (user ? t.Writable && t.User : t.Writable || (S.Cr0 & ControlBits.Cr0WP) == 0);
+        bool smapBlocks = !user && t.User && ctx.Smap;
+        byte* writeHost = canWrite ? Memory.HostPage(page, forWrite: true) : null;
+        Tlb.Fill(
+            linear,
+            user,
+            readHost,
+            writeHost,
+            allowRead: (!user || t.User) && !smapBlocks,
+            allowWrite: canWrite && !smapBlocks,
+            allowExec: !t.NoExecute && (user ? t.User : !(t.User && ctx.Smep)),
+            global: t.Global);
+        Tlb.Misses++;
+        return true;
+    }
+
+    /// <summary>Linear to physical without side effects on failure (for debuggers and the block builder's page list).</summary>
+    public bool TryTranslateQuiet(ulong linear, AccessKind kind, out ulong physical)
+    {
+        var ctx = PagingContext;
+        if (ctx.Mode == PagingMode.None)
+        {
+            physical = linear & 0xFFFFFFFF;
+            return true;
+        }
+
+        bool ok = PageWalker.Walk(Memory, ctx, linear, kind, S.Cpl == 3, out var t, out _);
+        physical = t.PhysicalAddress;
+        return ok;
+    }
+
+    // Stack helpers: the stack width is SS.B outside 64-bit mode (SDM Vol. 1 6.2.3).
+    public int StackAddressSize => S.LongModeActive && S.Cs.Long ? 8 : S.Ss.DefaultBig ? 4 : 2;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong StackMask(int addressSize) => addressSize == 8 ? ulong.MaxValue : addressSize == 4 ? 0xFFFFFFFFUL : 0xFFFFUL;
+
+    /// <summary>Pushes <paramref name="size"/> bytes; RSP changes only when the write succeeds.</summary>
+    public bool Push(ulong value, int size)
+    {
+        int asz = StackAddressSize;
+        ulong mask = StackMask(asz);
+        ulong rsp = S.Gpr[CpuState.RSP];
+        ulong newSp = (rsp - (ulong)size) & mask;
+        if (!Write(Seg.SS, newSp, size, value))
+        {
+            return false;
+        }
+
+        S.Gpr[CpuState.RSP] = (rsp & ~mask) | newSp;
+        return true;
+    }
+
+    /// <summary>Reads the value <paramref name="depth"/> bytes above the stack top without popping it.</summary>
+    public bool PeekStack(int depth, int size, out ulong value)
+    {
+        ulong mask = StackMask(StackAddressSize);
+        return Read(Seg.SS, (S.Gpr[CpuState.RSP] + (ulong)depth) & mask, size, out value);
+    }
+
+    /// <summary>Moves RSP up by <paramref name="bytes"/>, within the stack width.</summary>
+    public void AdjustStack(long bytes)
+    {
+        ulong mask = StackMask(StackAddressSize);
+        ulong rsp = S.Gpr[CpuState.RSP];
+        S.Gpr[CpuState.RSP] = (rsp & ~mask) | ((rsp + (ulong)bytes) & mask);
+    }
+
+    public bool Pop(int size, out ulong value)
+    {
+        if (!PeekStack(0, size, out value))
+        {
+            return false;
+        }
+
+        AdjustStack(size);
+        return true;
+    }
+}

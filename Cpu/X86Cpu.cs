@@ -1,0 +1,117 @@
+using Emulator.Cpu.Decode;
+using Emulator.Cpu.State;
+using Emulator.Mmu.Paging;
+using Emulator.Mmu.Physical;
+using Emulator.Mmu.Ports;
+
+namespace Emulator.Cpu;
+
+/// <summary>
+/// One virtual x86-64 processor: its state, its view of memory (segmentation, paging and the
+/// software TLB), and the tier-0 interpreter. Split by concern over several files
+/// (X86Cpu.Memory.cs, X86Cpu.Operands.cs, X86Cpu.Exceptions.cs, X86Cpu.Segments.cs,
+/// X86Cpu.Run.cs); instruction semantics live in Instructions/.
+/// </summary>
+public sealed unsafe partial class X86Cpu : IDisposable
+{
+    private readonly CpuStateBlock _stateBlock = new();
+    private readonly HashSet<Iced.Intel.Code> _reportedUnimplemented = [];
+    private volatile bool _stopRequested;
+
+    public X86Cpu(PhysicalMemory memory, IoPortSpace ports)
+    {
+        Memory = memory;
+        Ports = ports;
+        Blocks = new BlockCache(this);
+        Memory.CodeModified += Blocks.InvalidatePage;
+        Reset();
+    }
+
+    /// <summary>The architectural state, in native memory.</summary>
+    public ref CpuState S => ref *_stateBlock.Pointer;
+
+    public CpuState* StatePointer => _stateBlock.Pointer;
+
+    public PhysicalMemory Memory { get; }
+
+    public IoPortSpace Ports { get; }
+
+    public Tlb Tlb { get; } = new();
+
+    public BlockCache Blocks { get; }
+
+    /// <summary>External interrupts come from here; null means the INTR pin is never asserted.</summary>
+    public IInterruptSource? Interrupts { get; set; }
+
+    /// <summary>Receives one line per notable event (unimplemented instructions, triple faults).</summary>
+    public Action<string>? Log { get; set; }
+
+    /// <summary>The CPUID model this CPU reports.</summary>
+    public CpuidModel Cpuid { get; } = new();
+
+    /// <summary>Time source for RDTSC, in ticks of the nominal TSC frequency. Defaults to host time.</summary>
+    public Func<ulong> TimeStampCounter { get; set; } = CpuidModel.HostTsc;
+
+    public void Reset()
+    {
+        S.Reset();
+        Tlb.FlushAll();
+        Blocks.Clear();
+        ClearFault();
+    }
+
+    /// <summary>Asks a running <see cref="Run"/> to return at the next instruction boundary. Thread-safe.</summary>
+    public void RequestStop() => _stopRequested = true;
+
+    /// <summary>The paging mode the control registers select (SDM Vol. 3A 4.1.1).</summary>
+    public PagingMode PagingMode
+    {
+        get
+        {
+            ref CpuState s = ref S;
+            if ((s.Cr0 & ControlBits.Cr0PG) == 0)
+            {
+                return PagingMode.None;
+            }
+
+            if ((s.Cr4 & ControlBits.Cr4PAE) == 0)
+            {
+                return PagingMode.Legacy32;
+            }
+
+            return (s.Efer & ControlBits.EferLMA) != 0 ? PagingMode.Level4 : PagingMode.Pae;
+        }
+    }
+
+    public PagingContext PagingContext
+    {
+        get
+        {
+            ref CpuState s = ref S;
+            return new PagingContext(
+                PagingMode,
+                s.Cr3,
+                WriteProtect: (s.Cr0 & ControlBits.Cr0WP) != 0,
+                NoExecute: (s.Efer & ControlBits.EferNXE) != 0,
+                PageSizeExtensions: (s.Cr4 & ControlBits.Cr4PSE) != 0,
+                GlobalPages: (s.Cr4 & ControlBits.Cr4PGE) != 0,
+                Smep: (s.Cr4 & ControlBits.Cr4SMEP) != 0,
+                Smap: (s.Cr4 & ControlBits.Cr4SMAP) != 0,
+                AlignmentCheckFlag: (s.Rflags & Flags.AC) != 0);
+        }
+    }
+
+    internal void ReportUnimplemented(in Iced.Intel.Instruction instruction)
+    {
+        if (_reportedUnimplemented.Add(instruction.Code))
+        {
+            Log?.Invoke($"unimplemented instruction {instruction.Code} ({instruction}) at {S.Cs.Base + S.Rip:x}: raising #UD");
+        }
+    }
+
+    public void Dispose()
+    {
+        Memory.CodeModified -= Blocks.InvalidatePage;
+        _stateBlock.Dispose();
+    }
+}

@@ -1,0 +1,103 @@
+using System.CommandLine;
+using Emulator.Frontend.Cli;
+using Emulator.Machine;
+using Emulator.Machine.Config;
+
+namespace Emulator.Frontend;
+
+/// <summary>
+/// The <c>emu</c> command. Exit status: what the guest asked for (isa-debug-exit, power-off = 0),
+/// 1 for bad input or a guest that can never continue, 2 for a malformed command line.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        try
+        {
+            if (args.Length == 0)
+            {
+                return RunMachine(new MachineConfig());
+            }
+
+            if (QemuArguments.Looks(args))
+            {
+                return RunMachine(QemuArguments.Parse(args));
+            }
+
+            var root = new RootCommand("emu: a software x86-64 hypervisor. With no arguments it boots the built-in demo guest. QEMU-style options (-m, -kernel, -serial, -device ...) are accepted too.");
+            root.Subcommands.Add(NativeArguments.BuildRunCommand(RunMachine));
+            var result = root.Parse(args);
+            if (result.Errors.Count > 0)
+            {
+                Console.Error.WriteLine($"emu: {result.Errors[0].Message} (see emu --help)");
+                return 2;
+            }
+
+            return result.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"emu: {e.Message}");
+            return 2;
+        }
+        catch (ConfigException e) when (e.InnerException is null)
+        {
+            // Malformed values inside options (memory sizes, device properties).
+            Console.Error.WriteLine($"emu: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static int RunMachine(MachineConfig config)
+    {
+        VirtualMachine vm;
+        try
+        {
+            vm = new VirtualMachine(config, Console.OpenStandardOutput(), Console.Error);
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"emu: error: {e.Message}");
+            return 1;
+        }
+
+        using (vm)
+        {
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                vm.Stop(130);
+            };
+            if (config.Serial.Kind == SerialTargetKind.Stdio)
+            {
+                StartConsoleInput(vm);
+            }
+
+            return vm.Run();
+        }
+    }
+
+    /// <summary>Copies bytes typed at the host console into COM1 on a background thread.</summary>
+    private static void StartConsoleInput(VirtualMachine vm)
+    {
+        var thread = new Thread(() =>
+        {
+            using var input = Console.OpenStandardInput();
+            var buffer = new byte[256];
+            int n;
+            while ((n = input.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                for (int k = 0; k < n; k++)
+                {
+                    vm.SendSerialInput(buffer[k]);
+                }
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "console input",
+        };
+        thread.Start();
+    }
+}

@@ -1,0 +1,125 @@
+using System.Text;
+using Emulator.Devices.DebugConsole;
+using Emulator.Devices.DebugExit;
+using Emulator.Devices.Interrupts;
+using Emulator.Devices.Post;
+using Emulator.Devices.Shutdown;
+using Emulator.Devices.Uart16550;
+using Emulator.Machine.Config;
+using Emulator.Mmu;
+using Emulator.Mmu.Physical;
+using Emulator.Mmu.Ports;
+
+namespace Emulator.Machine.Board;
+
+/// <summary>
+/// The board: which devices sit where, all in one place (STYLE.md). Builds guest RAM, the
+/// physical map and the port space for a <see cref="MachineConfig"/>, and prints itself as a
+/// table in the manner of QEMU's <c>info mtree</c>.
+/// </summary>
+public sealed class PcBoard : IDisposable
+{
+    /// <summary>RAM above this address is moved above 4 GiB, leaving the hole for MMIO and firmware.</summary>
+    public const ulong LowMemoryLimit = 0xC000_0000;
+
+    public const ushort Com1Port = 0x3F8;
+    public const int Com1Irq = 4;
+
+    private readonly List<IBusDevice> _devices = [];
+
+    public PcBoard(MachineConfig config, IMachineControl control)
+    {
+        Ram = new GuestRam(config.MemoryBytes);
+        Memory = new PhysicalMemory(Ram);
+        ulong low = Math.Min(config.MemoryBytes, LowMemoryLimit);
+        Memory.MapRam("ram-below-4g", 0, 0, low);
+        if (config.MemoryBytes > low)
+        {
+            Memory.MapRam("ram-above-4g", 0x1_0000_0000, low, config.MemoryBytes - low);
+        }
+
+        // COM1: 16550A at 0x3F8, IRQ 4 (wired to the interrupt controller when the PIC lands).
+        Com1Irq4 = new InterruptLine("irq4");
+        Com1 = new Uart16550("com1", Com1Irq4);
+        Map(Com1Port, 8, Com1);
+
+        Post = new PostPort();
+        Map(PostPort.Port, 1, Post);
+
+        Map(BochsShutdown.Port, 1, new BochsShutdown(control.PowerOff));
+
+        if (config.Debugcon is not null)
+        {
+            Debugcon = new DebugConsole();
+            Map(config.DebugconPort, 1, Debugcon);
+        }
+
+        if (config.ExitDevice is { } exit)
+        {
+            Map(exit.IoBase, exit.IoSize, new IsaDebugExit(control.Exit));
+        }
+    }
+
+    public GuestRam Ram { get; }
+
+    public PhysicalMemory Memory { get; }
+
+    public IoPortSpace Ports { get; } = new();
+
+    public Uart16550 Com1 { get; }
+
+    public InterruptLine Com1Irq4 { get; }
+
+    public PostPort Post { get; }
+
+    public DebugConsole? Debugcon { get; }
+
+    public IReadOnlyList<IBusDevice> Devices => _devices;
+
+    private void Map(ushort port, int length, IBusDevice device)
+    {
+        try
+        {
+            Ports.Map(port, length, device);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ConfigException(e.Message, e);
+        }
+
+        _devices.Add(device);
+    }
+
+    public void Reset()
+    {
+        foreach (var device in _devices)
+        {
+            device.Reset();
+        }
+    }
+
+    /// <summary>The physical memory map and the port map, one range a line.</summary>
+    public string DescribeMap()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("memory:");
+        foreach (var region in Memory.Regions.OrderBy(r => r.Base))
+        {
+            sb.Append("  ").AppendLine(region.ToString());
+        }
+
+        sb.AppendLine("I/O ports:");
+        foreach (var range in Ports.Ranges.OrderBy(r => r.Base))
+        {
+            sb.Append("  ").AppendLine(range.ToString());
+        }
+
+        return sb.ToString();
+    }
+
+    public void Dispose()
+    {
+        Memory.Dispose();
+        Ram.Dispose();
+    }
+}

@@ -1,0 +1,72 @@
+using System.Globalization;
+
+namespace Emulator.Machine.Config;
+
+/// <summary>Everything that describes one VM, whichever command-line spelling produced it.</summary>
+public sealed record MachineConfig
+{
+    public const ulong DefaultMemoryMiB = 128;
+
+    /// <summary>Guest RAM in bytes.</summary>
+    public ulong MemoryBytes { get; init; } = DefaultMemoryMiB << 20;
+
+    /// <summary>Firmware ROM image; null means the built-in demo ROM unless a kernel is given.</summary>
+    public string? BiosPath { get; init; }
+
+    public string? KernelPath { get; init; }
+
+    /// <summary>Multiboot modules: each a path, optionally followed by its command line ("file arg arg").</summary>
+    public IReadOnlyList<string> Initrds { get; init; } = [];
+
+    public string Append { get; init; } = "";
+
+    public SerialTarget Serial { get; init; } = SerialTarget.Stdio;
+
+    public SerialTarget? Debugcon { get; init; }
+
+    public ushort DebugconPort { get; init; } = 0xE9;
+
+    public ExitDeviceConfig? ExitDevice { get; init; }
+
+    /// <summary>On a guest reset (triple fault, reset request): stop instead of rebooting.</summary>
+    public bool NoReboot { get; init; }
+
+    /// <summary>Stop after this many instructions (0 = no limit); for tests and benchmarks.</summary>
+    public long MaxInstructions { get; init; }
+
+    /// <summary>Parses a memory size: a number of MiB, or with a K, M, G or T suffix (QEMU's -m).</summary>
+    public static ulong ParseMemory(string text)
+    {
+        string t = text.Trim();
+        ulong multiplier = 1UL << 20;
+        if (t.Length > 0 && char.IsLetter(t[^1]))
+        {
+            multiplier = char.ToUpperInvariant(t[^1]) switch
+            {
+                'K' => 1UL << 10,
+                'M' => 1UL << 20,
+                'G' => 1UL << 30,
+                'T' => 1UL << 40,
+                _ => 0,
+            };
+            t = t[..^1];
+            if (t.EndsWith('i') || t.EndsWith('B'))
+            {
+                multiplier = 0;
+            }
+        }
+
+        if (multiplier == 0 || !ulong.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out ulong n) || n == 0)
+        {
+            throw new ConfigException($"bad memory size '{text}' (expected e.g. 64, 512M or 2G)");
+        }
+
+        ulong bytes = n * multiplier;
+        if (bytes < (2UL << 20) || bytes > (64UL << 30) || bytes / multiplier != n)
+        {
+            throw new ConfigException($"memory size '{text}' is out of range (2 MiB to 64 GiB)");
+        }
+
+        return (bytes + 0xFFF) & ~0xFFFUL;
+    }
+}

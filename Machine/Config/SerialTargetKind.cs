@@ -1,0 +1,8 @@
+namespace Emulator.Machine.Config;
+
+public enum SerialTargetKind
+{
+    None,
+    Stdio,
+    File,
+}

@@ -1,0 +1,246 @@
+using System.Reflection;
+using Emulator.Cpu;
+using Emulator.Cpu.State;
+using Emulator.Machine.Board;
+using Emulator.Machine.Boot;
+using Emulator.Machine.Config;
+
+namespace Emulator.Machine;
+
+/// <summary>
+/// One VM: the board, a vCPU, the loaded guest, and the run loop that drives them. Guest actions
+/// end here as an exit status: isa-debug-exit, the shutdown port, a halt nothing can wake, or a
+/// triple fault with --no-reboot. Bad input surfaces as <see cref="ConfigException"/> before the
+/// guest starts.
+/// </summary>
+public sealed class VirtualMachine : IMachineControl, IDisposable
+{
+    /// <summary>Instructions per run-loop slice: between slices outputs are flushed and requests looked at.</summary>
+    public const long SliceInstructions = 200_000;
+
+    public const string DemoRomResource = "demo.bin";
+
+    private readonly MachineConfig _config;
+    private readonly TextWriter _diagnostics;
+    private readonly List<ByteSink> _sinks = [];
+    private readonly ManualResetEventSlim _wake = new(false);
+    private volatile bool _stopRequested;
+    private volatile bool _resetRequested;
+    private int _exitStatus;
+
+    /// <param name="config">What to build and boot.</param>
+    /// <param name="stdout">Where "stdio" character devices write (the process's stdout for <c>emu</c>).</param>
+    /// <param name="diagnostics">Where the emulator's own messages go (stderr for <c>emu</c>).</param>
+    public VirtualMachine(MachineConfig config, Stream stdout, TextWriter diagnostics)
+    {
+        _config = config;
+        _diagnostics = diagnostics;
+        Board = new PcBoard(config, this);
+        Cpu = new X86Cpu(Board.Memory, Board.Ports)
+        {
+            Log = message => _diagnostics.WriteLine($"emu: {message}"),
+        };
+
+        var stdoutSink = new ByteSink(stdout, owns: false);
+        _sinks.Add(stdoutSink);
+        Board.Com1.Output = OpenSink(config.Serial, stdoutSink);
+        if (Board.Debugcon is { } debugcon && config.Debugcon is { } target)
+        {
+            debugcon.Output = OpenSink(target, stdoutSink);
+        }
+
+        LoadGuest();
+    }
+
+    public PcBoard Board { get; }
+
+    public X86Cpu Cpu { get; }
+
+    /// <summary>Feeds bytes typed at the host console into COM1.</summary>
+    public void SendSerialInput(byte value) => Board.Com1.Receive(value);
+
+    private Action<byte>? OpenSink(SerialTarget target, ByteSink stdoutSink)
+    {
+        switch (target.Kind)
+        {
+            case SerialTargetKind.Stdio:
+                return stdoutSink.Write;
+            case SerialTargetKind.File:
+                try
+                {
+                    var sink = new ByteSink(new FileStream(target.Path!, FileMode.Create, FileAccess.Write, FileShare.Read), owns: true);
+                    _sinks.Add(sink);
+                    return sink.Write;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new ConfigException($"cannot open {target.Path} for writing: {e.Message}", e);
+                }
+
+            default:
+                return null;
+        }
+    }
+
+    private static byte[] ReadInput(string path, string what)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException($"cannot read {what} '{path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>The demo ROM built into the emulator (roms/demo/demo.bin, embedded at build time).</summary>
+    public static byte[] DemoRom()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(DemoRomResource)
+            ?? throw new InvalidOperationException("the demo ROM is missing from the build");
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
+    private bool _firmwareMapped;
+
+    /// <summary>Loads firmware or a kernel and sets the CPU's entry state (again after a reset).</summary>
+    private void LoadGuest()
+    {
+        if (_config.KernelPath is { } kernelPath)
+        {
+            byte[] kernel = ReadInput(kernelPath, "kernel");
+            var modules = _config.Initrds.Select(spec =>
+            {
+                string path = spec.Split(' ', 2)[0];
+                return new MultibootLoader.Module(path, spec, ReadInput(path, "module"));
+            }).ToList();
+            // QEMU passes the kernel's file name first, as GRUB does with its path.
+            string commandLine = _config.Append.Length > 0 ? $"{kernelPath} {_config.Append}" : kernelPath;
+            MultibootLoader.Load(Board.Memory, ref Cpu.S, kernelPath, kernel, commandLine, modules);
+            Cpu.Tlb.FlushAll();
+            return;
+        }
+
+        if (!_firmwareMapped)
+        {
+            byte[] rom = _config.BiosPath is { } bios ? ReadInput(bios, "firmware") : DemoRom();
+            FirmwareLoader.Map(Board.Memory, rom, _config.BiosPath is null ? "built-in demo" : Path.GetFileName(_config.BiosPath));
+            _firmwareMapped = true;
+        }
+
+        Cpu.Reset();
+    }
+
+    public void PowerOff()
+    {
+        Exit(0);
+    }
+
+    public void Exit(int status)
+    {
+        _exitStatus = status;
+        _stopRequested = true;
+        Cpu.RequestStop();
+        _wake.Set();
+    }
+
+    public void RequestReset()
+    {
+        _resetRequested = true;
+        Cpu.RequestStop();
+        _wake.Set();
+    }
+
+    /// <summary>Asks the run loop to end with <paramref name="status"/> (Ctrl-C, the monitor's quit). Thread-safe.</summary>
+    public void Stop(int status) => Exit(status);
+
+    /// <summary>Runs the guest until it ends; returns the process exit status.</summary>
+    public int Run()
+    {
+        long executed = 0;
+        try
+        {
+            while (true)
+            {
+                if (_stopRequested)
+                {
+                    return _exitStatus;
+                }
+
+                if (_resetRequested)
+                {
+                    _resetRequested = false;
+                    ResetMachine();
+                }
+
+                long slice = SliceInstructions;
+                if (_config.MaxInstructions > 0)
+                {
+                    slice = Math.Min(slice, _config.MaxInstructions - executed);
+                    if (slice <= 0)
+                    {
+                        _diagnostics.WriteLine($"emu: stopped after {executed} instructions (instruction limit)");
+                        return 0;
+                    }
+                }
+
+                ulong before = Cpu.S.InstructionsRetired;
+                StopReason reason = Cpu.Run(slice);
+                executed += (long)(Cpu.S.InstructionsRetired - before);
+                FlushOutputs();
+                switch (reason)
+                {
+                    case StopReason.Halted when (Cpu.S.Rflags & Flags.IF) == 0:
+                        _diagnostics.WriteLine($"emu: guest halted with interrupts disabled at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x}; nothing can wake it, stopping");
+                        return 1;
+                    case StopReason.Halted:
+                        // Nothing raises interrupts on this board yet; sleep until a request arrives.
+                        _wake.Wait(TimeSpan.FromMilliseconds(50));
+                        _wake.Reset();
+                        break;
+                    case StopReason.TripleFault when _config.NoReboot:
+                        _diagnostics.WriteLine("emu: guest triple fault; stopping (--no-reboot)");
+                        return 0;
+                    case StopReason.TripleFault:
+                        _diagnostics.WriteLine("emu: guest triple fault; resetting the machine");
+                        ResetMachine();
+                        break;
+                }
+            }
+        }
+        finally
+        {
+            FlushOutputs();
+        }
+    }
+
+    private void ResetMachine()
+    {
+        Board.Reset();
+        Cpu.Reset();
+        LoadGuest();
+    }
+
+    private void FlushOutputs()
+    {
+        foreach (var sink in _sinks)
+        {
+            sink.Flush();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var sink in _sinks)
+        {
+            sink.Dispose();
+        }
+
+        Cpu.Dispose();
+        Board.Dispose();
+        _wake.Dispose();
+    }
+}

@@ -1,0 +1,133 @@
+using System.Runtime.CompilerServices;
+
+namespace Emulator.Mmu.Paging;
+
+/// <summary>
+/// The software TLB of DESIGN.md: direct-mapped, one set per privilege level (supervisor, user).
+/// An entry caches a linear page's host address under three tags, one per access kind. A tag
+/// equals the linear page address only when that access may take the fast path: the page is RAM
+/// (or ROM, for reads and fetches), the rights allow it, and for writes the dirty bit is already
+/// set and the page holds no translated code. Anything else misses and walks.
+/// Flushes follow SDM Vol. 3A 4.10.4: MOV to CR3 drops non-global entries, INVLPG drops one page
+/// including global entries, CR0/CR4 paging-bit changes drop everything.
+/// </summary>
+public sealed unsafe class Tlb
+{
+    public const int Entries = 256;
+    private const ulong Invalid = 1; // never equal to a page-aligned address
+
+    private readonly Entry[] _entries = new Entry[Entries * 2];
+
+    public Tlb()
+    {
+        FlushAll();
+    }
+
+    public long Hits { get; set; }
+
+    public long Misses { get; set; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Index(ulong linear, bool user) => (int)((linear >> 12) & (Entries - 1)) + (user ? Entries : 0);
+
+    /// <summary>The host address for <paramref name="linear"/>, or null on a miss.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* Lookup(ulong linear, AccessKind access, bool user)
+    {
+        ref Entry e = ref _entries[Index(linear, user)];
+        ulong page = linear & ~0xFFFUL;
+        ulong tag = access switch
+        {
+            AccessKind.Read => e.ReadTag,
+            AccessKind.Write => e.WriteTag,
+            _ => e.ExecTag,
+        };
+        if (tag != page)
+        {
+            return null;
+        }
+
+        // SAFETY: HostPage points at a 4 KiB host page that stays mapped while the entry is valid
+        // (guest RAM and ROM blocks live as long as the machine; entries are flushed on remap).
+        return (byte*)e.HostPage + (linear & 0xFFF);
+    }
+
+    /// <summary>Installs a translation after a successful walk.</summary>
+    public void Fill(ulong linear, bool user, byte* readHost, byte* writeHost, bool allowRead, bool allowWrite, bool allowExec, bool global)
+    {
+        ref Entry e = ref _entries[Index(linear, user)];
+        ulong page = linear & ~0xFFFUL;
+        if (e.ReadTag != page && e.WriteTag != page && e.ExecTag != page)
+        {
+            e = default;
+            e.ReadTag = e.WriteTag = e.ExecTag = Invalid;
+        }
+
+        if (readHost == null)
+        {
+            return;
+        }
+
+        e.HostPage = (nint)readHost;
+        e.Global = global;
+        if (allowRead)
+        {
+            e.ReadTag = page;
+        }
+
+        if (allowExec)
+        {
+            e.ExecTag = page;
+        }
+
+        if (allowWrite && writeHost == readHost)
+        {
+            e.WriteTag = page;
+        }
+    }
+
+    public void FlushAll()
+    {
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            _entries[i] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
+        }
+    }
+
+    /// <summary>MOV to CR3: drops every entry not marked global.</summary>
+    public void FlushNonGlobal()
+    {
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            if (!_entries[i].Global)
+            {
+                _entries[i] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
+            }
+        }
+    }
+
+    /// <summary>INVLPG: drops the page in both sets, global or not.</summary>
+    public void FlushPage(ulong linear)
+    {
+        _entries[Index(linear, false)] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
+        _entries[Index(linear, true)] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
+    }
+
+    /// <summary>Drops every write tag, so that the next write to each page walks again (a page just became code).</summary>
+    public void FlushWrites()
+    {
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            _entries[i].WriteTag = Invalid;
+        }
+    }
+
+    private struct Entry
+    {
+        public ulong ReadTag;
+        public ulong WriteTag;
+        public ulong ExecTag;
+        public nint HostPage;
+        public bool Global;
+    }
+}

@@ -1,0 +1,312 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Emulator.Mmu.Physical;
+
+/// <summary>
+/// The guest-physical address map: RAM, ROM and MMIO regions looked up a page at a time.
+/// Every access is bounds-checked here: unmapped reads return all ones, unmapped writes and
+/// writes to ROM are dropped, accesses that cross a page or region boundary are split.
+/// Writes to RAM pages that hold translated code raise <see cref="CodeModified"/>.
+/// </summary>
+public sealed unsafe class PhysicalMemory : IDisposable
+{
+    /// <summary>The physical address width this machine models (CPUID 0x80000008 reports it).</summary>
+    public const int PhysicalAddressBits = 40;
+
+    private const int PageShift = 12;
+    private const int ChunkShift = 30; // one second-level table per GiB
+    private const int PagesPerChunk = 1 << (ChunkShift - PageShift);
+
+    private readonly MemoryRegion?[]?[] _chunks = new MemoryRegion?[]?[1 << (PhysicalAddressBits - ChunkShift)];
+    private readonly List<MemoryRegion> _regions = [];
+    private readonly List<nint> _romBlocks = [];
+    private readonly byte[] _codePages;
+
+    public PhysicalMemory(GuestRam ram)
+    {
+        Ram = ram;
+        _codePages = new byte[ram.Size >> PageShift];
+    }
+
+    public GuestRam Ram { get; }
+
+    /// <summary>Regions in the order they were mapped; a later region hides an earlier one where they overlap.</summary>
+    public IReadOnlyList<MemoryRegion> Regions => _regions;
+
+    /// <summary>Raised with the page address when a RAM page marked as code is written.</summary>
+    public event Action<ulong>? CodeModified;
+
+    public static ulong MaxAddress => (1UL << PhysicalAddressBits) - 1;
+
+    public MemoryRegion MapRam(string name, ulong guestBase, ulong ramOffset, ulong size)
+    {
+        if (ramOffset > Ram.Size || size > Ram.Size - ramOffset)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), $"RAM slice {ramOffset:x}+{size:x} exceeds guest RAM of {Ram.Size:x}");
+        }
+
+        // SAFETY: ramOffset + size <= Ram.Size checked above; the pointer lives as long as Ram.
+        var region = new MemoryRegion(name, guestBase, size, RegionKind.Ram, Ram.Pointer + ramOffset, ramOffset, null);
+        return Map(region);
+    }
+
+    /// <summary>Maps a copy of <paramref name="image"/> as read-only memory (size rounded up to pages).</summary>
+    public MemoryRegion MapRom(string name, ulong guestBase, ReadOnlySpan<byte> image)
+    {
+        ulong size = ((ulong)image.Length + 0xFFF) & ~0xFFFUL;
+        if (size == 0)
+        {
+            throw new ArgumentException("ROM image is empty", nameof(image));
+        }
+
+        // SAFETY: the block is size bytes, filled below, and freed in Dispose after the map is dropped.
+        byte* block = (byte*)NativeMemory.AlignedAlloc((nuint)size, 4096);
+        _romBlocks.Add((nint)block);
+        var span = new Span<byte>(block, (int)size);
+        span.Fill(0xFF);
+        image.CopyTo(span);
+        return Map(new MemoryRegion(name, guestBase, size, RegionKind.Rom, block, 0, null));
+    }
+
+    public MemoryRegion MapMmio(string name, ulong guestBase, ulong size, IBusDevice device)
+    {
+        return Map(new MemoryRegion(name, guestBase, size, RegionKind.Mmio, null, 0, device));
+    }
+
+    private MemoryRegion Map(MemoryRegion region)
+    {
+        if ((region.Base & 0xFFF) != 0 || (region.Size & 0xFFF) != 0 || region.Size == 0)
+        {
+            throw new ArgumentException($"region {region.Name} must be page-aligned and non-empty ({region.Base:x}+{region.Size:x})");
+        }
+
+        if (region.End - 1 > MaxAddress || region.End < region.Base)
+        {
+            throw new ArgumentException($"region {region.Name} lies beyond the {PhysicalAddressBits}-bit physical address space");
+        }
+
+        for (ulong page = region.Base >> PageShift; page < region.End >> PageShift; page++)
+        {
+            var chunk = _chunks[page >> (ChunkShift - PageShift)] ??= new MemoryRegion?[PagesPerChunk];
+            chunk[page & (PagesPerChunk - 1)] = region;
+        }
+
+        _regions.Add(region);
+        return region;
+    }
+
+    /// <summary>The region that answers for <paramref name="address"/>, or null for unmapped space.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public MemoryRegion? Lookup(ulong address)
+    {
+        if (address > MaxAddress)
+        {
+            return null;
+        }
+
+        ulong page = address >> PageShift;
+        return _chunks[page >> (ChunkShift - PageShift)]?[page & (PagesPerChunk - 1)];
+    }
+
+    /// <summary>
+    /// The host address of the page at <paramref name="pageAddress"/> when it is RAM (or ROM, for
+    /// reads), else null. A write pointer is withheld from pages that hold translated code, so that
+    /// such writes take the slow path that notices them.
+    /// </summary>
+    public byte* HostPage(ulong pageAddress, bool forWrite)
+    {
+        var region = Lookup(pageAddress);
+        if (region is null || region.Kind == RegionKind.Mmio)
+        {
+            return null;
+        }
+
+        ulong offset = (pageAddress & ~0xFFFUL) - region.Base;
+        if (forWrite)
+        {
+            if (region.Kind != RegionKind.Ram || _codePages[(region.RamOffset + offset) >> PageShift] != 0)
+            {
+                return null;
+            }
+        }
+
+        // SAFETY: offset < region.Size because Lookup found the region for this page.
+        return region.Host + offset;
+    }
+
+    /// <summary>Reads 1, 2, 4 or 8 bytes, little-endian.</summary>
+    public ulong Read(ulong address, int size)
+    {
+        var region = Lookup(address);
+        if (region is not null && (address & 0xFFF) + (ulong)size <= 0x1000 && address + (ulong)size <= region.End)
+        {
+            ulong offset = address - region.Base;
+            if (region.Kind == RegionKind.Mmio)
+            {
+                return region.Device!.Read(offset, size) & SizeMask(size);
+            }
+
+            // SAFETY: offset + size <= region.Size checked above.
+            byte* p = region.Host + offset;
+            return size switch
+            {
+                1 => *p,
+                2 => Unsafe.ReadUnaligned<ushort>(p),
+                4 => Unsafe.ReadUnaligned<uint>(p),
+                8 => Unsafe.ReadUnaligned<ulong>(p),
+                _ => throw new ArgumentOutOfRangeException(nameof(size)),
+            };
+        }
+
+        if (region is null && (address & 0xFFF) + (ulong)size <= 0x1000)
+        {
+            return SizeMask(size);
+        }
+
+        // Crosses a page or region boundary: assemble byte by byte.
+        ulong value = 0;
+        for (int i = 0; i < size; i++)
+        {
+            value |= Read(address + (ulong)i, 1) << (8 * i);
+        }
+
+        return value;
+    }
+
+    /// <summary>Writes the low 1, 2, 4 or 8 bytes of <paramref name="value"/>, little-endian.</summary>
+    public void Write(ulong address, int size, ulong value)
+    {
+        var region = Lookup(address);
+        if (region is not null && (address & 0xFFF) + (ulong)size <= 0x1000 && address + (ulong)size <= region.End)
+        {
+            ulong offset = address - region.Base;
+            switch (region.Kind)
+            {
+                case RegionKind.Mmio:
+                    region.Device!.Write(offset, size, value & SizeMask(size));
+                    return;
+                case RegionKind.Rom:
+                    return;
+            }
+
+            // SAFETY: offset + size <= region.Size checked above.
+            byte* p = region.Host + offset;
+            switch (size)
+            {
+                case 1: *p = (byte)value; break;
+                case 2: Unsafe.WriteUnaligned(p, (ushort)value); break;
+                case 4: Unsafe.WriteUnaligned(p, (uint)value); break;
+                case 8: Unsafe.WriteUnaligned(p, value); break;
+                default: throw new ArgumentOutOfRangeException(nameof(size));
+            }
+
+            NoteRamWrite(region, offset, address);
+            return;
+        }
+
+        if (region is null && (address & 0xFFF) + (ulong)size <= 0x1000)
+        {
+            return;
+        }
+
+        for (int i = 0; i < size; i++)
+        {
+            Write(address + (ulong)i, 1, value >> (8 * i));
+        }
+    }
+
+    /// <summary>Copies guest-physical memory into <paramref name="destination"/> (unmapped bytes read as 0xFF).</summary>
+    public void ReadBytes(ulong address, Span<byte> destination)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            ulong a = address + (ulong)done;
+            int chunk = (int)Math.Min(0x1000 - (a & 0xFFF), (ulong)(destination.Length - done));
+            byte* host = HostPage(a, forWrite: false);
+            if (host != null)
+            {
+                // SAFETY: chunk stays inside the page HostPage returned.
+                new ReadOnlySpan<byte>(host + (a & 0xFFF), chunk).CopyTo(destination.Slice(done, chunk));
+            }
+            else
+            {
+                for (int i = 0; i < chunk; i++)
+                {
+                    destination[done + i] = (byte)Read(a + (ulong)i, 1);
+                }
+            }
+
+            done += chunk;
+        }
+    }
+
+    /// <summary>Copies <paramref name="source"/> into guest-physical memory (ROM and unmapped bytes are dropped).</summary>
+    public void WriteBytes(ulong address, ReadOnlySpan<byte> source)
+    {
+        for (int i = 0; i < source.Length; i++)
+        {
+            Write(address + (ulong)i, 1, source[i]);
+        }
+    }
+
+    /// <summary>True when [address, address+length) is entirely guest RAM.</summary>
+    public bool IsRam(ulong address, ulong length)
+    {
+        ulong end = address + length;
+        if (end < address)
+        {
+            return false;
+        }
+
+        for (ulong a = address & ~0xFFFUL; a < end; a += 0x1000)
+        {
+            if (Lookup(a) is not { Kind: RegionKind.Ram })
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Marks the RAM page holding <paramref name="address"/> as holding translated code.</summary>
+    public void MarkCode(ulong address)
+    {
+        var region = Lookup(address);
+        if (region is { Kind: RegionKind.Ram })
+        {
+            _codePages[(region.RamOffset + (address - region.Base)) >> PageShift] = 1;
+        }
+    }
+
+    public bool IsCode(ulong address)
+    {
+        var region = Lookup(address);
+        return region is { Kind: RegionKind.Ram } && _codePages[(region.RamOffset + (address - region.Base)) >> PageShift] != 0;
+    }
+
+    private void NoteRamWrite(MemoryRegion region, ulong offset, ulong address)
+    {
+        ulong ramPage = (region.RamOffset + offset) >> PageShift;
+        if (_codePages[ramPage] != 0)
+        {
+            _codePages[ramPage] = 0;
+            CodeModified?.Invoke(address & ~0xFFFUL);
+        }
+    }
+
+    private static ulong SizeMask(int size) => size >= 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
+
+    public void Dispose()
+    {
+        foreach (nint block in _romBlocks)
+        {
+            NativeMemory.AlignedFree((void*)block);
+        }
+
+        _romBlocks.Clear();
+        Array.Clear(_chunks);
+    }
+}

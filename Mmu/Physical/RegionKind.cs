@@ -1,0 +1,8 @@
+namespace Emulator.Mmu.Physical;
+
+public enum RegionKind
+{
+    Ram,
+    Rom,
+    Mmio,
+}

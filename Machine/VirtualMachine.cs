@@ -196,8 +196,11 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                     case StopReason.Halted when (Cpu.S.Rflags & Flags.IF) == 0:
                         _diagnostics.WriteLine($"emu: guest halted with interrupts disabled at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x}; nothing can wake it, stopping");
                         return 1;
+                    case StopReason.Halted when Cpu.Interrupts is null:
+                        _diagnostics.WriteLine($"emu: guest halted at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x} and this board has no interrupt controller to wake it yet; stopping");
+                        return 1;
                     case StopReason.Halted:
-                        // Nothing raises interrupts on this board yet; sleep until a request arrives.
+                        // Sleep until an interrupt line or a request wakes the machine.
                         _wake.Wait(TimeSpan.FromMilliseconds(50));
                         _wake.Reset();
                         break;

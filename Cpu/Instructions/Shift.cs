@@ -50,87 +50,87 @@ public static class Shift
         switch (op)
         {
             case 0: // ROL: CF = new LSB, OF = MSB xor CF
-            {
-                int n = count % bits;
-                r = n == 0 ? a : ((a << n) | (a >> (bits - n))) & mask;
-                cf = (r & 1) != 0;
-                SetCfOf(ref flags, cf, ((r & sign) != 0) ^ cf);
-                break;
-            }
+                {
+                    int n = count % bits;
+                    r = n == 0 ? a : ((a << n) | (a >> (bits - n))) & mask;
+                    cf = (r & 1) != 0;
+                    SetCfOf(ref flags, cf, ((r & sign) != 0) ^ cf);
+                    break;
+                }
 
             case 1: // ROR: CF = new MSB, OF = xor of the two top bits
-            {
-                int n = count % bits;
-                r = n == 0 ? a : ((a >> n) | (a << (bits - n))) & mask;
-                cf = (r & sign) != 0;
-                SetCfOf(ref flags, cf, cf ^ ((r & (sign >> 1)) != 0));
-                break;
-            }
+                {
+                    int n = count % bits;
+                    r = n == 0 ? a : ((a >> n) | (a << (bits - n))) & mask;
+                    cf = (r & sign) != 0;
+                    SetCfOf(ref flags, cf, cf ^ ((r & (sign >> 1)) != 0));
+                    break;
+                }
 
             case 2: // RCL: rotate through carry, modulo bits+1 for 8- and 16-bit operands
-            {
-                int n = size < 4 ? count % (bits + 1) : count;
-                r = a;
-                for (int k = 0; k < n; k++)
                 {
-                    bool top = (r & sign) != 0;
-                    r = ((r << 1) | (cf ? 1UL : 0)) & mask;
-                    cf = top;
-                }
+                    int n = size < 4 ? count % (bits + 1) : count;
+                    r = a;
+                    for (int k = 0; k < n; k++)
+                    {
+                        bool top = (r & sign) != 0;
+                        r = ((r << 1) | (cf ? 1UL : 0)) & mask;
+                        cf = top;
+                    }
 
-                if (n != 0)
-                {
-                    SetCfOf(ref flags, cf, ((r & sign) != 0) ^ cf);
-                }
+                    if (n != 0)
+                    {
+                        SetCfOf(ref flags, cf, ((r & sign) != 0) ^ cf);
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case 3: // RCR
-            {
-                int n = size < 4 ? count % (bits + 1) : count;
-                r = a;
-                bool of = ((a & sign) != 0) ^ cf;
-                for (int k = 0; k < n; k++)
                 {
-                    bool low = (r & 1) != 0;
-                    r = (r >> 1) | (cf ? sign : 0);
-                    cf = low;
-                }
+                    int n = size < 4 ? count % (bits + 1) : count;
+                    r = a;
+                    bool of = ((a & sign) != 0) ^ cf;
+                    for (int k = 0; k < n; k++)
+                    {
+                        bool low = (r & 1) != 0;
+                        r = (r >> 1) | (cf ? sign : 0);
+                        cf = low;
+                    }
 
-                if (n != 0)
-                {
-                    SetCfOf(ref flags, cf, of);
-                }
+                    if (n != 0)
+                    {
+                        SetCfOf(ref flags, cf, of);
+                    }
 
-                break;
-            }
+                    break;
+                }
 
             case 4: // SHL: CF = last bit out, OF = MSB(result) xor CF
-            {
-                cf = count <= bits && ((a >> (bits - count)) & 1) != 0;
-                r = count >= bits ? 0 : (a << count) & mask;
-                Arith.SetResultFlags(ref flags, r, size, cf, ((r & sign) != 0) ^ cf, false);
-                break;
-            }
+                {
+                    cf = count <= bits && ((a >> (bits - count)) & 1) != 0;
+                    r = count >= bits ? 0 : (a << count) & mask;
+                    Arith.SetResultFlags(ref flags, r, size, cf, ((r & sign) != 0) ^ cf, false);
+                    break;
+                }
 
             case 5: // SHR: OF = MSB of the original operand
-            {
-                cf = count <= bits && ((a >> (count - 1)) & 1) != 0;
-                r = count >= bits ? 0 : a >> count;
-                Arith.SetResultFlags(ref flags, r, size, cf, (a & sign) != 0, false);
-                break;
-            }
+                {
+                    cf = count <= bits && ((a >> (count - 1)) & 1) != 0;
+                    r = count >= bits ? 0 : a >> count;
+                    Arith.SetResultFlags(ref flags, r, size, cf, (a & sign) != 0, false);
+                    break;
+                }
 
             default: // SAR: OF = 0
-            {
-                ulong extended = X86Cpu.SignExtend(a, size);
-                int n = Math.Min(count, 63);
-                cf = ((long)extended >> Math.Min(count - 1, 63) & 1) != 0;
-                r = (ulong)((long)extended >> n) & mask;
-                Arith.SetResultFlags(ref flags, r, size, cf, false, false);
-                break;
-            }
+                {
+                    ulong extended = X86Cpu.SignExtend(a, size);
+                    int n = Math.Min(count, 63);
+                    cf = ((long)extended >> Math.Min(count - 1, 63) & 1) != 0;
+                    r = (ulong)((long)extended >> n) & mask;
+                    Arith.SetResultFlags(ref flags, r, size, cf, false, false);
+                    break;
+                }
         }
 
         if (c.WriteOperand(i, 0, size, r))

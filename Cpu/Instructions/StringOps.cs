@@ -79,16 +79,16 @@ public static class StringOps
             switch (kind)
             {
                 case Kind.Movs:
-                {
-                    if (!c.Read(sourceSeg, src, size, out ulong v) || !c.Write(Seg.ES, dst, size, v))
                     {
-                        return;
-                    }
+                        if (!c.Read(sourceSeg, src, size, out ulong v) || !c.Write(Seg.ES, dst, size, v))
+                        {
+                            return;
+                        }
 
-                    c.SetReg(si, (src + step) & amask);
-                    c.SetReg(di, (dst + step) & amask);
-                    break;
-                }
+                        c.SetReg(si, (src + step) & amask);
+                        c.SetReg(di, (dst + step) & amask);
+                        break;
+                    }
 
                 case Kind.Stos:
                     if (!c.Write(Seg.ES, dst, size, c.GetReg(acc)))
@@ -99,69 +99,69 @@ public static class StringOps
                     c.SetReg(di, (dst + step) & amask);
                     break;
                 case Kind.Lods:
-                {
-                    if (!c.Read(sourceSeg, src, size, out ulong v))
                     {
-                        return;
-                    }
+                        if (!c.Read(sourceSeg, src, size, out ulong v))
+                        {
+                            return;
+                        }
 
-                    c.SetReg(acc, v);
-                    c.SetReg(si, (src + step) & amask);
-                    break;
-                }
+                        c.SetReg(acc, v);
+                        c.SetReg(si, (src + step) & amask);
+                        break;
+                    }
 
                 case Kind.Cmps:
                 case Kind.Scas:
-                {
-                    ulong a, b;
-                    if (kind == Kind.Cmps)
                     {
-                        if (!c.Read(sourceSeg, src, size, out a) || !c.Read(Seg.ES, dst, size, out b))
+                        ulong a, b;
+                        if (kind == Kind.Cmps)
                         {
-                            return;
+                            if (!c.Read(sourceSeg, src, size, out a) || !c.Read(Seg.ES, dst, size, out b))
+                            {
+                                return;
+                            }
+
+                            c.SetReg(si, (src + step) & amask);
+                        }
+                        else
+                        {
+                            a = c.GetReg(acc);
+                            if (!c.Read(Seg.ES, dst, size, out b))
+                            {
+                                return;
+                            }
                         }
 
-                        c.SetReg(si, (src + step) & amask);
+                        c.SetReg(di, (dst + step) & amask);
+                        ulong flags = s.Rflags;
+                        Arith.Sub(a, b, 0, size, ref flags);
+                        s.Rflags = flags;
+                        break;
                     }
-                    else
-                    {
-                        a = c.GetReg(acc);
-                        if (!c.Read(Seg.ES, dst, size, out b))
-                        {
-                            return;
-                        }
-                    }
-
-                    c.SetReg(di, (dst + step) & amask);
-                    ulong flags = s.Rflags;
-                    Arith.Sub(a, b, 0, size, ref flags);
-                    s.Rflags = flags;
-                    break;
-                }
 
                 case Kind.Ins:
-                {
-                    if (!c.ProbeWrite(Seg.ES, dst, size))
                     {
-                        return;
-                    }
+                        if (!c.ProbeWrite(Seg.ES, dst, size))
+                        {
+                            return;
+                        }
 
-                    c.Write(Seg.ES, dst, size, c.Ports.Read(port, size));
-                    c.SetReg(di, (dst + step) & amask);
-                    break;
-                }
+                        c.Write(Seg.ES, dst, size, c.Ports.Read(port, size));
+                        c.SetReg(di, (dst + step) & amask);
+                        break;
+                    }
 
                 default:
-                {
-                    if (!c.Read(sourceSeg, src, size, out ulong v))
                     {
-                        return;
-                    }
+                        if (!c.Read(sourceSeg, src, size, out ulong v))
+                        {
+                            return;
+                        }
 
-                    c.Ports.Write(port, size, (uint)v);
-                    c.SetReg(si, (src + step) & amask);
-                    break;
-                }
+                        c.Ports.Write(port, size, (uint)v);
+                        c.SetReg(si, (src + step) & amask);
+                        break;
+                    }
             }
 
             if (!rep)

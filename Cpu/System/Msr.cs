@@ -74,19 +74,19 @@ public static class Msr
                 s.Pat = value;
                 return true;
             case Efer:
-            {
-                // Reserved bits, and changing LME while paging is on, are #GP(0) (SDM 2.2.1, 9.8.5).
-                if ((value & ~(EferWritable | ControlBits.EferLMA)) != 0
-                    || ((s.Cr0 & ControlBits.Cr0PG) != 0 && ((value ^ s.Efer) & ControlBits.EferLME) != 0))
                 {
-                    return c.RaiseFault(Vector.GP, 0);
-                }
+                    // Reserved bits, and changing LME while paging is on, are #GP(0) (SDM 2.2.1, 9.8.5).
+                    if ((value & ~(EferWritable | ControlBits.EferLMA)) != 0
+                        || ((s.Cr0 & ControlBits.Cr0PG) != 0 && ((value ^ s.Efer) & ControlBits.EferLME) != 0))
+                    {
+                        return c.RaiseFault(Vector.GP, 0);
+                    }
 
-                s.Efer = (s.Efer & ControlBits.EferLMA) | (value & EferWritable);
-                c.Tlb.FlushAll();
-                c.EndBlock();
-                return true;
-            }
+                    s.Efer = (s.Efer & ControlBits.EferLMA) | (value & EferWritable);
+                    c.Tlb.FlushAll();
+                    c.EndBlock();
+                    return true;
+                }
 
             case FsBase:
             case GsBase:

@@ -61,28 +61,28 @@ public static class QemuArguments
                     serial ??= SerialTarget.Stdio;
                     break;
                 case "-display":
-                {
-                    string display = Value();
-                    if (display.Split(',')[0] != "none")
                     {
-                        throw new UsageException($"option '-display {display}' is not supported yet (only -display none)");
-                    }
+                        string display = Value();
+                        if (display.Split(',')[0] != "none")
+                        {
+                            throw new UsageException($"option '-display {display}' is not supported yet (only -display none)");
+                        }
 
-                    break;
-                }
+                        break;
+                    }
 
                 case "-vga":
                 case "-monitor":
                 case "-net":
-                {
-                    string v = Value();
-                    if (v != "none")
                     {
-                        throw new UsageException($"option '{args[k - 1]} {v}' is not supported yet (only none)");
-                    }
+                        string v = Value();
+                        if (v != "none")
+                        {
+                            throw new UsageException($"option '{args[k - 1]} {v}' is not supported yet (only none)");
+                        }
 
-                    break;
-                }
+                        break;
+                    }
 
                 case "-nodefaults":
                     noDefaults = true;
@@ -91,86 +91,86 @@ public static class QemuArguments
                     config = config with { NoReboot = true };
                     break;
                 case "-smp":
-                {
-                    string v = Value();
-                    if (v.Split(',')[0] is not ("1" or "cpus=1"))
                     {
-                        throw new UsageException($"option '-smp {v}' is not supported yet (one vCPU)");
-                    }
+                        string v = Value();
+                        if (v.Split(',')[0] is not ("1" or "cpus=1"))
+                        {
+                            throw new UsageException($"option '-smp {v}' is not supported yet (one vCPU)");
+                        }
 
-                    break;
-                }
+                        break;
+                    }
 
                 case "-accel":
-                {
-                    string v = Value();
-                    if (v.Split(',')[0] != "tcg")
                     {
-                        throw new UsageException($"option '-accel {v}' is not supported yet (only tcg, the software CPU)");
-                    }
+                        string v = Value();
+                        if (v.Split(',')[0] != "tcg")
+                        {
+                            throw new UsageException($"option '-accel {v}' is not supported yet (only tcg, the software CPU)");
+                        }
 
-                    break;
-                }
+                        break;
+                    }
 
                 case "-machine":
                 case "-M":
-                {
-                    string v = Value();
-                    foreach (string part in v.Split(','))
                     {
-                        if (part is not ("pc" or "accel=tcg" or "q35"))
+                        string v = Value();
+                        foreach (string part in v.Split(','))
                         {
-                            throw new UsageException($"option '{args[k - 1]} {v}': '{part}' is not supported yet");
+                            if (part is not ("pc" or "accel=tcg" or "q35"))
+                            {
+                                throw new UsageException($"option '{args[k - 1]} {v}': '{part}' is not supported yet");
+                            }
                         }
+
+                        break;
                     }
 
-                    break;
-                }
-
                 case "-chardev":
-                {
-                    var (id, target) = ParseChardev(Value());
-                    chardevs[id] = target;
-                    break;
-                }
+                    {
+                        var (id, target) = ParseChardev(Value());
+                        chardevs[id] = target;
+                        break;
+                    }
 
                 case "-debugcon":
                     debugcon = SerialTarget.Parse(Value());
                     break;
                 case "-device":
-                {
-                    string spec = Value();
-                    string driver = spec.Split(',')[0];
-                    string properties = spec.Length > driver.Length ? spec[(driver.Length + 1)..] : "";
-                    switch (driver)
                     {
-                        case "isa-debug-exit":
-                            config = config with { ExitDevice = ExitDeviceConfig.Parse(properties) };
-                            break;
-                        case "isa-debugcon":
-                            foreach (var (key, value) in ExitDeviceConfig.KeyValues(properties))
-                            {
-                                switch (key)
+                        string spec = Value();
+                        string driver = spec.Split(',')[0];
+                        string properties = spec.Length > driver.Length ? spec[(driver.Length + 1)..] : "";
+                        switch (driver)
+                        {
+                            case "isa-debug-exit":
+                                config = config with { ExitDevice = ExitDeviceConfig.Parse(properties) };
+                                break;
+                            case "isa-debugcon":
+                                foreach (var (key, value) in ExitDeviceConfig.KeyValues(properties))
                                 {
-                                    case "iobase":
-                                        debugconPort = (ushort)ExitDeviceConfig.ParseNumber(value, key, 0xFFFF);
-                                        break;
-                                    case "chardev":
-                                        debugconChardev = value;
-                                        break;
-                                    default:
-                                        throw new UsageException($"isa-debugcon has no property '{key}' supported here (iobase, chardev)");
+                                    switch (key)
+                                    {
+                                        case "iobase":
+                                            debugconPort = (ushort)ExitDeviceConfig.ParseNumber(value, key, 0xFFFF);
+                                            break;
+                                        case "chardev":
+                                            debugconChardev = value;
+                                            break;
+                                        default:
+                                            throw new UsageException($"isa-debugcon has no property '{key}' supported here (iobase, chardev)");
+                                    }
                                 }
-                            }
 
-                            debugcon ??= SerialTarget.None;
-                            break;
-                        default:
-                            throw new UsageException($"device '{driver}' is not supported yet");
+                                debugcon ??= SerialTarget.None;
+                                break;
+                            default:
+                                throw new UsageException($"device '{driver}' is not supported yet");
+                        }
+
+                        break;
                     }
-
-                    break;
-                }
 
                 default:
                     throw new UsageException($"unsupported option '{args[k]}'");

@@ -41,15 +41,24 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             Log = message => _diagnostics.WriteLine($"emu: {message}"),
         };
 
-        var stdoutSink = new ByteSink(stdout, owns: false);
-        _sinks.Add(stdoutSink);
-        Board.Com1.Output = OpenSink(config.Serial, stdoutSink);
-        if (Board.Debugcon is { } debugcon && config.Debugcon is { } target)
+        try
         {
-            debugcon.Output = OpenSink(target, stdoutSink);
-        }
+            var stdoutSink = new ByteSink(stdout, owns: false);
+            _sinks.Add(stdoutSink);
+            Board.Com1.Output = OpenSink(config.Serial, stdoutSink);
+            if (Board.Debugcon is { } debugcon && config.Debugcon is { } target)
+            {
+                debugcon.Output = OpenSink(target, stdoutSink);
+            }
 
-        LoadGuest();
+            LoadGuest();
+        }
+        catch
+        {
+            // Bad input found while loading: release guest memory before the error reaches the user.
+            Dispose();
+            throw;
+        }
     }
 
     public PcBoard Board { get; }

@@ -29,7 +29,22 @@ public sealed class PcBoard : IDisposable
 
     public PcBoard(MachineConfig config, IMachineControl control)
     {
+        Com1Irq4 = new InterruptLine("irq4");
+        Com1 = new Uart16550("com1", Com1Irq4);
         Ram = new GuestRam(config.MemoryBytes);
+        try
+        {
+            Build(config, control);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    private void Build(MachineConfig config, IMachineControl control)
+    {
         Memory = new PhysicalMemory(Ram);
         ulong low = Math.Min(config.MemoryBytes, LowMemoryLimit);
         Memory.MapRam("ram-below-4g", 0, 0, low);
@@ -39,11 +54,7 @@ public sealed class PcBoard : IDisposable
         }
 
         // COM1: 16550A at 0x3F8, IRQ 4 (wired to the interrupt controller when the PIC lands).
-        Com1Irq4 = new InterruptLine("irq4");
-        Com1 = new Uart16550("com1", Com1Irq4);
         Map(Com1Port, 8, Com1);
-
-        Post = new PostPort();
         Map(PostPort.Port, 1, Post);
 
         Map(BochsShutdown.Port, 1, new BochsShutdown(control.PowerOff));
@@ -62,17 +73,17 @@ public sealed class PcBoard : IDisposable
 
     public GuestRam Ram { get; }
 
-    public PhysicalMemory Memory { get; }
+    public PhysicalMemory Memory { get; private set; } = null!;
 
     public IoPortSpace Ports { get; } = new();
 
-    public Uart16550 Com1 { get; }
-
     public InterruptLine Com1Irq4 { get; }
 
-    public PostPort Post { get; }
+    public Uart16550 Com1 { get; }
 
-    public DebugConsole? Debugcon { get; }
+    public PostPort Post { get; } = new();
+
+    public DebugConsole? Debugcon { get; private set; }
 
     public IReadOnlyList<IBusDevice> Devices => _devices;
 
@@ -119,7 +130,7 @@ public sealed class PcBoard : IDisposable
 
     public void Dispose()
     {
-        Memory.Dispose();
+        Memory?.Dispose();
         Ram.Dispose();
     }
 }

@@ -5,12 +5,15 @@ namespace Emulator.Mmu.Physical;
 /// <summary>
 /// Guest RAM: one native, page-aligned, zeroed allocation per VM, so that the KVM engine can map
 /// the very same memory into a hardware guest and generated code can address it by pointer.
+/// On Linux it is an anonymous private mapping: the kernel supplies zeroed pages on first touch,
+/// so a 4 GiB guest costs only the memory it uses.
 /// </summary>
-public sealed unsafe class GuestRam : IDisposable
+public sealed unsafe partial class GuestRam : IDisposable
 {
     public const ulong PageSize = 4096;
 
     private byte* _base;
+    private readonly bool _mapped;
 
     public GuestRam(ulong size)
     {
@@ -20,10 +23,25 @@ public sealed unsafe class GuestRam : IDisposable
         }
 
         Size = size;
-        // SAFETY: the block is owned by this object, freed once in Dispose, and every access
-        // through Pointer is bounds-checked by PhysicalMemory against Size.
-        _base = (byte*)NativeMemory.AlignedAlloc((nuint)size, (nuint)PageSize);
-        NativeMemory.Clear(_base, (nuint)size);
+        if (OperatingSystem.IsLinux())
+        {
+            // SAFETY: a fresh private anonymous mapping of exactly size bytes, unmapped once in Dispose;
+            // every access through Pointer is bounds-checked by PhysicalMemory against Size.
+            void* p = Mmap(null, (nuint)size, ProtRead | ProtWrite, MapPrivate | MapAnonymous | MapNoReserve, -1, 0);
+            if (p == (void*)-1)
+            {
+                throw new OutOfMemoryException($"cannot reserve {size >> 20} MiB of guest RAM: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            }
+
+            _base = (byte*)p;
+            _mapped = true;
+        }
+        else
+        {
+            // SAFETY: as above, with an aligned heap block zeroed here and freed in Dispose.
+            _base = (byte*)NativeMemory.AlignedAlloc((nuint)size, (nuint)PageSize);
+            NativeMemory.Clear(_base, (nuint)size);
+        }
     }
 
     public ulong Size { get; }
@@ -53,8 +71,24 @@ public sealed unsafe class GuestRam : IDisposable
     {
         if (_base != null)
         {
-            NativeMemory.AlignedFree(_base);
+            if (_mapped)
+            {
+                _ = Munmap(_base, (nuint)Size);
+            }
+            else
+            {
+                NativeMemory.AlignedFree(_base);
+            }
+
             _base = null;
         }
     }
+
+    private const int ProtRead = 1, ProtWrite = 2, MapPrivate = 2, MapAnonymous = 0x20, MapNoReserve = 0x4000;
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial void* Mmap(void* address, nuint length, int prot, int flags, int fd, nint offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap")]
+    private static partial int Munmap(void* address, nuint length);
 }

@@ -32,34 +32,78 @@ public class EmuCommandTests
         Assert.Contains("mbtest: all checks passed, exit value 5", run.Stdout, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void DebugconToStdio()
+    /// <summary>A 4 KiB firmware image: <paramref name="code"/> at F000:F000 and a near jump to it at the reset vector.</summary>
+    private static string WriteRom(IEnumerable<byte> code)
     {
-        // Reset vector: jmp to F000; F000: write "hi\n" to port 0xE9, then "Shutdown" to 0x8900.
         var rom = new byte[4096];
-        var code = new List<byte> { 0xBA, 0xE9, 0x00 };
-        foreach (char c in "hi\n")
-        {
-            code.AddRange([0xB0, (byte)c, 0xEE]);
-        }
+        code.ToArray().CopyTo(rom, 0);
+        byte[] jump = [0xE9, 0x0D, 0xF0]; // jmp near 0xF000 from IP 0xFFF0 (next IP 0xFFF3)
+        jump.CopyTo(rom, 4096 - 16);
+        string path = Path.Combine(Path.GetTempPath(), $"emu-rom-{Guid.NewGuid():N}.bin");
+        File.WriteAllBytes(path, rom);
+        return path;
+    }
 
-        code.AddRange([0xBA, 0x00, 0x89]);
+    /// <summary>mov dx, 0x8900, then OUT each byte of "Shutdown" (the Bochs power-off port), then HLT.</summary>
+    private static IEnumerable<byte> PowerOff()
+    {
+        var code = new List<byte> { 0xBA, 0x00, 0x89 };
         foreach (char c in "Shutdown")
         {
             code.AddRange([0xB0, (byte)c, 0xEE]);
         }
 
         code.Add(0xF4);
-        code.CopyTo(rom, 0);
-        byte[] jump = [0xE9, 0x0D, 0xF0]; // jmp near 0xF000 from IP 0xFFF0 (next IP 0xFFF3)
-        jump.CopyTo(rom, 4096 - 16);
-        string path = Path.Combine(Path.GetTempPath(), $"emu-debugcon-{Guid.NewGuid():N}.bin");
-        File.WriteAllBytes(path, rom);
+        return code;
+    }
+
+    [Fact]
+    public void DebugconToStdio()
+    {
+        var code = new List<byte> { 0xBA, 0xE9, 0x00 }; // mov dx, 0xe9
+        foreach (char c in "hi\n")
+        {
+            code.AddRange([0xB0, (byte)c, 0xEE]); // mov al, c; out dx, al
+        }
+
+        string path = WriteRom(code.Concat(PowerOff()));
         try
         {
             var run = EmuProcess.Run("-bios", path, "-debugcon", "stdio", "-nodefaults");
             Assert.True(run.ExitCode == 0, run.Stderr);
             Assert.Equal("hi\n", run.Stdout);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void TypedInputReachesComOne()
+    {
+        // A guest that polls LSR.DR, reads RBR, and echoes each byte upper-cased until it reads '!'.
+        byte[] echo =
+        [
+            0xBA, 0xFD, 0x03,   // 0:  mov dx, 0x3fd (LSR)
+            0xEC,               // 3:  in al, dx
+            0xA8, 0x01,         // 4:  test al, 1 (data ready)
+            0x74, 0xFB,         // 6:  jz 3
+            0xBA, 0xF8, 0x03,   // 8:  mov dx, 0x3f8 (RBR/THR)
+            0xEC,               // 11: in al, dx
+            0x3C, 0x21,         // 12: cmp al, '!'
+            0x74, 0x08,         // 14: je 24
+            0x24, 0xDF,         // 16: and al, 0xdf (upper case)
+            0xEE,               // 18: out dx, al
+            0xBA, 0xFD, 0x03,   // 19: mov dx, 0x3fd
+            0xEB, 0xEB,         // 22: jmp 3
+        ];
+        string path = WriteRom(echo.Concat(PowerOff()));
+        try
+        {
+            var run = EmuProcess.RunWithInput("abc!", "-bios", path);
+            Assert.True(run.ExitCode == 0, run.Stderr);
+            Assert.Equal("ABC", run.Stdout);
         }
         finally
         {

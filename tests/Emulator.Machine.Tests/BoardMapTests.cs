@@ -1,0 +1,55 @@
+using Emulator.Machine.Board;
+using Emulator.Machine.Config;
+using Xunit;
+
+namespace Emulator.Machine.Tests;
+
+/// <summary>The board maps every device in one place and prints the map (QEMU's info mtree is the model).</summary>
+public class BoardMapTests
+{
+    private sealed class NoControl : IMachineControl
+    {
+        public void Exit(int status)
+        {
+        }
+
+        public void PowerOff()
+        {
+        }
+
+        public void RequestReset()
+        {
+        }
+    }
+
+    [Fact]
+    public void MapListsRamAndEveryPortDevice()
+    {
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20, Debugcon = SerialTarget.Stdio, ExitDevice = new ExitDeviceConfig(0xF4, 4) }, new NoControl());
+        string map = board.DescribeMap();
+
+        Assert.Contains("0000000000000000-0000000003ffffff Ram  ram-below-4g", map, StringComparison.Ordinal);
+        Assert.Contains("03f8-03ff com1", map, StringComparison.Ordinal);
+        Assert.Contains("0080-0080 post", map, StringComparison.Ordinal);
+        Assert.Contains("00e9-00e9 debugcon", map, StringComparison.Ordinal);
+        Assert.Contains("00f4-00f7 isa-debug-exit", map, StringComparison.Ordinal);
+        Assert.Contains("8900-8900 bochs-shutdown", map, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RamAboveTheHoleMovesAbove4GiB()
+    {
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 4UL << 30 }, new NoControl());
+        Assert.Equal(Mmu.Physical.RegionKind.Ram, board.Memory.Lookup(0xBFFF_F000)?.Kind);
+        Assert.Null(board.Memory.Lookup(0xC000_0000));
+        Assert.Equal(Mmu.Physical.RegionKind.Ram, board.Memory.Lookup(0x1_3FFF_F000)?.Kind);
+        Assert.Null(board.Memory.Lookup(0x1_4000_0000));
+    }
+
+    [Fact]
+    public void DevicesOnTheSamePortAreRefused()
+    {
+        var e = Assert.Throws<ConfigException>(() => new PcBoard(new MachineConfig { ExitDevice = new ExitDeviceConfig(0x3F8, 1) }, new NoControl()));
+        Assert.Contains("already mapped", e.Message, StringComparison.Ordinal);
+    }
+}

@@ -92,40 +92,40 @@ public sealed class Uart16550 : IBusDevice
                 case Rbr when Dlab:
                     return _dll;
                 case Rbr:
-                {
-                    byte value = _receive.Count > 0 ? _receive.Dequeue() : (byte)0;
-                    UpdateIrq();
-                    return value;
-                }
+                    {
+                        byte value = _receive.Count > 0 ? _receive.Dequeue() : (byte)0;
+                        UpdateIrq();
+                        return value;
+                    }
 
                 case Ier when Dlab:
                     return _dlm;
                 case Ier:
                     return _ier;
                 case Iir:
-                {
-                    byte id = InterruptId();
-                    // Reading IIR when it reports THR empty clears that source (datasheet table 4).
-                    if (id == 0x02)
                     {
-                        _thrInterrupt = false;
-                        UpdateIrq();
-                    }
+                        byte id = InterruptId();
+                        // Reading IIR when it reports THR empty clears that source (datasheet table 4).
+                        if (id == 0x02)
+                        {
+                            _thrInterrupt = false;
+                            UpdateIrq();
+                        }
 
-                    return (byte)(id | ((_fcr & 1) != 0 ? 0xC0 : 0));
-                }
+                        return (byte)(id | ((_fcr & 1) != 0 ? 0xC0 : 0));
+                    }
 
                 case Lcr:
                     return _lcr;
                 case Mcr:
                     return _mcr;
                 case Lsr:
-                {
-                    byte lsr = (byte)(LsrThrEmpty | LsrTransmitterEmpty | (_receive.Count > 0 ? LsrDataReady : 0) | (_overrun ? LsrOverrun : 0));
-                    _overrun = false;
-                    UpdateIrq();
-                    return lsr;
-                }
+                    {
+                        byte lsr = (byte)(LsrThrEmpty | LsrTransmitterEmpty | (_receive.Count > 0 ? LsrDataReady : 0) | (_overrun ? LsrOverrun : 0));
+                        _overrun = false;
+                        UpdateIrq();
+                        return lsr;
+                    }
 
                 case Msr:
                     // In loopback the modem inputs follow the outputs (datasheet 8.6.5); otherwise report
@@ -170,16 +170,16 @@ public sealed class Uart16550 : IBusDevice
                     _dlm = b;
                     break;
                 case Ier:
-                {
-                    bool enablingThre = (b & IerThrEmpty) != 0 && (_ier & IerThrEmpty) == 0;
-                    _ier = (byte)(b & 0x0F);
-                    if (enablingThre)
                     {
-                        _thrInterrupt = true;
-                    }
+                        bool enablingThre = (b & IerThrEmpty) != 0 && (_ier & IerThrEmpty) == 0;
+                        _ier = (byte)(b & 0x0F);
+                        if (enablingThre)
+                        {
+                            _thrInterrupt = true;
+                        }
 
-                    break;
-                }
+                        break;
+                    }
 
                 case Fcr:
                     _fcr = (byte)(b & 0xC9);

@@ -56,101 +56,101 @@ public static class PageWalker
         switch (ctx.Mode)
         {
             case PagingMode.Legacy32:
-            {
-                ulong pdeAddr = (ctx.Cr3 & 0xFFFFF000) + (((linear >> 22) & 0x3FF) * 4);
-                ulong pde = memory.Read(pdeAddr, 4);
-                if ((pde & Present) == 0)
                 {
-                    return false;
-                }
-
-                Record(entryAddresses, entries, ref levels, pdeAddr, pde, ref rw, ref us, ref xd);
-                if ((pde & PageSize) != 0 && ctx.PageSizeExtensions)
-                {
-                    // 4 MiB page; PSE-36 puts physical bits 32..39 in PDE bits 13..20 (SDM 4.3, table 4-4).
-                    if ((pde & (1UL << 21)) != 0)
-                    {
-                        error |= PageFaultError.Present | PageFaultError.ReservedBit;
-                        return false;
-                    }
-
-                    physical = (pde & 0xFFC00000) | (((pde >> 13) & 0xFF) << 32) | (linear & 0x3FFFFF);
-                    global = (pde & GlobalBit) != 0;
-                    break;
-                }
-
-                ulong pteAddr = (pde & 0xFFFFF000) + (((linear >> 12) & 0x3FF) * 4);
-                ulong pte = memory.Read(pteAddr, 4);
-                if ((pte & Present) == 0)
-                {
-                    return false;
-                }
-
-                Record(entryAddresses, entries, ref levels, pteAddr, pte, ref rw, ref us, ref xd);
-                physical = (pte & 0xFFFFF000) | (linear & 0xFFF);
-                global = (pte & GlobalBit) != 0;
-                break;
-            }
-
-            case PagingMode.Pae:
-            case PagingMode.Level4:
-            {
-                ulong table;
-                int level;
-                if (ctx.Mode == PagingMode.Pae)
-                {
-                    // PDPTEs have no R/W, U/S or XD bits (SDM 4.4.1); they only select a page directory.
-                    ulong pdpteAddr = (ctx.Cr3 & 0xFFFFFFE0) + (((linear >> 30) & 3) * 8);
-                    ulong pdpte = memory.Read(pdpteAddr, 8);
-                    if ((pdpte & Present) == 0)
+                    ulong pdeAddr = (ctx.Cr3 & 0xFFFFF000) + (((linear >> 22) & 0x3FF) * 4);
+                    ulong pde = memory.Read(pdeAddr, 4);
+                    if ((pde & Present) == 0)
                     {
                         return false;
                     }
 
-                    table = pdpte & AddressMask;
-                    level = 2;
-                }
-                else
-                {
-                    table = ctx.Cr3 & AddressMask;
-                    level = 4;
-                }
-
-                while (true)
-                {
-                    int shift = 12 + (9 * (level - 1));
-                    ulong entryAddr = table + (((linear >> shift) & 0x1FF) * 8);
-                    ulong entry = memory.Read(entryAddr, 8);
-                    if ((entry & Present) == 0)
+                    Record(entryAddresses, entries, ref levels, pdeAddr, pde, ref rw, ref us, ref xd);
+                    if ((pde & PageSize) != 0 && ctx.PageSizeExtensions)
                     {
-                        return false;
-                    }
+                        // 4 MiB page; PSE-36 puts physical bits 32..39 in PDE bits 13..20 (SDM 4.3, table 4-4).
+                        if ((pde & (1UL << 21)) != 0)
+                        {
+                            error |= PageFaultError.Present | PageFaultError.ReservedBit;
+                            return false;
+                        }
 
-                    bool large = (entry & PageSize) != 0 && level > 1;
-                    // PS is reserved in a PML4E, and 1 GiB pages exist only in 4-level paging.
-                    bool psReserved = large && (level == 4 || (level == 3 && ctx.Mode == PagingMode.Pae));
-                    ulong largeReserved = large && level == 3 ? 0x3FFFE000UL : large && level == 2 ? 0x1FE000UL : 0;
-                    if ((entry & reservedHigh) != 0 || psReserved || (entry & largeReserved) != 0)
-                    {
-                        error |= PageFaultError.Present | PageFaultError.ReservedBit;
-                        return false;
-                    }
-
-                    Record(entryAddresses, entries, ref levels, entryAddr, entry, ref rw, ref us, ref xd);
-                    if (level == 1 || large)
-                    {
-                        ulong offsetMask = (1UL << shift) - 1;
-                        physical = (entry & AddressMask & ~offsetMask) | (linear & offsetMask);
-                        global = (entry & GlobalBit) != 0;
+                        physical = (pde & 0xFFC00000) | (((pde >> 13) & 0xFF) << 32) | (linear & 0x3FFFFF);
+                        global = (pde & GlobalBit) != 0;
                         break;
                     }
 
-                    table = entry & AddressMask;
-                    level--;
+                    ulong pteAddr = (pde & 0xFFFFF000) + (((linear >> 12) & 0x3FF) * 4);
+                    ulong pte = memory.Read(pteAddr, 4);
+                    if ((pte & Present) == 0)
+                    {
+                        return false;
+                    }
+
+                    Record(entryAddresses, entries, ref levels, pteAddr, pte, ref rw, ref us, ref xd);
+                    physical = (pte & 0xFFFFF000) | (linear & 0xFFF);
+                    global = (pte & GlobalBit) != 0;
+                    break;
                 }
 
-                break;
-            }
+            case PagingMode.Pae:
+            case PagingMode.Level4:
+                {
+                    ulong table;
+                    int level;
+                    if (ctx.Mode == PagingMode.Pae)
+                    {
+                        // PDPTEs have no R/W, U/S or XD bits (SDM 4.4.1); they only select a page directory.
+                        ulong pdpteAddr = (ctx.Cr3 & 0xFFFFFFE0) + (((linear >> 30) & 3) * 8);
+                        ulong pdpte = memory.Read(pdpteAddr, 8);
+                        if ((pdpte & Present) == 0)
+                        {
+                            return false;
+                        }
+
+                        table = pdpte & AddressMask;
+                        level = 2;
+                    }
+                    else
+                    {
+                        table = ctx.Cr3 & AddressMask;
+                        level = 4;
+                    }
+
+                    while (true)
+                    {
+                        int shift = 12 + (9 * (level - 1));
+                        ulong entryAddr = table + (((linear >> shift) & 0x1FF) * 8);
+                        ulong entry = memory.Read(entryAddr, 8);
+                        if ((entry & Present) == 0)
+                        {
+                            return false;
+                        }
+
+                        bool large = (entry & PageSize) != 0 && level > 1;
+                        // PS is reserved in a PML4E, and 1 GiB pages exist only in 4-level paging.
+                        bool psReserved = large && (level == 4 || (level == 3 && ctx.Mode == PagingMode.Pae));
+                        ulong largeReserved = large && level == 3 ? 0x3FFFE000UL : large && level == 2 ? 0x1FE000UL : 0;
+                        if ((entry & reservedHigh) != 0 || psReserved || (entry & largeReserved) != 0)
+                        {
+                            error |= PageFaultError.Present | PageFaultError.ReservedBit;
+                            return false;
+                        }
+
+                        Record(entryAddresses, entries, ref levels, entryAddr, entry, ref rw, ref us, ref xd);
+                        if (level == 1 || large)
+                        {
+                            ulong offsetMask = (1UL << shift) - 1;
+                            physical = (entry & AddressMask & ~offsetMask) | (linear & offsetMask);
+                            global = (entry & GlobalBit) != 0;
+                            break;
+                        }
+
+                        table = entry & AddressMask;
+                        level--;
+                    }
+
+                    break;
+                }
 
             default:
                 error = PageFaultError.None;

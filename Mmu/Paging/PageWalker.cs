@@ -153,6 +153,7 @@ public static class PageWalker
                 }
 
             default:
+                error = PageFaultError.None;
                 translation = new Translation(linear, true, true, false, false, true);
                 return true;
         }

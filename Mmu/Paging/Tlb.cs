@@ -57,11 +57,12 @@ public sealed unsafe class Tlb
     {
         ref Entry e = ref _entries[Index(linear, user)];
         ulong page = linear & ~0xFFFUL;
-        if (e.ReadTag != page && e.WriteTag != page && e.ExecTag != page)
-        {
-            e = default;
-            e.ReadTag = e.WriteTag = e.ExecTag = Invalid;
-        }
+
+        // The walk just done is the truth for this page: start from an empty entry even when the
+        // same page is cached, so that a tag granted by an older walk (a write tag before the page
+        // became read-only or code, a host page before a remap) cannot survive the refill.
+        e = default;
+        e.ReadTag = e.WriteTag = e.ExecTag = Invalid;
 
         if (readHost == null)
         {

@@ -41,6 +41,13 @@ public sealed unsafe class PhysicalMemory : IDisposable
 
     public MemoryRegion MapRam(string name, ulong guestBase, ulong ramOffset, ulong size)
     {
+        // Code-page tracking and TLB host pages index guest RAM a page at a time: a slice that
+        // started mid-page would put one guest page across two tracked RAM pages.
+        if ((ramOffset & 0xFFF) != 0)
+        {
+            throw new ArgumentException($"RAM slice offset {ramOffset:x} is not page-aligned", nameof(ramOffset));
+        }
+
         if (ramOffset > Ram.Size || size > Ram.Size - ramOffset)
         {
             throw new ArgumentOutOfRangeException(nameof(size), $"RAM slice {ramOffset:x}+{size:x} exceeds guest RAM of {Ram.Size:x}");
@@ -164,11 +171,13 @@ public sealed unsafe class PhysicalMemory : IDisposable
             return SizeMask(size);
         }
 
-        // Crosses a page or region boundary: assemble byte by byte.
+        // Crosses a page or region boundary: assemble byte by byte. Bytes past 2^64 - 1 do not
+        // wrap to address 0: they lie beyond the physical address space and read as all ones.
         ulong value = 0;
         for (int i = 0; i < size; i++)
         {
-            value |= Read(address + (ulong)i, 1) << (8 * i);
+            ulong a = address + (ulong)i;
+            value |= (a < address ? 0xFFUL : Read(a, 1)) << (8 * i);
         }
 
         return value;
@@ -210,7 +219,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
             return;
         }
 
-        for (int i = 0; i < size; i++)
+        for (int i = 0; i < size && address + (ulong)i >= address; i++)
         {
             Write(address + (ulong)i, 1, value >> (8 * i));
         }

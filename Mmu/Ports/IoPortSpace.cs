@@ -3,7 +3,7 @@ namespace Emulator.Mmu.Ports;
 /// <summary>
 /// The 64 KiB x86 I/O-port space. Devices are mapped over port ranges; IN and OUT reach them with
 /// the offset relative to the range base. Unmapped ports read as all ones and ignore writes, as on
-/// a PC whose ISA bus floats high. An access that straddles two ranges is split into bytes.
+/// a PC whose ISA bus floats high. An access that straddles two ranges is split at the range boundary.
 /// </summary>
 public sealed class IoPortSpace
 {
@@ -51,44 +51,74 @@ public sealed class IoPortSpace
 
     private uint ReadRaw(ushort port, int size)
     {
-        uint value;
         var range = _ports[port];
         if (range is not null && port + size <= range.End)
         {
-            value = (uint)range.Device.Read((ulong)(port - range.Base), size);
-        }
-        else if (range is null && size == 1)
-        {
-            value = 0xFF;
-        }
-        else
-        {
-            value = 0;
-            for (int i = 0; i < size; i++)
-            {
-                value |= ReadRaw((ushort)(port + i), 1) << (8 * i);
-            }
+            return (uint)range.Device.Read((ulong)(port - range.Base), size) & Mask(size);
         }
 
-        return value & (size == 4 ? uint.MaxValue : (1u << (8 * size)) - 1);
+        if (range is null && size == 1)
+        {
+            return 0xFF;
+        }
+
+        uint value = 0;
+        for (int done = 0; done < size;)
+        {
+            var p = (ushort)(port + done);
+            int piece = Piece(p, size - done);
+            value |= ReadRaw(p, piece) << (8 * done);
+            done += piece;
+        }
+
+        return value;
     }
 
     /// <summary>OUT: writes the low 1, 2 or 4 bytes of <paramref name="value"/> to <paramref name="port"/>.</summary>
     public void Write(ushort port, int size, uint value)
     {
+        // IBusDevice.Write passes only the low size bytes (PhysicalMemory masks MMIO writes the same way).
+        value &= Mask(size);
         Observer?.Invoke(port, size, value, true);
+        WriteRaw(port, size, value);
+    }
+
+    private void WriteRaw(ushort port, int size, uint value)
+    {
         var range = _ports[port];
         if (range is not null && port + size <= range.End)
         {
             range.Device.Write((ulong)(port - range.Base), size, value);
+            return;
         }
-        else if (range is not null || size > 1)
+
+        if (range is null && size == 1)
         {
-            for (int i = 0; i < size; i++)
-            {
-                var r = _ports[(ushort)(port + i)];
-                r?.Device.Write((ulong)((ushort)(port + i) - r.Base), 1, (value >> (8 * i)) & 0xFF);
-            }
+            return;
+        }
+
+        for (int done = 0; done < size;)
+        {
+            var p = (ushort)(port + done);
+            int piece = Piece(p, size - done);
+            WriteRaw(p, piece, (value >> (8 * done)) & Mask(piece));
+            done += piece;
         }
     }
+
+    /// <summary>
+    /// The width of the next part of an access that straddles a range boundary: the widest access
+    /// that stays inside the range at <paramref name="port"/>, as QEMU's flatview dispatch splits
+    /// an access at region ends. A device thus sees one access for its part (isa-debug-exit with
+    /// iosize 2 sees one 16-bit write from a 32-bit OUT, not two byte writes); unmapped ports go a
+    /// byte at a time.
+    /// </summary>
+    private int Piece(ushort port, int remaining)
+    {
+        var range = _ports[port];
+        int fits = range is null ? 1 : Math.Min(remaining, range.End - port);
+        return fits >= 4 ? 4 : fits >= 2 ? 2 : 1;
+    }
+
+    private static uint Mask(int size) => size >= 4 ? uint.MaxValue : (1u << (8 * size)) - 1;
 }

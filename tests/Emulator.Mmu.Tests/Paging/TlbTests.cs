@@ -1,0 +1,130 @@
+using Emulator.Mmu.Paging;
+using Xunit;
+
+namespace Emulator.Mmu.Tests.Paging;
+
+public sealed unsafe class TlbTests : IDisposable
+{
+    private readonly byte* _pageA = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(0x1000, 0x1000);
+    private readonly byte* _pageB = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(0x1000, 0x1000);
+    private readonly Tlb _tlb = new();
+
+    public void Dispose()
+    {
+        System.Runtime.InteropServices.NativeMemory.AlignedFree(_pageA);
+        System.Runtime.InteropServices.NativeMemory.AlignedFree(_pageB);
+    }
+
+    private void FillAll(ulong linear, bool user, byte* host, bool global = false)
+        => _tlb.Fill(linear, user, host, host, allowRead: true, allowWrite: true, allowExec: true, global);
+
+    [Fact]
+    public void EmptyTlbMissesEverything()
+    {
+        foreach (ulong linear in new ulong[] { 0, 1, 0x1000, 0xFFFF_F000 })
+        {
+            Assert.True(_tlb.Lookup(linear, AccessKind.Read, false) == null);
+            Assert.True(_tlb.Lookup(linear, AccessKind.Write, true) == null);
+            Assert.True(_tlb.Lookup(linear, AccessKind.Execute, false) == null);
+        }
+    }
+
+    [Fact]
+    public void HitsReturnTheFilledHostPagePlusTheOffset()
+    {
+        FillAll(0x7000_3000, user: false, _pageA);
+        Assert.True(_tlb.Lookup(0x7000_3000, AccessKind.Read, false) == _pageA);
+        Assert.True(_tlb.Lookup(0x7000_3ABC, AccessKind.Write, false) == _pageA + 0xABC);
+        Assert.True(_tlb.Lookup(0x7000_3FFF, AccessKind.Execute, false) == _pageA + 0xFFF);
+
+        // Other privilege set, other page with the same index, neighbour page: all miss.
+        Assert.True(_tlb.Lookup(0x7000_3000, AccessKind.Read, true) == null);
+        Assert.True(_tlb.Lookup(0x7000_3000 + (Tlb.Entries * 0x1000UL), AccessKind.Read, false) == null);
+        Assert.True(_tlb.Lookup(0x7000_4000, AccessKind.Read, false) == null);
+    }
+
+    [Fact]
+    public void TagsFollowTheRightsGiven()
+    {
+        _tlb.Fill(0x1000, false, _pageA, _pageA, allowRead: true, allowWrite: false, allowExec: false, global: false);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == _pageA);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Write, false) == null);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Execute, false) == null);
+
+        // A write tag needs the same host page for reads and writes.
+        _tlb.Fill(0x2000, false, _pageA, null, allowRead: true, allowWrite: true, allowExec: true, global: false);
+        Assert.True(_tlb.Lookup(0x2000, AccessKind.Write, false) == null);
+        Assert.True(_tlb.Lookup(0x2000, AccessKind.Execute, false) == _pageA);
+
+        // No host page (MMIO): nothing is cached.
+        _tlb.Fill(0x3000, false, null, null, allowRead: true, allowWrite: true, allowExec: true, global: false);
+        Assert.True(_tlb.Lookup(0x3000, AccessKind.Read, false) == null);
+    }
+
+    [Fact]
+    public void FillingAnotherPageAtTheSameIndexEvictsTheOldOne()
+    {
+        FillAll(0x1000, false, _pageA);
+        ulong alias = 0x1000 + (Tlb.Entries * 0x1000UL);
+        _tlb.Fill(alias, false, _pageB, _pageB, allowRead: true, allowWrite: false, allowExec: false, global: false);
+        Assert.True(_tlb.Lookup(alias, AccessKind.Read, false) == _pageB);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == null);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Write, false) == null);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Execute, false) == null);
+    }
+
+    [Fact]
+    public void FlushNonGlobalKeepsGlobalEntries()
+    {
+        FillAll(0x1000, false, _pageA, global: true);
+        FillAll(0x2000, false, _pageB);
+        FillAll(0x3000, true, _pageB, global: true);
+        _tlb.FlushNonGlobal();
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Write, false) == _pageA);
+        Assert.True(_tlb.Lookup(0x2000, AccessKind.Read, false) == null);
+        Assert.True(_tlb.Lookup(0x3000, AccessKind.Execute, true) == _pageB);
+
+        _tlb.FlushAll();
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == null);
+        Assert.True(_tlb.Lookup(0x3000, AccessKind.Read, true) == null);
+    }
+
+    [Fact]
+    public void FlushPageDropsBothPrivilegeSetsEvenWhenGlobal()
+    {
+        FillAll(0x5000, false, _pageA, global: true);
+        FillAll(0x5000, true, _pageA, global: true);
+        FillAll(0x6000, false, _pageB);
+        _tlb.FlushPage(0x5ABC);
+        Assert.True(_tlb.Lookup(0x5000, AccessKind.Read, false) == null);
+        Assert.True(_tlb.Lookup(0x5000, AccessKind.Read, true) == null);
+        Assert.True(_tlb.Lookup(0x5000, AccessKind.Execute, true) == null);
+        Assert.True(_tlb.Lookup(0x6000, AccessKind.Read, false) == _pageB);
+    }
+
+    [Fact]
+    public void FlushWritesKeepsReadAndExecuteTags()
+    {
+        FillAll(0x1000, false, _pageA);
+        FillAll(0x2000, true, _pageB);
+        _tlb.FlushWrites();
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Write, false) == null);
+        Assert.True(_tlb.Lookup(0x2000, AccessKind.Write, true) == null);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == _pageA);
+        Assert.True(_tlb.Lookup(0x2000, AccessKind.Execute, true) == _pageB);
+    }
+
+    [Fact]
+    public void RefillingTheSamePageReplacesItsRights()
+    {
+        // A fresh walk is the truth: a refill with fewer rights must not keep an older write tag.
+        FillAll(0x1000, false, _pageA);
+        _tlb.Fill(0x1000, false, _pageA, null, allowRead: true, allowWrite: false, allowExec: true, global: false);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Write, false) == null);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == _pageA);
+
+        _tlb.Fill(0x1000, false, _pageB, _pageB, allowRead: true, allowWrite: true, allowExec: false, global: false);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Execute, false) == null);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Write, false) == _pageB);
+    }
+}

@@ -14,4 +14,13 @@ public enum StopReason
 
     /// <summary>Something outside asked the CPU to stop (<see cref="X86Cpu.RequestStop"/>).</summary>
     Stopped,
+
+    /// <summary><see cref="X86Cpu.Step"/> finished its one instruction or handler entry.</summary>
+    Stepped,
+
+    /// <summary>The next instruction's linear address is a breakpoint; it has not executed.</summary>
+    Breakpoint,
+
+    /// <summary>The last instruction accessed watched memory (<see cref="X86Cpu.WatchHitAddress"/>); it has completed.</summary>
+    Watchpoint,
 }

@@ -83,6 +83,11 @@ public sealed unsafe partial class X86Cpu
                 return false;
             }
 
+            if (_watchpoints.Count > 0)
+            {
+                CheckWatch(linear, size, kind);
+            }
+
             value = Memory.Read(physical, size);
             return true;
         }
@@ -93,6 +98,11 @@ public sealed unsafe partial class X86Cpu
         {
             value = 0;
             return false;
+        }
+
+        if (_watchpoints.Count > 0)
+        {
+            CheckWatch(linear, size, kind);
         }
 
         int first = (int)(second - linear);
@@ -131,6 +141,11 @@ public sealed unsafe partial class X86Cpu
                 return false;
             }
 
+            if (_watchpoints.Count > 0)
+            {
+                CheckWatch(linear, size, AccessKind.Write);
+            }
+
             Memory.Write(physical, size, value);
             return true;
         }
@@ -139,6 +154,11 @@ public sealed unsafe partial class X86Cpu
         if (!Translate(linear, AccessKind.Write, out ulong p1) || !Translate(second, AccessKind.Write, out ulong p2))
         {
             return false;
+        }
+
+        if (_watchpoints.Count > 0)
+        {
+            CheckWatch(linear, size, AccessKind.Write);
         }
 
         int first = (int)(second - linear);
@@ -192,7 +212,8 @@ public sealed unsafe partial class X86Cpu
             allowRead: (!user || t.User) && !smapBlocks,
             allowWrite: canWrite && !smapBlocks,
             allowExec: !t.NoExecute && (user ? t.User : !(t.User && ctx.Smep)),
-            global: t.Global);
+            global: t.Global,
+            physicalPage: page);
         Tlb.Misses++;
         return true;
     }

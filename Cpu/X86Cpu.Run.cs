@@ -26,10 +26,21 @@ public sealed unsafe partial class X86Cpu
     public ulong CodeLinear => S.LongModeActive && S.Cs.Long ? S.Rip : (uint)(S.Cs.Base + S.Rip);
 
     /// <summary>Runs up to <paramref name="budget"/> instructions.</summary>
-    public StopReason Run(long budget)
+    public StopReason Run(long budget) => RunCore(budget, stepping: false);
+
+    /// <summary>
+    /// Executes exactly one instruction, or enters one interrupt or exception handler, and returns
+    /// <see cref="StopReason.Stepped"/> (or why it could not: HLT, a triple fault). A breakpoint at
+    /// the current instruction does not stop it: stepping is how a debugger leaves a breakpoint.
+    /// </summary>
+    public StopReason Step() => RunCore(1, stepping: true);
+
+    private StopReason RunCore(long budget, bool stepping)
     {
         long executed = 0;
+        bool first = true;
         var table = InstructionTable.Handlers;
+        _watchHit = false;
         while (executed < budget)
         {
             if (_stopRequested)
@@ -42,10 +53,18 @@ public sealed unsafe partial class X86Cpu
             if (s.InterruptShadow == 0 && (s.Rflags & Flags.IF) != 0 && Interrupts is { HasInterrupt: true } source)
             {
                 byte vector = source.Acknowledge();
+                InterruptObserver?.Invoke(vector, InterruptKind.External, s.Rip);
                 if (!DeliverInterrupt(vector, false, 0, s.Rip, InterruptKind.External) && !DeliverPendingFault(s.Rip))
                 {
                     return TripleFault();
                 }
+
+                if (stepping)
+                {
+                    return StopReason.Stepped;
+                }
+
+                first = false;
             }
 
             if (s.Halted != 0)
@@ -54,6 +73,7 @@ public sealed unsafe partial class X86Cpu
             }
 
             int bitness = s.Bitness;
+            ulong codeBase = CodeLinear - s.Rip;
             Block? block = Blocks.Get(s.Rip, CodeLinear, bitness);
             if (block is null)
             {
@@ -62,8 +82,16 @@ public sealed unsafe partial class X86Cpu
                     return TripleFault();
                 }
 
+                if (stepping)
+                {
+                    return StopReason.Stepped;
+                }
+
+                first = false;
                 continue;
             }
+
+            BlockObserver?.Invoke(block);
 
             block.Executions++;
             ulong ipMask = bitness == 64 ? ulong.MaxValue : bitness == 32 ? 0xFFFFFFFFUL : 0xFFFFUL;
@@ -72,6 +100,18 @@ public sealed unsafe partial class X86Cpu
             {
                 ref readonly Instruction instruction = ref instructions[k];
                 ulong rip = s.Rip;
+                if (_debugHooks)
+                {
+                    ulong linear = bitness == 64 ? rip : (uint)(codeBase + rip);
+                    if (!first && _breakpoints.Count > 0 && _breakpoints.Contains(linear))
+                    {
+                        return StopReason.Breakpoint;
+                    }
+
+                    InstructionObserver?.Invoke(linear, instruction);
+                }
+
+                first = false;
                 s.Rip = instruction.NextIP & ipMask;
                 _endBlock = false;
                 _setShadow = false;
@@ -88,9 +128,15 @@ public sealed unsafe partial class X86Cpu
                 }
                 if (_faultVector >= 0)
                 {
+                    _watchHit = false;
                     if (!DeliverPendingFault(rip))
                     {
                         return TripleFault();
+                    }
+
+                    if (stepping)
+                    {
+                        return StopReason.Stepped;
                     }
 
                     break;
@@ -99,6 +145,11 @@ public sealed unsafe partial class X86Cpu
                 s.InterruptShadow = _setShadow ? 1 : 0;
                 executed++;
                 s.InstructionsRetired++;
+                if (_watchHit)
+                {
+                    return StopReason.Watchpoint;
+                }
+
                 if (_endBlock || !block.Valid || executed >= budget)
                 {
                     break;
@@ -106,7 +157,7 @@ public sealed unsafe partial class X86Cpu
             }
         }
 
-        return StopReason.Budget;
+        return stepping ? StopReason.Stepped : StopReason.Budget;
     }
 
     private StopReason TripleFault()

@@ -68,7 +68,7 @@ public sealed class BlockCache
     /// </summary>
     public Block? Get(ulong rip, ulong linear, int bitness)
     {
-        if (!_cpu.Translate(linear, Mmu.Paging.AccessKind.Execute, out ulong physical))
+        if (!_cpu.Tlb.TryTranslateExecute(linear, _cpu.S.Cpl == 3, out ulong physical) && !_cpu.Translate(linear, Mmu.Paging.AccessKind.Execute, out physical))
         {
             return null;
         }

@@ -17,6 +17,7 @@ public sealed unsafe class Tlb
     private const ulong Invalid = 1; // never equal to a page-aligned address
 
     private readonly Entry[] _entries = new Entry[Entries * 2];
+    private bool _enabled = true;
 
     public Tlb()
     {
@@ -52,9 +53,40 @@ public sealed unsafe class Tlb
         return (byte*)e.HostPage + (linear & 0xFFF);
     }
 
-    /// <summary>Installs a translation after a successful walk.</summary>
-    public void Fill(ulong linear, bool user, byte* readHost, byte* writeHost, bool allowRead, bool allowWrite, bool allowExec, bool global)
+    /// <summary>
+    /// The physical address for an execute access when the page is cached with execute rights
+    /// (the block cache keys blocks by physical address and asks this before walking).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryTranslateExecute(ulong linear, bool user, out ulong physical)
     {
+        ref Entry e = ref _entries[Index(linear, user)];
+        physical = e.PhysicalPage | (linear & 0xFFF);
+        return e.ExecTag == (linear & ~0xFFFUL);
+    }
+
+    /// <summary>
+    /// False while a debugger watches memory: fills are ignored, so every access misses and takes
+    /// the checked path. Setting it flushes.
+    /// </summary>
+    public bool Enabled
+    {
+        get => _enabled;
+        set
+        {
+            _enabled = value;
+            FlushAll();
+        }
+    }
+
+    /// <summary>Installs a translation after a successful walk.</summary>
+    public void Fill(ulong linear, bool user, byte* readHost, byte* writeHost, bool allowRead, bool allowWrite, bool allowExec, bool global, ulong physicalPage = 0)
+    {
+        if (!_enabled)
+        {
+            return;
+        }
+
         ref Entry e = ref _entries[Index(linear, user)];
         ulong page = linear & ~0xFFFUL;
 
@@ -70,6 +102,7 @@ public sealed unsafe class Tlb
         }
 
         e.HostPage = (nint)readHost;
+        e.PhysicalPage = physicalPage & ~0xFFFUL;
         e.Global = global;
         if (allowRead)
         {
@@ -129,6 +162,7 @@ public sealed unsafe class Tlb
         public ulong WriteTag;
         public ulong ExecTag;
         public nint HostPage;
+        public ulong PhysicalPage;
         public bool Global;
     }
 }

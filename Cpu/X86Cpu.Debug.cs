@@ -1,6 +1,6 @@
 using Emulator.Cpu.Decode;
 using Emulator.Mmu.Paging;
-using Iced.Intel;
+using Emulator.Cpu.Diagnostics;
 
 namespace Emulator.Cpu;
 
@@ -16,15 +16,15 @@ public sealed partial class X86Cpu
     private readonly List<(ulong Address, ulong Length, AccessKind Kind, bool Any)> _watchpoints = [];
     private bool _debugHooks;
     private bool _watchHit;
-    private Action<ulong, Instruction>? _instructionObserver;
+    private InstructionTracer? _tracer;
 
-    /// <summary>Called with the linear address before each instruction executes (instruction tracing).</summary>
-    public Action<ulong, Instruction>? InstructionObserver
+    /// <summary>Sees each instruction, with its linear address, before it executes (instruction tracing).</summary>
+    public InstructionTracer? Tracer
     {
-        get => _instructionObserver;
+        get => _tracer;
         set
         {
-            _instructionObserver = value;
+            _tracer = value;
             UpdateHooks();
         }
     }
@@ -69,7 +69,7 @@ public sealed partial class X86Cpu
         return removed;
     }
 
-    private void UpdateHooks() => _debugHooks = _breakpoints.Count > 0 || _instructionObserver is not null;
+    private void UpdateHooks() => _debugHooks = _breakpoints.Count > 0 || _tracer is not null;
 
     /// <summary>Called on the checked access path while watchpoints exist.</summary>
     private void CheckWatch(ulong linear, int size, AccessKind kind)

@@ -218,17 +218,20 @@ public sealed unsafe partial class X86Cpu
         return true;
     }
 
-    /// <summary>Linear to physical without side effects on failure (for debuggers and the block builder's page list).</summary>
-    public bool TryTranslateQuiet(ulong linear, AccessKind kind, out ulong physical)
+    /// <summary>
+    /// Linear to physical as a debugger sees it: the supervisor's view of the current page tables,
+    /// no fault raised, no accessed or dirty bit set, no TLB change.
+    /// </summary>
+    public bool TranslateForDebugger(ulong linear, out ulong physical)
     {
-        var ctx = PagingContext;
+        var ctx = PagingContext with { WriteProtect = false, Smep = false, Smap = false };
         if (ctx.Mode == PagingMode.None)
         {
             physical = linear & 0xFFFFFFFF;
             return true;
         }
 
-        bool ok = PageWalker.Walk(Memory, ctx, linear, kind, S.Cpl == 3, out var t, out _);
+        bool ok = PageWalker.Walk(Memory, ctx, linear, AccessKind.Read, user: false, updateAccessedDirty: false, out var t, out _);
         physical = t.PhysicalAddress;
         return ok;
     }

@@ -108,7 +108,7 @@ public sealed unsafe partial class X86Cpu
                         return StopReason.Breakpoint;
                     }
 
-                    InstructionObserver?.Invoke(linear, instruction);
+                    _tracer?.OnInstruction(this, linear, instruction);
                 }
 
                 first = false;

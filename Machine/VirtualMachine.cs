@@ -4,6 +4,7 @@ using Emulator.Cpu.State;
 using Emulator.Machine.Board;
 using Emulator.Machine.Boot;
 using Emulator.Machine.Config;
+using Emulator.Machine.Debugging;
 
 namespace Emulator.Machine;
 
@@ -34,11 +35,24 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     public VirtualMachine(MachineConfig config, Stream stdout, TextWriter diagnostics)
     {
         _config = config;
+        Gate = new ExecutionGate(config.StartPaused);
         _diagnostics = diagnostics;
         Board = new PcBoard(config, this);
         Cpu = new X86Cpu(Board.Memory, Board.Ports)
         {
             Log = message => _diagnostics.WriteLine($"emu: {message}"),
+            InterruptObserver = (vector, kind, _) =>
+            {
+                if (kind == InterruptKind.External)
+                {
+                    InterruptCounts.External(vector);
+                }
+                else
+                {
+                    InterruptCounts.Software(vector);
+                }
+            },
+            ExceptionObserver = (vector, _, _) => InterruptCounts.Exception(vector),
         };
 
         try
@@ -166,67 +180,99 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     /// <summary>Asks the run loop to end with <paramref name="status"/> (Ctrl-C, the monitor's quit). Thread-safe.</summary>
     public void Stop(int status) => Exit(status);
 
+    /// <summary>Interrupts and exceptions delivered, by vector (the monitor's info irq).</summary>
+    public InterruptStatistics InterruptCounts { get; } = new();
+
+    /// <summary>The hand-over point with a debugger or monitor; guests without one never pause.</summary>
+    public ExecutionGate Gate { get; }
+
     /// <summary>Runs the guest until it ends; returns the process exit status.</summary>
     public int Run()
     {
+        int status = RunLoop();
+        FlushOutputs();
+        Gate.PublishExit(status);
+        return status;
+    }
+
+    private int RunLoop()
+    {
         long executed = 0;
-        try
+        var mode = RunCommand.Continue;
+        while (true)
         {
-            while (true)
+            if (_stopRequested)
             {
-                if (_stopRequested)
-                {
-                    return _exitStatus;
-                }
+                return _exitStatus;
+            }
 
-                if (_resetRequested)
-                {
-                    _resetRequested = false;
-                    ResetMachine();
-                }
-
-                long slice = SliceInstructions;
-                if (_config.MaxInstructions > 0)
-                {
-                    slice = Math.Min(slice, _config.MaxInstructions - executed);
-                    if (slice <= 0)
-                    {
-                        _diagnostics.WriteLine($"emu: stopped after {executed} instructions (instruction limit)");
-                        return 0;
-                    }
-                }
-
-                ulong before = Cpu.S.InstructionsRetired;
-                StopReason reason = Cpu.Run(slice);
-                executed += (long)(Cpu.S.InstructionsRetired - before);
+            if (Gate.PauseRequested)
+            {
                 FlushOutputs();
-                switch (reason)
+                mode = Gate.WaitForCommand(DebugStop.Interrupted);
+                continue;
+            }
+
+            if (_resetRequested)
+            {
+                _resetRequested = false;
+                ResetMachine();
+            }
+
+            long slice = SliceInstructions;
+            if (_config.MaxInstructions > 0)
+            {
+                slice = Math.Min(slice, _config.MaxInstructions - executed);
+                if (slice <= 0)
                 {
-                    case StopReason.Halted when (Cpu.S.Rflags & Flags.IF) == 0:
-                        _diagnostics.WriteLine($"emu: guest halted with interrupts disabled at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x}; nothing can wake it, stopping");
-                        return 1;
-                    case StopReason.Halted when Cpu.Interrupts is null:
-                        _diagnostics.WriteLine($"emu: guest halted at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x} and this board has no interrupt controller to wake it yet; stopping");
-                        return 1;
-                    case StopReason.Halted:
-                        // Sleep until an interrupt line or a request wakes the machine.
-                        _wake.Wait(TimeSpan.FromMilliseconds(50));
-                        _wake.Reset();
-                        break;
-                    case StopReason.TripleFault when _config.NoReboot:
-                        _diagnostics.WriteLine("emu: guest triple fault; stopping (--no-reboot)");
-                        return 0;
-                    case StopReason.TripleFault:
-                        _diagnostics.WriteLine("emu: guest triple fault; resetting the machine");
-                        ResetMachine();
-                        break;
+                    _diagnostics.WriteLine($"emu: stopped after {executed} instructions (instruction limit)");
+                    return 0;
                 }
             }
-        }
-        finally
-        {
+
+            ulong before = Cpu.S.InstructionsRetired;
+            StopReason reason = mode == RunCommand.Step ? Cpu.Step() : Cpu.Run(slice);
+            executed += (long)(Cpu.S.InstructionsRetired - before);
             FlushOutputs();
+            switch (reason)
+            {
+                case StopReason.Stepped:
+                    mode = Gate.WaitForCommand(DebugStop.Stepped);
+                    break;
+                case StopReason.Breakpoint:
+                    mode = Gate.WaitForCommand(DebugStop.AtBreakpoint);
+                    break;
+                case StopReason.Watchpoint:
+                    mode = Gate.WaitForCommand(new DebugStop(DebugStopKind.Watchpoint, Cpu.WatchHitAddress, Cpu.WatchHitKind == Mmu.Paging.AccessKind.Write ? BreakpointKind.WriteWatch : BreakpointKind.ReadWatch));
+                    break;
+                case StopReason.Halted when (Cpu.S.Rflags & Flags.IF) == 0:
+                    _diagnostics.WriteLine($"emu: guest halted with interrupts disabled at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x}; nothing can wake it, stopping");
+                    return 1;
+                case StopReason.Halted when Cpu.Interrupts is null:
+                    _diagnostics.WriteLine($"emu: guest halted at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x} and this board has no interrupt controller to wake it yet; stopping");
+                    return 1;
+                case StopReason.Halted:
+                    // Sleep until an interrupt line or a request wakes the machine.
+                    _wake.Wait(TimeSpan.FromMilliseconds(50));
+                    _wake.Reset();
+                    break;
+                case StopReason.TripleFault when _config.NoReboot:
+                    _diagnostics.WriteLine("emu: guest triple fault; stopping (--no-reboot)");
+                    return 0;
+                case StopReason.TripleFault:
+                    _diagnostics.WriteLine("emu: guest triple fault; resetting the machine");
+                    ResetMachine();
+                    break;
+            }
         }
+    }
+
+    /// <summary>From any thread: stop the vCPU at the next instruction boundary and park it in <see cref="Gate"/>.</summary>
+    public void Pause()
+    {
+        Gate.RequestPause();
+        Cpu.RequestStop();
+        _wake.Set();
     }
 
     private void ResetMachine()

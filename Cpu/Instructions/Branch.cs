@@ -276,6 +276,7 @@ public static class Branch
         }
 
         var kind = i.Code == Code.Int1 ? InterruptKind.External : InterruptKind.Software;
+        c.InterruptObserver?.Invoke(vector, kind, s.Rip);
         c.DeliverInterrupt(vector, false, 0, s.Rip, kind);
         c.EndBlock();
     }

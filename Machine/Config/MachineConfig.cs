@@ -31,6 +31,9 @@ public sealed record MachineConfig
     /// <summary>On a guest reset (triple fault, reset request): stop instead of rebooting.</summary>
     public bool NoReboot { get; init; }
 
+    /// <summary>Do not start the CPU until a debugger says so (QEMU's -S).</summary>
+    public bool StartPaused { get; init; }
+
     /// <summary>Stop after this many instructions (0 = no limit); for tests and benchmarks.</summary>
     public long MaxInstructions { get; init; }
 

@@ -30,6 +30,13 @@ public static class PageWalker
     /// returns false with the #PF error code (the caller raises #PF with CR2 = linear).
     /// </summary>
     public static bool Walk(PhysicalMemory memory, in PagingContext ctx, ulong linear, AccessKind access, bool user, out Translation translation, out PageFaultError error)
+        => Walk(memory, ctx, linear, access, user, updateAccessedDirty: true, out translation, out error);
+
+    /// <summary>
+    /// As above; with <paramref name="updateAccessedDirty"/> false the walk leaves the tables
+    /// untouched (a debugger's look must not change what the guest sees).
+    /// </summary>
+    public static bool Walk(PhysicalMemory memory, in PagingContext ctx, ulong linear, AccessKind access, bool user, bool updateAccessedDirty, out Translation translation, out PageFaultError error)
     {
         translation = default;
         Span<ulong> entryAddresses = stackalloc ulong[4];
@@ -175,7 +182,7 @@ public static class PageWalker
 
         // SDM 4.8: set A in every entry used, and D in the final one on a write.
         ulong final = entries[levels - 1];
-        for (int i = 0; i < levels; i++)
+        for (int i = 0; i < levels && updateAccessedDirty; i++)
         {
             ulong want = entries[i] | Accessed;
             if (i == levels - 1 && access == AccessKind.Write)

@@ -1,0 +1,7 @@
+namespace Emulator.Cpu.Diagnostics;
+
+public enum DisassemblySyntax
+{
+    Intel,
+    Att,
+}

@@ -257,6 +257,23 @@ public static class Move
 
     public static void Std(X86Cpu c, in Instruction i) => c.S.Rflags |= Flags.DF;
 
+    /// <summary>XLAT: AL := [seg:(E/R)BX + zero-extended AL], wrapped to the address size (SDM Vol. 2B, XLAT).</summary>
+    public static void Xlat(X86Cpu c, in Instruction i)
+    {
+        int addressSize = X86Cpu.RegisterSize(i.MemoryBase);
+        ulong address = (c.GetReg(i.MemoryBase) + c.GetReg(Register.AL)) & X86Cpu.SizeMask(addressSize);
+        if (c.Read(X86Cpu.MemorySegment(i), address, 1, out ulong value))
+        {
+            c.SetReg(Register.AL, value);
+        }
+    }
+
+    /// <summary>SALC (undocumented, D6 outside 64-bit mode): AL := CF ? FFh : 00h; flags unchanged.</summary>
+    public static void Salc(X86Cpu c, in Instruction i)
+    {
+        c.SetReg(Register.AL, (c.S.Rflags & Flags.CF) != 0 ? 0xFFUL : 0);
+    }
+
     public static void Nop(X86Cpu c, in Instruction i)
     {
     }

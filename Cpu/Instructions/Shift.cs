@@ -123,7 +123,10 @@ public static class Shift
             {
                 cf = count <= bits && ((a >> (count - 1)) & 1) != 0;
                 r = count >= bits ? 0 : a >> count;
-                Arith.SetResultFlags(ref flags, r, size, cf, (a & sign) != 0, false);
+                // OF is MSB(DEST) for a count of 1 (SDM Vol. 2B, SAL/SAR/SHL/SHR) and undefined
+                // otherwise; the 80286 and the host CPU both give 0 there, the bit the count shifted
+                // out of the top of the result.
+                Arith.SetResultFlags(ref flags, r, size, cf, count == 1 && (a & sign) != 0, false);
                 break;
             }
 

@@ -1,6 +1,6 @@
 using Emulator.Cpu.Decode;
-using Emulator.Mmu.Paging;
 using Emulator.Cpu.Diagnostics;
+using Emulator.Mmu.Paging;
 
 namespace Emulator.Cpu;
 

@@ -36,9 +36,32 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsCanonical(ulong address) => (ulong)(((long)address << 16) >> 16) == address;
 
+    /// <summary>
+    /// The segment-limit check of real and virtual-8086 mode: an access whose last byte lies past
+    /// the limit raises #SS(0) for SS and #GP(0) otherwise (SDM Vol. 3A 20.1.1 and the
+    /// "Real-Address Mode Exceptions" of each instruction in Vol. 2). Protected-mode limit and
+    /// type checks come with the system-architecture work.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool CheckRealModeLimit(Seg seg, ulong offset, int size)
+    {
+        ref CpuState s = ref S;
+        if (s.ProtectedMode && (s.Rflags & Flags.VM) == 0)
+        {
+            return true;
+        }
+
+        if (offset + (ulong)size - 1 <= s.Segment(seg).Limit)
+        {
+            return true;
+        }
+
+        return seg == Seg.SS ? RaiseFault(Vector.SS, 0) : RaiseFault(Vector.GP, 0);
+    }
+
     public bool Read(Seg seg, ulong offset, int size, out ulong value)
     {
-        if (!Linear(seg, offset, out ulong linear))
+        if (!CheckRealModeLimit(seg, offset, size) || !Linear(seg, offset, out ulong linear))
         {
             value = 0;
             return false;
@@ -49,13 +72,13 @@ public sealed unsafe partial class X86Cpu
 
     public bool Write(Seg seg, ulong offset, int size, ulong value)
     {
-        return Linear(seg, offset, out ulong linear) && WriteLinear(linear, size, value);
+        return CheckRealModeLimit(seg, offset, size) && Linear(seg, offset, out ulong linear) && WriteLinear(linear, size, value);
     }
 
     /// <summary>Checks that a write would succeed, without writing (used before multi-part updates).</summary>
     public bool ProbeWrite(Seg seg, ulong offset, int size)
     {
-        return Linear(seg, offset, out ulong linear) && Translate(linear, AccessKind.Write, out _) && ((linear & 0xFFF) + (ulong)size <= 0x1000 || Translate((linear | 0xFFF) + 1, AccessKind.Write, out _));
+        return CheckRealModeLimit(seg, offset, size) && Linear(seg, offset, out ulong linear) && Translate(linear, AccessKind.Write, out _) && ((linear & 0xFFF) + (ulong)size <= 0x1000 || Translate((linear | 0xFFF) + 1, AccessKind.Write, out _));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

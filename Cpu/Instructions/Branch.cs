@@ -281,6 +281,24 @@ public static class Branch
         c.EndBlock();
     }
 
+    /// <summary>BOUND: #BR when the signed index lies outside [lower, upper] read from memory (SDM Vol. 2A, BOUND).</summary>
+    public static void Bound(X86Cpu c, in Instruction i)
+    {
+        int size = X86Cpu.RegisterSize(i.Op0Register);
+        Seg seg = X86Cpu.MemorySegment(i);
+        ulong ea = c.EffectiveAddress(i);
+        if (!c.Read(seg, ea, size, out ulong lower) || !c.Read(seg, ea + (ulong)size, size, out ulong upper))
+        {
+            return;
+        }
+
+        long index = (long)X86Cpu.SignExtend(c.GetReg(i.Op0Register), size);
+        if (index < (long)X86Cpu.SignExtend(lower, size) || index > (long)X86Cpu.SignExtend(upper, size))
+        {
+            c.RaiseFault(Vector.BR);
+        }
+    }
+
     public static void Iret(X86Cpu c, in Instruction i)
     {
         ref CpuState s = ref c.S;

@@ -128,6 +128,10 @@ public static unsafe class InstructionTable
         Set(Code.Cld, &Move.Cld);
         Set(Code.Std, &Move.Std);
         Map(Mnemonic.Nop, &Move.Nop);
+        Map(Mnemonic.Xlatb, &Move.Xlat);
+        Set(Code.Salc, &Move.Salc);
+        Set(Code.Wait, &SystemOps.Wait);
+        Map(Mnemonic.Bound, &Branch.Bound);
         Set(Code.Pause, &Move.Nop);
 
         // Stack (Stack.cs)

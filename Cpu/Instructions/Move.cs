@@ -124,7 +124,9 @@ public static class Move
         ulong sum = Arith.Add(dest, src, 0, size, ref flags);
         if (c.WriteOperand(i, 0, size, sum))
         {
-            if (i.Op0Kind == OpKind.Memory || i.Op0Register.GetFullRegister() != i.Op1Register.GetFullRegister())
+            // SDM Vol. 2B, XADD: SRC := DEST, then DEST := sum, so with one register for both the
+            // sum wins. AL and AH share RAX but are different operands: both are written.
+            if (i.Op0Kind == OpKind.Memory || i.Op0Register != i.Op1Register)
             {
                 c.SetReg(i.Op1Register, dest);
             }
@@ -146,8 +148,11 @@ public static class Move
         ulong flags = c.S.Rflags;
         Arith.Sub(a, dest, 0, size, ref flags);
         bool equal = a == dest;
-        // The destination is written either way (SDM: "the processor never produces a locked read without also producing a locked write").
-        if (!c.WriteOperand(i, 0, size, equal ? c.GetReg(i.Op1Register) : dest))
+        // A memory destination is written either way (SDM Vol. 2A, CMPXCHG: "the processor never
+        // produces a locked read without also producing a locked write"). A register destination
+        // is written only on equality: on a mismatch a 32-bit register keeps bits 63:32, as the
+        // hardware does (the host-oracle tests check it).
+        if ((equal || i.Op0Kind == OpKind.Memory) && !c.WriteOperand(i, 0, size, equal ? c.GetReg(i.Op1Register) : dest))
         {
             return;
         }
@@ -251,6 +256,23 @@ public static class Move
     public static void Cld(X86Cpu c, in Instruction i) => c.S.Rflags &= ~Flags.DF;
 
     public static void Std(X86Cpu c, in Instruction i) => c.S.Rflags |= Flags.DF;
+
+    /// <summary>XLAT: AL := [seg:(E/R)BX + zero-extended AL], wrapped to the address size (SDM Vol. 2B, XLAT).</summary>
+    public static void Xlat(X86Cpu c, in Instruction i)
+    {
+        int addressSize = X86Cpu.RegisterSize(i.MemoryBase);
+        ulong address = (c.GetReg(i.MemoryBase) + c.GetReg(Register.AL)) & X86Cpu.SizeMask(addressSize);
+        if (c.Read(X86Cpu.MemorySegment(i), address, 1, out ulong value))
+        {
+            c.SetReg(Register.AL, value);
+        }
+    }
+
+    /// <summary>SALC (undocumented, D6 outside 64-bit mode): AL := CF ? FFh : 00h; flags unchanged.</summary>
+    public static void Salc(X86Cpu c, in Instruction i)
+    {
+        c.SetReg(Register.AL, (c.S.Rflags & Flags.CF) != 0 ? 0xFFUL : 0);
+    }
 
     public static void Nop(X86Cpu c, in Instruction i)
     {

@@ -37,8 +37,18 @@ public static class Shift
 
         if (count == 0)
         {
-            // Even a zero count must fault on a bad destination (a read-modify-write access).
-            c.ProbeOperandWrite(i, 0, size);
+            // Even a zero count must fault on a bad destination (a read-modify-write access). The
+            // destination is still written: a 32-bit register clears bits 63:32 as for any 32-bit
+            // write (SDM Vol. 1 3.4.1.1), which is what the hardware does; flags stay unchanged.
+            if (i.Op0Kind == OpKind.Register)
+            {
+                c.WriteOperand(i, 0, size, a);
+            }
+            else
+            {
+                c.ProbeOperandWrite(i, 0, size);
+            }
+
             return;
         }
 
@@ -78,11 +88,9 @@ public static class Shift
                         cf = top;
                     }
 
-                    if (n != 0)
-                    {
-                        SetCfOf(ref flags, cf, ((r & sign) != 0) ^ cf);
-                    }
-
+                    // OF is defined for a count of 1 only, but the hardware computes MSB(result) XOR CF
+                    // for any non-zero masked count, including ones that rotate by a multiple of 9 or 17.
+                    SetCfOf(ref flags, cf, ((r & sign) != 0) ^ cf);
                     break;
                 }
 
@@ -90,7 +98,6 @@ public static class Shift
                 {
                     int n = size < 4 ? count % (bits + 1) : count;
                     r = a;
-                    bool of = ((a & sign) != 0) ^ cf;
                     for (int k = 0; k < n; k++)
                     {
                         bool low = (r & 1) != 0;
@@ -98,11 +105,9 @@ public static class Shift
                         cf = low;
                     }
 
-                    if (n != 0)
-                    {
-                        SetCfOf(ref flags, cf, of);
-                    }
-
+                    // For a count of 1 the XOR of the result's two top bits equals the SDM's
+                    // MSB(DEST) XOR CF; the hardware uses it for every non-zero masked count.
+                    SetCfOf(ref flags, cf, ((r & sign) != 0) ^ ((r & (sign >> 1)) != 0));
                     break;
                 }
 
@@ -118,7 +123,10 @@ public static class Shift
                 {
                     cf = count <= bits && ((a >> (count - 1)) & 1) != 0;
                     r = count >= bits ? 0 : a >> count;
-                    Arith.SetResultFlags(ref flags, r, size, cf, (a & sign) != 0, false);
+                    // OF is MSB(DEST) for a count of 1 (SDM Vol. 2B, SAL/SAR/SHL/SHR) and undefined
+                    // otherwise; the 80286 and the host CPU both give 0 there, the bit the count shifted
+                    // out of the top of the result.
+                    Arith.SetResultFlags(ref flags, r, size, cf, count == 1 && (a & sign) != 0, false);
                     break;
                 }
 

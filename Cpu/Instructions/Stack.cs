@@ -122,9 +122,15 @@ public static class Stack
     {
         int size = i.Code == Code.Pushaw ? 2 : 4;
         ulong sp = c.S.Gpr[CpuState.RSP];
-        if (!c.ProbeWrite(Seg.SS, (sp - (ulong)(8 * size)) & (c.StackAddressSize == 2 ? 0xFFFFUL : 0xFFFFFFFFUL), 8 * size))
+        ulong mask = c.StackAddressSize == 2 ? 0xFFFFUL : 0xFFFFFFFFUL;
+        // Probe every slot before the first push, so a fault leaves SP and memory as they were.
+        // Slots are probed one by one because SP wraps within the stack segment between pushes.
+        for (int r = 1; r <= 8; r++)
         {
-            return;
+            if (!c.ProbeWrite(Seg.SS, (sp - (ulong)(r * size)) & mask, size))
+            {
+                return;
+            }
         }
 
         for (int r = 0; r < 8; r++)
@@ -159,7 +165,8 @@ public static class Stack
 
     public static void Leave(X86Cpu c, in Instruction i)
     {
-        int size = i.StackPointerIncrement;
+        // Iced gives LEAVE no fixed stack increment (RSP comes from RBP), so the size comes from the Code.
+        int size = i.Code switch { Code.Leavew => 2, Code.Leaved => 4, _ => 8 };
         ulong rsp = c.S.Gpr[CpuState.RSP];
         int stack = c.StackAddressSize;
         Register sp = stack == 2 ? Register.SP : stack == 4 ? Register.ESP : Register.RSP;

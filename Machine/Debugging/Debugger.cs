@@ -114,25 +114,25 @@ public sealed class Debugger : IDebugTarget
             case DebugRegister.Cs:
                 return value == s.Cs.Selector;
             case DebugRegister.Ss or DebugRegister.Ds or DebugRegister.Es or DebugRegister.Fs or DebugRegister.Gs:
-            {
-                var seg = register switch
                 {
-                    DebugRegister.Ss => Seg.SS,
-                    DebugRegister.Ds => Seg.DS,
-                    DebugRegister.Es => Seg.ES,
-                    DebugRegister.Fs => Seg.FS,
-                    _ => Seg.GS,
-                };
-                if (value == s.Segment(seg).Selector)
-                {
-                    return true;
-                }
+                    var seg = register switch
+                    {
+                        DebugRegister.Ss => Seg.SS,
+                        DebugRegister.Ds => Seg.DS,
+                        DebugRegister.Es => Seg.ES,
+                        DebugRegister.Fs => Seg.FS,
+                        _ => Seg.GS,
+                    };
+                    if (value == s.Segment(seg).Selector)
+                    {
+                        return true;
+                    }
 
-                // Load it as the guest would, descriptor checks included; a refusal changes nothing.
-                bool loaded = Cpu.LoadSegment(seg, (ushort)value);
-                Cpu.ClearFault();
-                return loaded;
-            }
+                    // Load it as the guest would, descriptor checks included; a refusal changes nothing.
+                    bool loaded = Cpu.LoadSegment(seg, (ushort)value);
+                    Cpu.ClearFault();
+                    return loaded;
+                }
 
             case DebugRegister.FsBase:
                 s.Fs.Base = value;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Emulator.Cpu.State;
 using Emulator.Cpu.Diagnostics;
+using Emulator.Cpu.State;
 
 namespace Emulator.Machine.Debugging;
 

@@ -47,15 +47,18 @@ public sealed class TestMachine : IDisposable
 
     public int Bitness { get; private set; } = 16;
 
-    /// <summary>Real mode with CS = DS = ES = SS = 0, IP at the code address, SP at the stack top.</summary>
+    /// <summary>Real-mode code segment holding the code address, so that IP starts at 0 (an IP is 16 bits).</summary>
+    public const ushort RealModeCodeSegment = (ushort)(CodeAddress >> 4);
+
+    /// <summary>Real mode with CS:IP = 1000:0000 (the code address), DS = ES = SS = 0, SP at the stack top.</summary>
     public TestMachine RealMode()
     {
         Cpu.Reset();
         ref CpuState s = ref S;
-        s.Cs = SegmentRegister.RealMode(0, code: true);
+        s.Cs = SegmentRegister.RealMode(RealModeCodeSegment, code: true);
         s.Ds = s.Es = s.Ss = s.Fs = s.Gs = SegmentRegister.RealMode(0);
         s.Idtr = new TableRegister { Base = 0, Limit = 0x3FF };
-        s.Rip = CodeAddress;
+        s.Rip = 0;
         s.Gpr[CpuState.RSP] = StackTop;
         Bitness = 16;
         return this;
@@ -135,13 +138,17 @@ public sealed class TestMachine : IDisposable
         S.Gdtr = new TableRegister { Base = GdtAddress, Limit = (ushort)((8 * GdtEntries.Length) - 1) };
     }
 
-    /// <summary>Assembles a program for the current mode at the code address and loads it.</summary>
+    /// <summary>
+    /// Assembles a program for the current mode at the code address and loads it. 16-bit code is
+    /// assembled for IP = the address's offset in its 64 KiB block (the code address is 1000:0000,
+    /// a handler at 3000h runs as 0000:3000).
+    /// </summary>
     public TestMachine Load(Action<Assembler> program, ulong address = CodeAddress)
     {
         var asm = new Assembler(Bitness);
         program(asm);
         var writer = new CodeWriterImpl();
-        asm.Assemble(writer, address);
+        asm.Assemble(writer, Bitness == 16 ? address & 0xFFFF : address);
         Memory.WriteBytes(address, writer.ToArray());
         return this;
     }

@@ -173,6 +173,12 @@ public sealed class TestMachine : IDisposable
     public TestMachine RunToHlt(Engine engine = Engine.Interpreter, long budget = 1_000_000)
     {
         var reason = Run(engine, budget);
+        // A handler that throws is turned into #UD for the guest's sake; in a test it is a bug to report.
+        if (Log.Find(line => line.Contains("internal error", StringComparison.Ordinal)) is { } internalError)
+        {
+            throw new InvalidOperationException(internalError);
+        }
+
         if (reason != StopReason.Halted)
         {
             throw new InvalidOperationException($"expected HLT, stopped by {reason} at RIP {S.Rip:x}; log: {string.Join(" | ", Log)}");

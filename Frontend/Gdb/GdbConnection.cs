@@ -20,7 +20,7 @@ public sealed class GdbConnection : IDisposable
     private readonly Thread _reader;
     private byte[] _lastSent = [];
     private volatile bool _noAck;
-    private volatile bool _disposed;
+    private int _disposed;
 
     public GdbConnection(Socket socket, int maxPacket, Action<string>? trace)
     {
@@ -67,7 +67,12 @@ public sealed class GdbConnection : IDisposable
 
     public void Dispose()
     {
-        _disposed = true;
+        // The server thread and Dispose of the whole server may both get here.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -90,7 +95,7 @@ public sealed class GdbConnection : IDisposable
         var parsed = new List<GdbEvent>();
         try
         {
-            while (!_disposed)
+            while (Volatile.Read(ref _disposed) == 0)
             {
                 int count = _socket.Receive(buffer);
                 if (count == 0)

@@ -44,6 +44,7 @@ public sealed class GdbPacketParser
                 {
                     case GdbPacket.Start:
                         _data.Clear();
+                        _overflow = false;
                         _state = State.Data;
                         break;
                     case GdbPacket.Ack:

@@ -1,7 +1,10 @@
 using System.CommandLine;
 using Emulator.Frontend.Cli;
+using Emulator.Frontend.Gdb;
+using Emulator.Frontend.Monitor;
 using Emulator.Machine;
 using Emulator.Machine.Config;
+using Emulator.Machine.Debugging;
 
 namespace Emulator.Frontend;
 
@@ -17,12 +20,12 @@ public static class Program
         {
             if (args.Length == 0)
             {
-                return RunMachine(new MachineConfig());
+                return RunMachine(new RunOptions(new MachineConfig()));
             }
 
             if (QemuArguments.Looks(args))
             {
-                return RunMachine(QemuArguments.Parse(args));
+                return RunMachine(QemuArguments.ParseOptions(args));
             }
 
             var root = new RootCommand("emu: a software x86-64 hypervisor. With no arguments it boots the built-in demo guest. QEMU-style options (-m, -kernel, -serial, -device ...) are accepted too.");
@@ -49,8 +52,14 @@ public static class Program
         }
     }
 
-    private static int RunMachine(MachineConfig config)
+    private static int RunMachine(RunOptions options)
     {
+        var config = options.Machine;
+        if (options.Monitor == "stdio" && config.Serial.Kind == SerialTargetKind.Stdio)
+        {
+            throw new UsageException("the monitor and the serial port cannot both use stdio (move one: -serial file:PATH or -monitor tcp::4444)");
+        }
+
         VirtualMachine vm;
         try
         {
@@ -69,12 +78,55 @@ public static class Program
                 e.Cancel = true;
                 vm.Stop(130);
             };
+
+            Debugger? debugger = options.Gdb is not null || options.Monitor is not null ? new Debugger(vm) : null;
+            using var exited = new ManualResetEventSlim(false);
+            GdbServer? gdb = null;
+            MonitorServer? monitor = null;
+            try
+            {
+                if (options.Gdb is { } gdbSpec)
+                {
+                    gdb = new GdbServer(debugger!, GdbEndpoint.Parse(gdbSpec))
+                    {
+                        KillRequested = () => vm.Stop(0),
+                        GuestExited = _ => exited.Set(),
+                    };
+                    gdb.Start(guestRunning: !config.StartPaused);
+                    if (config.StartPaused)
+                    {
+                        Console.Error.WriteLine($"emu: waiting for gdb on {gdb.LocalEndPoint} (target remote {gdb.LocalEndPoint})");
+                    }
+                }
+
+                if (options.Monitor is { } monitorSpec)
+                {
+                    monitor = new MonitorServer(debugger!.Monitor);
+                    monitor.Start(monitorSpec);
+                }
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or FormatException or ArgumentException)
+            {
+                gdb?.Dispose();
+                Console.Error.WriteLine($"emu: error: cannot listen: {e.Message}");
+                return 1;
+            }
+
             if (config.Serial.Kind == SerialTargetKind.Stdio)
             {
                 StartConsoleInput(vm);
             }
 
-            return vm.Run();
+            int status = vm.Run();
+            if (gdb is not null)
+            {
+                // Give the stub a moment to tell an attached debugger that the guest exited.
+                exited.Wait(TimeSpan.FromSeconds(1));
+                gdb.Dispose();
+            }
+
+            monitor?.Dispose();
+            return status;
         }
     }
 

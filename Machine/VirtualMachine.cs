@@ -4,7 +4,9 @@ using Emulator.Cpu.State;
 using Emulator.Machine.Board;
 using Emulator.Machine.Boot;
 using Emulator.Machine.Config;
+using Emulator.Devices.Time;
 using Emulator.Machine.Debugging;
+using Emulator.Machine.Diagnostics;
 
 namespace Emulator.Machine;
 
@@ -28,6 +30,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     private volatile bool _stopRequested;
     private volatile bool _resetRequested;
     private int _exitStatus;
+    private readonly Tracer? _tracer;
 
     /// <param name="config">What to build and boot.</param>
     /// <param name="stdout">Where "stdio" character devices write (the process's stdout for <c>emu</c>).</param>
@@ -57,6 +60,15 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
 
         try
         {
+            Clock = config.IcountShift is { } shift ? new VirtualClock(() => Cpu.S.InstructionsRetired, shift) : new VirtualClock();
+            // The time-stamp counter runs at a nominal 1 GHz: one tick per virtual nanosecond.
+            Cpu.TimeStampCounter = () => Clock.Nanoseconds;
+            if (config.Trace is { Categories: not TraceCategories.None } trace)
+            {
+                _tracer = new Tracer(trace, diagnostics);
+                _tracer.Attach(Cpu, Board.Ports, Board.Memory);
+            }
+
             var stdoutSink = new ByteSink(stdout, owns: false);
             _sinks.Add(stdoutSink);
             Board.Com1.Output = OpenSink(config.Serial, stdoutSink);
@@ -180,6 +192,9 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     /// <summary>Asks the run loop to end with <paramref name="status"/> (Ctrl-C, the monitor's quit). Thread-safe.</summary>
     public void Stop(int status) => Exit(status);
 
+    /// <summary>The one clock of the machine: host time, or retired instructions under --icount.</summary>
+    public VirtualClock Clock { get; }
+
     /// <summary>Interrupts and exceptions delivered, by vector (the monitor's info irq).</summary>
     public InterruptStatistics InterruptCounts { get; } = new();
 
@@ -284,6 +299,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
 
     private void FlushOutputs()
     {
+        _tracer?.Flush();
         foreach (var sink in _sinks)
         {
             sink.Flush();
@@ -292,6 +308,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
 
     public void Dispose()
     {
+        _tracer?.Dispose();
         foreach (var sink in _sinks)
         {
             sink.Dispose();

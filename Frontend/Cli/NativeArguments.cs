@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Emulator.Cpu.Diagnostics;
 using Emulator.Machine.Config;
+using Emulator.Machine.Diagnostics;
 
 namespace Emulator.Frontend.Cli;
 
@@ -16,18 +18,64 @@ public static class NativeArguments
     public static readonly Option<string> DebugconPort = new("--debugcon-port") { Description = "Port of the debug console", DefaultValueFactory = _ => "0xe9" };
     public static readonly Option<string?> ExitDevice = new("--exit-device") { Description = "isa-debug-exit device, e.g. iobase=0xf4,iosize=4: a write of V exits with (V<<1)|1" };
     public static readonly Option<bool> NoReboot = new("--no-reboot") { Description = "Stop instead of resetting on a triple fault" };
+    public static readonly Option<string?> Gdb = new("--gdb") { Description = "Start a GDB stub: tcp::1234, tcp:HOST:PORT or PORT (loopback unless a host is given)" };
+    public static readonly Option<bool> WaitGdb = new("--wait-gdb") { Description = "Do not start the CPU until the debugger continues (QEMU's -S)" };
+    public static readonly Option<string?> Monitor = new("--monitor") { Description = "Human monitor: stdio or tcp:HOST:PORT" };
+    public static readonly Option<string?> Trace = new("--trace") { Description = "Trace categories: exec,int,cpu,pf,ioport,mmio,unimp (or all)" };
+    public static readonly Option<string?> TraceFile = new("--trace-file") { Description = "Write the trace here instead of stderr" };
+    public static readonly Option<string[]> TraceRange = new("--trace-range") { Description = "Limit instruction and block traces to START-END, START..END or START+LENGTH; repeatable" };
+    public static readonly Option<string> TraceSyntax = new("--trace-syntax") { Description = "Disassembly syntax: intel or att", DefaultValueFactory = _ => "intel" };
+    public static readonly Option<int?> Icount = new("--icount") { Description = "Deterministic time: 2^N ns of virtual time per instruction (default N=0 when given without a value)", Arity = ArgumentArity.ZeroOrOne };
     public static readonly Option<long> MaxInstructions = new("--max-instructions") { Description = "Stop after this many guest instructions (0: no limit)" };
 
-    public static Command BuildRunCommand(Func<MachineConfig, int> run)
+    public static Command BuildRunCommand(Func<RunOptions, int> run)
     {
         var command = new Command("run", "Boot a guest (with no options: the built-in demo ROM)");
-        foreach (Option option in (Option[])[Memory, Bios, Kernel, Initrd, Append, Serial, Debugcon, DebugconPort, ExitDevice, NoReboot, MaxInstructions])
+        foreach (Option option in (Option[])[Memory, Bios, Kernel, Initrd, Append, Serial, Debugcon, DebugconPort, ExitDevice, NoReboot, Gdb, WaitGdb, Monitor, Trace, TraceFile, TraceRange, TraceSyntax, Icount, MaxInstructions])
         {
             command.Options.Add(option);
         }
 
-        command.SetAction(result => run(ToConfig(result)));
+        command.SetAction(result => run(ToOptions(result)));
         return command;
+    }
+
+    public static RunOptions ToOptions(ParseResult result)
+    {
+        var machine = ToConfig(result);
+        string? trace = result.GetValue(Trace);
+        if (trace is not null)
+        {
+            machine = machine with
+            {
+                Trace = new TraceOptions
+                {
+                    Categories = TraceOptions.ParseCategories(trace),
+                    File = result.GetValue(TraceFile),
+                    Ranges = (result.GetValue(TraceRange) ?? []).Select(TraceOptions.ParseRange).ToList(),
+                    Syntax = result.GetValue(TraceSyntax) switch
+                    {
+                        "att" => DisassemblySyntax.Att,
+                        "intel" => DisassemblySyntax.Intel,
+                        var other => throw new UsageException($"--trace-syntax must be intel or att (got {other})"),
+                    },
+                },
+            };
+        }
+
+        if (result.GetResult(Icount) is not null)
+        {
+            machine = machine with { IcountShift = result.GetValue(Icount) ?? 0 };
+        }
+
+        bool wait = result.GetValue(WaitGdb);
+        string? gdb = result.GetValue(Gdb);
+        if (wait && gdb is null)
+        {
+            throw new UsageException("--wait-gdb needs --gdb");
+        }
+
+        return new RunOptions(machine with { StartPaused = wait }) { Gdb = gdb, Monitor = result.GetValue(Monitor) };
     }
 
     public static MachineConfig ToConfig(ParseResult result)

@@ -1,4 +1,5 @@
 using Emulator.Machine.Config;
+using Emulator.Machine.Diagnostics;
 
 namespace Emulator.Frontend.Cli;
 
@@ -12,9 +13,16 @@ public static class QemuArguments
     /// <summary>True when the first argument looks like a QEMU option rather than an <c>emu</c> subcommand.</summary>
     public static bool Looks(string[] args) => args.Length > 0 && args[0].StartsWith('-') && !args[0].StartsWith("--", StringComparison.Ordinal) && args[0] != "-h";
 
-    public static MachineConfig Parse(string[] args)
+    public static MachineConfig Parse(string[] args) => ParseOptions(args).Machine;
+
+    public static RunOptions ParseOptions(string[] args)
     {
         var config = new MachineConfig();
+        string? gdb = null;
+        string? monitor = null;
+        bool waitGdb = false;
+        var trace = new TraceOptions();
+        bool tracing = false;
         bool noDefaults = false;
         SerialTarget? serial = null;
         var chardevs = new Dictionary<string, SerialTarget>(StringComparer.Ordinal);
@@ -72,7 +80,6 @@ public static class QemuArguments
                     }
 
                 case "-vga":
-                case "-monitor":
                 case "-net":
                     {
                         string v = Value();
@@ -87,6 +94,48 @@ public static class QemuArguments
                 case "-nodefaults":
                     noDefaults = true;
                     break;
+                case "-s":
+                    gdb = "tcp::1234";
+                    break;
+                case "-S":
+                    waitGdb = true;
+                    break;
+                case "-gdb":
+                    gdb = Value();
+                    break;
+                case "-monitor":
+                {
+                    string v = Value();
+                    if (v != "none")
+                    {
+                        monitor = v;
+                    }
+
+                    break;
+                }
+
+                case "-d":
+                    trace = trace with { Categories = trace.Categories | TraceOptions.ParseCategories(Value()) };
+                    tracing = true;
+                    break;
+                case "-D":
+                    trace = trace with { File = Value() };
+                    break;
+                case "-dfilter":
+                    trace = trace with { Ranges = [.. trace.Ranges, .. Value().Split(',').Select(TraceOptions.ParseRange)] };
+                    break;
+                case "-icount":
+                {
+                    string v = Value();
+                    string shift = v.Split(',').Select(part => part.StartsWith("shift=", StringComparison.Ordinal) ? part[6..] : part).First();
+                    if (!int.TryParse(shift, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) || n > 10)
+                    {
+                        throw new UsageException($"-icount {v}: expected shift=N with N in 0..10");
+                    }
+
+                    config = config with { IcountShift = n };
+                    break;
+                }
                 case "-no-reboot":
                     config = config with { NoReboot = true };
                     break;
@@ -182,13 +231,21 @@ public static class QemuArguments
             debugcon = chardevs.TryGetValue(debugconChardev, out var target) ? target : throw new UsageException($"isa-debugcon refers to chardev '{debugconChardev}', which no -chardev defines");
         }
 
-        return config with
+        if (waitGdb && gdb is null)
+        {
+            throw new UsageException("-S waits for a debugger: add -s or -gdb tcp::PORT");
+        }
+
+        var machine = config with
         {
             Initrds = initrds,
             Serial = serial ?? (noDefaults ? SerialTarget.None : SerialTarget.Stdio),
             Debugcon = debugcon,
             DebugconPort = debugconPort,
+            StartPaused = waitGdb,
+            Trace = tracing ? trace : null,
         };
+        return new RunOptions(machine) { Gdb = gdb, Monitor = monitor };
     }
 
     /// <summary>QEMU's -m takes "64", "64M" or "size=64M,slots=..." (only size is meaningful here).</summary>

@@ -31,6 +31,12 @@ public sealed record MachineConfig
     /// <summary>On a guest reset (triple fault, reset request): stop instead of rebooting.</summary>
     public bool NoReboot { get; init; }
 
+    /// <summary>Deterministic time: virtual time advances 2^N ns per instruction (QEMU's -icount shift=N); null follows the host.</summary>
+    public int? IcountShift { get; init; }
+
+    /// <summary>What to trace; null traces nothing.</summary>
+    public Diagnostics.TraceOptions? Trace { get; init; }
+
     /// <summary>Do not start the CPU until a debugger says so (QEMU's -S).</summary>
     public bool StartPaused { get; init; }
 

@@ -34,6 +34,9 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Regions in the order they were mapped; a later region hides an earlier one where they overlap.</summary>
     public IReadOnlyList<MemoryRegion> Regions => _regions;
 
+    /// <summary>Called for every MMIO access when set: (address, size, value, isWrite, region). For tracing.</summary>
+    public Action<ulong, int, ulong, bool, MemoryRegion>? MmioObserver { get; set; }
+
     /// <summary>Raised with the page address when a RAM page marked as code is written.</summary>
     public event Action<ulong>? CodeModified;
 
@@ -151,7 +154,9 @@ public sealed unsafe class PhysicalMemory : IDisposable
             ulong offset = address - region.Base;
             if (region.Kind == RegionKind.Mmio)
             {
-                return region.Device!.Read(offset, size) & SizeMask(size);
+                ulong read = region.Device!.Read(offset, size) & SizeMask(size);
+                MmioObserver?.Invoke(address, size, read, false, region);
+                return read;
             }
 
             // SAFETY: offset + size <= region.Size checked above.
@@ -193,6 +198,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
             switch (region.Kind)
             {
                 case RegionKind.Mmio:
+                    MmioObserver?.Invoke(address, size, value & SizeMask(size), true, region);
                     region.Device!.Write(offset, size, value & SizeMask(size));
                     return;
                 case RegionKind.Rom:

@@ -1,10 +1,10 @@
 using System.Reflection;
 using Emulator.Cpu;
 using Emulator.Cpu.State;
+using Emulator.Devices.Time;
 using Emulator.Machine.Board;
 using Emulator.Machine.Boot;
 using Emulator.Machine.Config;
-using Emulator.Devices.Time;
 using Emulator.Machine.Debugging;
 using Emulator.Machine.Diagnostics;
 
@@ -180,6 +180,8 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         _stopRequested = true;
         Cpu.RequestStop();
         _wake.Set();
+        // A vCPU parked by a debugger must wake up to see the request.
+        Gate.Release();
     }
 
     public void RequestReset()

@@ -104,15 +104,15 @@ public static class QemuArguments
                     gdb = Value();
                     break;
                 case "-monitor":
-                {
-                    string v = Value();
-                    if (v != "none")
                     {
-                        monitor = v;
-                    }
+                        string v = Value();
+                        if (v != "none")
+                        {
+                            monitor = v;
+                        }
 
-                    break;
-                }
+                        break;
+                    }
 
                 case "-d":
                     trace = trace with { Categories = trace.Categories | TraceOptions.ParseCategories(Value()) };
@@ -125,17 +125,17 @@ public static class QemuArguments
                     trace = trace with { Ranges = [.. trace.Ranges, .. Value().Split(',').Select(TraceOptions.ParseRange)] };
                     break;
                 case "-icount":
-                {
-                    string v = Value();
-                    string shift = v.Split(',').Select(part => part.StartsWith("shift=", StringComparison.Ordinal) ? part[6..] : part).First();
-                    if (!int.TryParse(shift, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) || n > 10)
                     {
-                        throw new UsageException($"-icount {v}: expected shift=N with N in 0..10");
-                    }
+                        string v = Value();
+                        string shift = v.Split(',').Select(part => part.StartsWith("shift=", StringComparison.Ordinal) ? part[6..] : part).First();
+                        if (!int.TryParse(shift, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) || n > 10)
+                        {
+                            throw new UsageException($"-icount {v}: expected shift=N with N in 0..10");
+                        }
 
-                    config = config with { IcountShift = n };
-                    break;
-                }
+                        config = config with { IcountShift = n };
+                        break;
+                    }
                 case "-no-reboot":
                     config = config with { NoReboot = true };
                     break;

@@ -222,11 +222,13 @@ public static unsafe class InstructionTable
         Map(Mnemonic.Verr, &Protection.Verify);
         Map(Mnemonic.Verw, &Protection.Verify);
         Map(Mnemonic.Arpl, &Protection.Arpl);
-        Map(Mnemonic.Sysenter, &FastSystemCall.Sysenter);
-        Map(Mnemonic.Sysexit, &FastSystemCall.Sysexit);
-        Map(Mnemonic.Syscall, &FastSystemCall.Syscall);
-        Map(Mnemonic.Sysret, &FastSystemCall.Sysret);
-        Map(Mnemonic.Swapgs, &FastSystemCall.Swapgs);
+        Set(Code.Sysenter, &FastSystemCall.Sysenter);
+        Set(Code.Sysexitd, &FastSystemCall.Sysexit);
+        Set(Code.Sysexitq, &FastSystemCall.Sysexit);
+        Set(Code.Syscall, &FastSystemCall.Syscall);
+        Set(Code.Sysretd, &FastSystemCall.Sysret);
+        Set(Code.Sysretq, &FastSystemCall.Sysret);
+        Set(Code.Swapgs, &FastSystemCall.Swapgs);
         Map(Mnemonic.Invlpg, &SystemOps.Invlpg);
         Set(Code.Wbinvd, &SystemOps.CacheControl);
         Set(Code.Invd, &SystemOps.CacheControl);

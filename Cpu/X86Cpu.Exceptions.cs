@@ -125,7 +125,7 @@ public sealed unsafe partial class X86Cpu
             return RaiseFault(Vector.GP, 0);
         }
 
-        if (!ReadLinear(s.Idtr.Base + entry, 4, out ulong ivt))
+        if (!ReadSystem(s.Idtr.Base + entry, 4, out ulong ivt))
         {
             return false;
         }
@@ -153,7 +153,7 @@ public sealed unsafe partial class X86Cpu
             return RaiseFault(Vector.GP, IdtError(vector, kind));
         }
 
-        if (!ReadLinear(s.Idtr.Base + entry, 8, out ulong gate))
+        if (!ReadSystem(s.Idtr.Base + entry, 8, out ulong gate))
         {
             return false;
         }
@@ -191,7 +191,7 @@ public sealed unsafe partial class X86Cpu
             return RaiseFault(Vector.GP, IdtError(vector, kind));
         }
 
-        if (!ReadLinear(s.Idtr.Base + entry, 8, out ulong lo) || !ReadLinear(s.Idtr.Base + entry + 8, 8, out ulong hi))
+        if (!ReadSystem(s.Idtr.Base + entry, 8, out ulong lo) || !ReadSystem(s.Idtr.Base + entry + 8, 8, out ulong hi))
         {
             return false;
         }
@@ -259,29 +259,20 @@ public sealed unsafe partial class X86Cpu
 
         if (switchStack)
         {
-            if (!ReadTssStack(newCpl, ist, longMode, out ushort newSsSelector, out ulong newSp))
+            if (!ReadInnerStack(newCpl, longMode ? ist : 0, out var newSs, out ulong newSp, out ulong ssAddress, out ulong ssDescriptor)
+                || (!longMode && !SetAccessed(ssAddress, ssDescriptor)))
             {
                 return false;
             }
 
-            if (longMode)
+            // SDM 6.12.1: the new stack must hold the whole frame, else #SS(new SS selector).
+            if (!longMode && !StackFits(newSs, newSp, (hasError ? 6 : 5) * width))
             {
-                s.Ss = default;
-                s.Ss.Selector = (ushort)newCpl;
-                s.Ss.Attributes = (ushort)(SegmentRegister.AttrS | SegmentRegister.AttrWritable | SegmentRegister.AttrPresent | (newCpl << 5));
-                s.Gpr[CpuState.RSP] = newSp;
+                return RaiseFault(Vector.SS, (uint)(newSs.Selector & ~3));
             }
-            else
-            {
-                // The handler's stack segment must be loaded at the new privilege.
-                SetCpl(newCpl);
-                if (!LoadSegment(Seg.SS, newSsSelector))
-                {
-                    return RaiseFault(Vector.TS, (uint)(newSsSelector & ~3));
-                }
 
-                s.Gpr[CpuState.RSP] = newSp;
-            }
+            s.Ss = newSs;
+            s.Gpr[CpuState.RSP] = newSp;
         }
 
         target.Selector = (ushort)((selector & ~3) | newCpl);
@@ -318,45 +309,6 @@ public sealed unsafe partial class X86Cpu
         }
 
         s.Rip = width == 2 ? offset & 0xFFFF : offset;
-        return true;
-    }
-
-    private void SetCpl(int cpl)
-    {
-        S.Cs.Attributes = (ushort)((S.Cs.Attributes & ~(3 << 5)) | (cpl << 5));
-    }
-
-    /// <summary>Reads the inner stack for privilege <paramref name="cpl"/> (or IST slot) from the current TSS.</summary>
-    private bool ReadTssStack(int cpl, int ist, bool longMode, out ushort ss, out ulong sp)
-    {
-        ref CpuState s = ref S;
-        ss = 0;
-        sp = 0;
-        if (longMode)
-        {
-            // 64-bit TSS (SDM figure 8-11): RSP0-2 at 4, 12, 20; IST1-7 at 36 + 8*(n-1).
-            uint at = ist != 0 ? (uint)(36 + (8 * (ist - 1))) : (uint)(4 + (8 * cpl));
-            if (at + 7 > s.Tr.Limit)
-            {
-                return RaiseFault(Vector.TS, (uint)(s.Tr.Selector & ~3));
-            }
-
-            return ReadLinear(s.Tr.Base + at, 8, out sp);
-        }
-
-        // 32-bit TSS (SDM figure 8-2): ESPn at 4 + 8n, SSn at 8 + 8n.
-        uint espAt = (uint)(4 + (8 * cpl));
-        if (espAt + 5 > s.Tr.Limit)
-        {
-            return RaiseFault(Vector.TS, (uint)(s.Tr.Selector & ~3));
-        }
-
-        if (!ReadLinear(s.Tr.Base + espAt, 4, out sp) || !ReadLinear(s.Tr.Base + espAt + 4, 2, out ulong ssValue))
-        {
-            return false;
-        }
-
-        ss = (ushort)ssValue;
         return true;
     }
 }

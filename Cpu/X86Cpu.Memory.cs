@@ -36,32 +36,84 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsCanonical(ulong address) => (ulong)(((long)address << 16) >> 16) == address;
 
+    // Attribute bits that make a segment "flat data": present, S = 1, data (not code), expand-up,
+    // writable. With a 4 GiB limit such a segment needs no limit or rights check at all.
+    private const ushort FlatDataMask = SegmentRegister.AttrPresent | SegmentRegister.AttrS | SegmentRegister.AttrCode | SegmentRegister.AttrExpandDown | SegmentRegister.AttrWritable;
+    private const ushort FlatDataValue = SegmentRegister.AttrPresent | SegmentRegister.AttrS | SegmentRegister.AttrWritable;
+
     /// <summary>
-    /// The segment-limit check of real and virtual-8086 mode: an access whose last byte lies past
-    /// the limit raises #SS(0) for SS and #GP(0) otherwise (SDM Vol. 3A 20.1.1 and the
-    /// "Real-Address Mode Exceptions" of each instruction in Vol. 2). Protected-mode limit and
-    /// type checks come with the system-architecture work.
+    /// The segment checks of an ordinary data or stack access. The fast path is 64-bit mode (no
+    /// segment checks, SDM Vol. 3A 3.2.4; the canonical check is in <see cref="Linear"/>) and flat
+    /// writable data segments; everything else goes to <see cref="CheckSegmentSlow"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool CheckRealModeLimit(Seg seg, ulong offset, int size)
+    private bool CheckSegment(Seg seg, ulong offset, int size, bool write)
     {
         ref CpuState s = ref S;
-        if (s.ProtectedMode && (s.Rflags & Flags.VM) == 0)
+        ref SegmentRegister r = ref s.Segment(seg);
+        if ((r.Limit == uint.MaxValue && (r.Attributes & FlatDataMask) == FlatDataValue) || (s.Cs.Long && s.LongModeActive))
         {
             return true;
         }
 
-        if (offset + (ulong)size - 1 <= s.Segment(seg).Limit)
-        {
-            return true;
-        }
-
-        return seg == Seg.SS ? RaiseFault(Vector.SS, 0) : RaiseFault(Vector.GP, 0);
+        return CheckSegmentSlow(seg, offset, size, write);
     }
+
+    /// <summary>
+    /// Limit and rights checks. Real and virtual-8086 mode check only the limit (SDM Vol. 3A
+    /// 20.1.1). Protected mode (SDM Vol. 3A 5.3 and 5.6, and the "Protected Mode Exceptions" of
+    /// each instruction in Vol. 2): a null (unusable) segment register is #GP(0); a write to a
+    /// code segment or a read-only data segment and a read of an execute-only code segment are
+    /// #GP(0); an offset outside the limit is #GP(0), or #SS(0) for SS. An expand-down segment
+    /// holds the offsets above its limit up to FFFFh or FFFFFFFFh as its B flag says (5.3).
+    /// </summary>
+    private bool CheckSegmentSlow(Seg seg, ulong offset, int size, bool write)
+    {
+        ref CpuState s = ref S;
+        ref SegmentRegister r = ref s.Segment(seg);
+        ulong last = offset + (ulong)size - 1;
+        if (!s.ProtectedMode || (s.Rflags & Flags.VM) != 0)
+        {
+            return last <= r.Limit || SegmentFault(seg);
+        }
+
+        int attributes = r.Attributes;
+        if ((attributes & SegmentRegister.AttrPresent) == 0)
+        {
+            return SegmentFault(seg);
+        }
+
+        if ((attributes & SegmentRegister.AttrCode) != 0)
+        {
+            if (write || (attributes & SegmentRegister.AttrWritable) == 0)
+            {
+                return RaiseFault(Vector.GP, 0);
+            }
+        }
+        else
+        {
+            if (write && (attributes & SegmentRegister.AttrWritable) == 0)
+            {
+                return RaiseFault(Vector.GP, 0);
+            }
+
+            if ((attributes & SegmentRegister.AttrExpandDown) != 0)
+            {
+                ulong upper = r.DefaultBig ? 0xFFFF_FFFFUL : 0xFFFFUL;
+                return (offset > r.Limit && last <= upper) || SegmentFault(seg);
+            }
+        }
+
+        // A 4 GiB limit admits every offset; the linear address wraps at 4 GiB.
+        return r.Limit == uint.MaxValue || last <= r.Limit || SegmentFault(seg);
+    }
+
+    /// <summary>#SS(0) for a stack-segment reference, #GP(0) for any other.</summary>
+    private bool SegmentFault(Seg seg) => seg == Seg.SS ? RaiseFault(Vector.SS, 0) : RaiseFault(Vector.GP, 0);
 
     public bool Read(Seg seg, ulong offset, int size, out ulong value)
     {
-        if (!CheckRealModeLimit(seg, offset, size) || !Linear(seg, offset, out ulong linear))
+        if (!CheckSegment(seg, offset, size, write: false) || !Linear(seg, offset, out ulong linear))
         {
             value = 0;
             return false;
@@ -72,13 +124,43 @@ public sealed unsafe partial class X86Cpu
 
     public bool Write(Seg seg, ulong offset, int size, ulong value)
     {
-        return CheckRealModeLimit(seg, offset, size) && Linear(seg, offset, out ulong linear) && WriteLinear(linear, size, value);
+        return CheckSegment(seg, offset, size, write: true) && Linear(seg, offset, out ulong linear) && WriteLinear(linear, size, value);
     }
 
     /// <summary>Checks that a write would succeed, without writing (used before multi-part updates).</summary>
     public bool ProbeWrite(Seg seg, ulong offset, int size)
     {
-        return CheckRealModeLimit(seg, offset, size) && Linear(seg, offset, out ulong linear) && Translate(linear, AccessKind.Write, out _) && ((linear & 0xFFF) + (ulong)size <= 0x1000 || Translate((linear | 0xFFF) + 1, AccessKind.Write, out _));
+        return CheckSegment(seg, offset, size, write: true) && Linear(seg, offset, out ulong linear) && Translate(linear, AccessKind.Write, out _) && ((linear & 0xFFF) + (ulong)size <= 0x1000 || Translate((linear | 0xFFF) + 1, AccessKind.Write, out _));
+    }
+
+    private bool _implicitSupervisor;
+
+    /// <summary>
+    /// Paging treats an access as a user access at CPL 3, except the implicit supervisor accesses
+    /// to the GDT, LDT, IDT and TSS, which are supervisor accesses at any CPL (SDM Vol. 3A 4.6).
+    /// </summary>
+    private bool UserAccess
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => S.Cpl == 3 && !_implicitSupervisor;
+    }
+
+    /// <summary>A read of a descriptor table or the TSS: an implicit supervisor access (SDM Vol. 3A 4.6).</summary>
+    public bool ReadSystem(ulong linear, int size, out ulong value)
+    {
+        _implicitSupervisor = true;
+        bool ok = ReadLinear(linear, size, out value);
+        _implicitSupervisor = false;
+        return ok;
+    }
+
+    /// <summary>A write to a descriptor table (accessed and busy bits): an implicit supervisor access.</summary>
+    public bool WriteSystem(ulong linear, int size, ulong value)
+    {
+        _implicitSupervisor = true;
+        bool ok = WriteLinear(linear, size, value);
+        _implicitSupervisor = false;
+        return ok;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -86,7 +168,7 @@ public sealed unsafe partial class X86Cpu
     {
         if ((linear & 0xFFF) + (ulong)size <= 0x1000)
         {
-            byte* host = Tlb.Lookup(linear, kind, S.Cpl == 3);
+            byte* host = Tlb.Lookup(linear, kind, UserAccess);
             if (host != null)
             {
                 // SAFETY: the TLB hands out a pointer into a 4 KiB host page and the access stays inside it.
@@ -144,7 +226,7 @@ public sealed unsafe partial class X86Cpu
     {
         if ((linear & 0xFFF) + (ulong)size <= 0x1000)
         {
-            byte* host = Tlb.Lookup(linear, AccessKind.Write, S.Cpl == 3);
+            byte* host = Tlb.Lookup(linear, AccessKind.Write, UserAccess);
             if (host != null)
             {
                 // SAFETY: as in ReadLinear; write tags exist only for RAM pages without translated code.
@@ -207,7 +289,7 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     public bool Translate(ulong linear, AccessKind kind, out ulong physical)
     {
-        bool user = S.Cpl == 3;
+        bool user = UserAccess;
         var ctx = PagingContext;
         Translation t;
         if (ctx.Mode == PagingMode.None)

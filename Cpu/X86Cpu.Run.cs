@@ -95,6 +95,10 @@ public sealed unsafe partial class X86Cpu
 
             block.Executions++;
             ulong ipMask = bitness == 64 ? ulong.MaxValue : bitness == 32 ? 0xFFFFFFFFUL : 0xFFFFUL;
+
+            // SDM Vol. 3A 5.3: an instruction fetched past the CS limit is #GP(0) (protected mode;
+            // a 4 GiB limit and 64-bit mode never hit it).
+            ulong csLimit = bitness == 64 || !s.ProtectedMode || (s.Rflags & Flags.VM) != 0 || s.Cs.Limit == uint.MaxValue ? ulong.MaxValue : s.Cs.Limit;
             var instructions = block.Instructions;
             for (int k = 0; k < instructions.Length; k++)
             {
@@ -117,7 +121,14 @@ public sealed unsafe partial class X86Cpu
                 _setShadow = false;
                 try
                 {
-                    table[(int)instruction.Code](this, in instruction);
+                    if (rip + (ulong)instruction.Length - 1 > csLimit)
+                    {
+                        RaiseFault(Exceptions.Vector.GP, 0);
+                    }
+                    else
+                    {
+                        table[(int)instruction.Code](this, in instruction);
+                    }
                 }
                 catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
                 {

@@ -5,9 +5,10 @@ using Iced.Intel;
 namespace Emulator.Cpu.Instructions;
 
 /// <summary>
-/// Control transfers: JMP, Jcc, JCXZ, LOOP, CALL, RET near and far, INT n, INTO, INT3, IRET
-/// (SDM Vol. 2A/2B). Near targets are wrapped to the operand size by Iced; in 64-bit mode a
-/// non-canonical target raises #GP(0) at the branch.
+/// Near control transfers: JMP, Jcc, JCXZ, LOOP, CALL, RET, and INT n, INTO, INT3, BOUND
+/// (SDM Vol. 2A/2B); far transfers are in FarBranch.cs. Near targets are wrapped to the operand
+/// size by Iced; a target past the CS limit (or non-canonical in 64-bit mode) raises #GP(0) at
+/// the branch.
 /// </summary>
 public static class Branch
 {
@@ -30,9 +31,9 @@ public static class Branch
 
     private static bool SetTarget(X86Cpu c, ulong target)
     {
-        if (c.S.Bitness == 64 && !X86Cpu.IsCanonical(target))
+        if (!c.CheckBranchTarget(c.S.Cs, target))
         {
-            return c.RaiseFault(Vector.GP, 0);
+            return false;
         }
 
         c.S.Rip = target;
@@ -105,9 +106,8 @@ public static class Branch
         }
 
         ulong returnRip = c.S.Rip;
-        if (c.S.Bitness == 64 && !X86Cpu.IsCanonical(target))
+        if (!c.CheckBranchTarget(c.S.Cs, target))
         {
-            c.RaiseFault(Vector.GP, 0);
             return;
         }
 
@@ -127,130 +127,6 @@ public static class Branch
         }
 
         c.AdjustStack(size + release);
-    }
-
-    /// <summary>JMP far and CALL far through an immediate pointer or a memory operand (m16:16/32/64).</summary>
-    private static bool FarPointer(X86Cpu c, in Instruction i, out ushort selector, out ulong offset, out int size)
-    {
-        switch (i.Op0Kind)
-        {
-            case OpKind.FarBranch16:
-                selector = i.FarBranchSelector;
-                offset = i.FarBranch16;
-                size = 2;
-                return true;
-            case OpKind.FarBranch32:
-                selector = i.FarBranchSelector;
-                offset = i.FarBranch32;
-                size = 4;
-                return true;
-        }
-
-        size = i.MemorySize switch { MemorySize.SegPtr16 => 2, MemorySize.SegPtr32 => 4, _ => 8 };
-        selector = 0;
-        Seg seg = X86Cpu.MemorySegment(i);
-        ulong ea = c.EffectiveAddress(i);
-        if (!c.Read(seg, ea, size, out offset) || !c.Read(seg, ea + (ulong)size, 2, out ulong sel))
-        {
-            return false;
-        }
-
-        selector = (ushort)sel;
-        return true;
-    }
-
-    public static void JmpFar(X86Cpu c, in Instruction i)
-    {
-        if (!FarPointer(c, i, out ushort selector, out ulong offset, out _))
-        {
-            return;
-        }
-
-        ref CpuState s = ref c.S;
-        var savedCs = s.Cs;
-        if (!c.LoadCodeSegment(selector, s.Cpl, allowOuter: false))
-        {
-            return;
-        }
-
-        if (!SetTarget(c, offset))
-        {
-            s.Cs = savedCs;
-            return;
-        }
-
-        c.EndBlock();
-    }
-
-    public static void CallFar(X86Cpu c, in Instruction i)
-    {
-        if (!FarPointer(c, i, out ushort selector, out ulong offset, out int size))
-        {
-            return;
-        }
-
-        ref CpuState s = ref c.S;
-        ulong rsp = s.Gpr[CpuState.RSP];
-        var savedCs = s.Cs;
-        ulong returnRip = s.Rip;
-        if (!c.Push(savedCs.Selector, size) || !c.Push(returnRip, size))
-        {
-            s.Gpr[CpuState.RSP] = rsp;
-            return;
-        }
-
-        if (!c.LoadCodeSegment(selector, s.Cpl, allowOuter: false) || !SetTarget(c, offset))
-        {
-            s.Cs = savedCs;
-            s.Gpr[CpuState.RSP] = rsp;
-            return;
-        }
-
-        c.EndBlock();
-    }
-
-    public static void RetFar(X86Cpu c, in Instruction i)
-    {
-        ref CpuState s = ref c.S;
-        int release = i.OpCount > 0 ? i.Immediate16 : 0;
-        int size = i.Code switch { Code.Retfw or Code.Retfw_imm16 => 2, Code.Retfd or Code.Retfd_imm16 => 4, _ => 8 };
-        if (!c.PeekStack(0, size, out ulong offset) || !c.PeekStack(size, 2, out ulong selector))
-        {
-            return;
-        }
-
-        CpuState saved = s;
-        int rpl = (int)(selector & 3);
-        bool outer = s.ProtectedMode && (s.Rflags & Flags.VM) == 0 && rpl > s.Cpl;
-        ulong newSp = 0, newSs = 0;
-        if (outer && (!c.PeekStack((2 * size) + release, size, out newSp) || !c.PeekStack((3 * size) + release, 2, out newSs)))
-        {
-            return;
-        }
-
-        if (!c.LoadCodeSegment((ushort)selector, outer ? rpl : s.Cpl, allowOuter: outer) || !SetTarget(c, offset))
-        {
-            s = saved;
-            return;
-        }
-
-        if (outer)
-        {
-            if (!c.LoadSegment(Seg.SS, (ushort)newSs))
-            {
-                s = saved;
-                return;
-            }
-
-            s.Gpr[CpuState.RSP] = newSp;
-            c.AdjustStack(release);
-        }
-        else
-        {
-            c.AdjustStack((2 * size) + release);
-        }
-
-        c.EndBlock();
     }
 
     public static void Int(X86Cpu c, in Instruction i)
@@ -296,114 +172,6 @@ public static class Branch
         if (index < (long)X86Cpu.SignExtend(lower, size) || index > (long)X86Cpu.SignExtend(upper, size))
         {
             c.RaiseFault(Vector.BR);
-        }
-    }
-
-    public static void Iret(X86Cpu c, in Instruction i)
-    {
-        ref CpuState s = ref c.S;
-        int size = i.Code switch { Code.Iretw => 2, Code.Iretd => 4, _ => 8 };
-        if (!c.PeekStack(0, size, out ulong rip) || !c.PeekStack(size, size, out ulong cs) || !c.PeekStack(2 * size, size, out ulong flags))
-        {
-            return;
-        }
-
-        CpuState saved = s;
-        c.EndBlock();
-        if (!s.ProtectedMode)
-        {
-            c.LoadCodeSegment((ushort)cs, 0, false);
-            s.Rip = rip & X86Cpu.SizeMask(size);
-            ulong writable = size == 2 ? 0x7FD5UL : 0x257FD5UL;
-            s.Rflags = (s.Rflags & ~writable) | (flags & writable) | Flags.Reserved1;
-            c.AdjustStack(3 * size);
-            return;
-        }
-
-        if ((s.Rflags & (Flags.NT | Flags.VM)) != 0 || (s.Cpl == 0 && !s.LongModeActive && (flags & Flags.VM) != 0))
-        {
-            // Task returns and virtual-8086 entry and exit come with the system-architecture issue.
-            c.ReportUnimplemented(i);
-            c.RaiseFault(Vector.GP, 0);
-            return;
-        }
-
-        int cpl = s.Cpl;
-        int rpl = (int)(cs & 3);
-        if (rpl < cpl)
-        {
-            c.RaiseFault(Vector.GP, (uint)(cs & ~3UL));
-            return;
-        }
-
-        bool outer = rpl > cpl;
-        bool popStack = outer || size == 8;
-        ulong newSp = 0, newSs = 0;
-        if (popStack && (!c.PeekStack(3 * size, size, out newSp) || !c.PeekStack(4 * size, size, out newSs)))
-        {
-            return;
-        }
-
-        if (!c.LoadCodeSegment((ushort)cs, rpl, allowOuter: outer) || !SetTarget(c, rip & X86Cpu.SizeMask(size)))
-        {
-            s = saved;
-            return;
-        }
-
-        // Flags: IOPL only at CPL 0, IF only when CPL <= IOPL (SDM Vol. 2A, IRET, "RETURN-TO-SAME/OUTER-PRIVILEGE").
-        ulong writableFlags = Flags.Arith | Flags.TF | Flags.DF | Flags.NT | Flags.AC | Flags.ID | Flags.RF;
-        if (cpl == 0)
-        {
-            writableFlags |= Flags.IOPL | Flags.VIF | Flags.VIP;
-        }
-
-        if (cpl <= (int)((saved.Rflags & Flags.IOPL) >> 12))
-        {
-            writableFlags |= Flags.IF;
-        }
-
-        if (size == 2)
-        {
-            writableFlags &= 0xFFFF;
-        }
-
-        s.Rflags = (s.Rflags & ~writableFlags) | (flags & writableFlags) | Flags.Reserved1;
-        if (popStack)
-        {
-            if (outer || (newSs & ~3UL) != 0)
-            {
-                if (!c.LoadSegment(Seg.SS, (ushort)newSs))
-                {
-                    s = saved;
-                    return;
-                }
-            }
-            else
-            {
-                s.Ss = default;
-                s.Ss.Selector = (ushort)newSs;
-                s.Ss.Attributes = (ushort)(SegmentRegister.AttrS | SegmentRegister.AttrWritable | SegmentRegister.AttrPresent | (rpl << 5));
-            }
-
-            s.Gpr[CpuState.RSP] = size == 8 ? newSp : (s.Gpr[CpuState.RSP] & ~X86Cpu.SizeMask(size)) | newSp;
-        }
-        else
-        {
-            c.AdjustStack(3 * size);
-        }
-
-        if (outer)
-        {
-            // SDM: data segments the new privilege may not use are nulled.
-            foreach (Seg seg in (ReadOnlySpan<Seg>)[Seg.ES, Seg.DS, Seg.FS, Seg.GS])
-            {
-                ref SegmentRegister r = ref s.Segment(seg);
-                bool conformingCode = (r.Attributes & (SegmentRegister.AttrCode | 4)) == (SegmentRegister.AttrCode | 4);
-                if (!conformingCode && r.Dpl < rpl)
-                {
-                    r = default;
-                }
-            }
         }
     }
 }

@@ -152,21 +152,21 @@ public static unsafe class InstructionTable
 
         // Control transfer (Branch.cs)
         MapWhere(code => code.IsJmpShortOrNear() || code.IsJmpNearIndirect(), &Branch.JmpNear);
-        MapWhere(code => code.IsJmpFar() || code.IsJmpFarIndirect(), &Branch.JmpFar);
+        MapWhere(code => code.IsJmpFar() || code.IsJmpFarIndirect(), &FarBranch.JmpFar);
         MapWhere(code => code.IsJccShortOrNear(), &Branch.Jcc);
         MapWhere(code => code.IsJcxShort(), &Branch.Jcxz);
         MapWhere(code => code.IsLoop() || code.IsLoopcc(), &Branch.Loop);
         MapWhere(code => code.IsCallNear() || code.IsCallNearIndirect(), &Branch.CallNear);
-        MapWhere(code => code.IsCallFar() || code.IsCallFarIndirect(), &Branch.CallFar);
+        MapWhere(code => code.IsCallFar() || code.IsCallFarIndirect(), &FarBranch.CallFar);
         Map(Mnemonic.Ret, &Branch.RetNear);
-        Map(Mnemonic.Retf, &Branch.RetFar);
+        Map(Mnemonic.Retf, &FarBranch.RetFar);
         Map(Mnemonic.Int, &Branch.Int);
         Map(Mnemonic.Int3, &Branch.Int);
         Map(Mnemonic.Into, &Branch.Int);
         Map(Mnemonic.Int1, &Branch.Int);
-        Map(Mnemonic.Iret, &Branch.Iret);
-        Map(Mnemonic.Iretd, &Branch.Iret);
-        Map(Mnemonic.Iretq, &Branch.Iret);
+        Map(Mnemonic.Iret, &FarBranch.Iret);
+        Map(Mnemonic.Iretd, &FarBranch.Iret);
+        Map(Mnemonic.Iretq, &FarBranch.Iret);
 
         // String instructions (StringOps.cs); by Code, since SSE reuses the MOVSD and CMPSD mnemonics.
         MapWhere(code => code.IsStringInstruction() && code.Mnemonic() is Mnemonic.Movsb or Mnemonic.Movsw or Mnemonic.Movsd or Mnemonic.Movsq, &StringOps.Movs);
@@ -215,6 +215,20 @@ public static unsafe class InstructionTable
         Map(Mnemonic.Lmsw, &SystemOps.Lmsw);
         Map(Mnemonic.Smsw, &SystemOps.Smsw);
         Set(Code.Clts, &SystemOps.Clts);
+
+        // Pointer validation and fast system calls (Protection.cs, FastSystemCall.cs)
+        Map(Mnemonic.Lar, &Protection.Lar);
+        Map(Mnemonic.Lsl, &Protection.Lsl);
+        Map(Mnemonic.Verr, &Protection.Verify);
+        Map(Mnemonic.Verw, &Protection.Verify);
+        Map(Mnemonic.Arpl, &Protection.Arpl);
+        Set(Code.Sysenter, &FastSystemCall.Sysenter);
+        Set(Code.Sysexitd, &FastSystemCall.Sysexit);
+        Set(Code.Sysexitq, &FastSystemCall.Sysexit);
+        Set(Code.Syscall, &FastSystemCall.Syscall);
+        Set(Code.Sysretd, &FastSystemCall.Sysret);
+        Set(Code.Sysretq, &FastSystemCall.Sysret);
+        Set(Code.Swapgs, &FastSystemCall.Swapgs);
         Map(Mnemonic.Invlpg, &SystemOps.Invlpg);
         Set(Code.Wbinvd, &SystemOps.CacheControl);
         Set(Code.Invd, &SystemOps.CacheControl);

@@ -14,6 +14,12 @@ public static class SystemOps
     private static bool RequireCpl0(X86Cpu c) => c.S.Cpl == 0 || c.RaiseFault(Vector.GP, 0);
 
     /// <summary>
+    /// UMIP (SDM Vol. 3A 2.5, CR4.UMIP): with CR4.UMIP = 1, SGDT, SIDT, SLDT, SMSW and STR above
+    /// CPL 0 raise #GP(0).
+    /// </summary>
+    private static bool UmipAllows(X86Cpu c) => (c.S.Cr4 & ControlBits.Cr4UMIP) == 0 || c.S.Cpl == 0 || c.RaiseFault(Vector.GP, 0);
+
+    /// <summary>
     /// I/O permission (SDM Vol. 1 19.5): always allowed in real mode or when CPL &lt;= IOPL.
     /// Otherwise the TSS I/O bitmap decides; until the TSS model lands that case raises #GP(0).
     /// </summary>
@@ -117,9 +123,14 @@ public static class SystemOps
         table.Base = tableBase;
     }
 
-    /// <summary>SGDT and SIDT (no UMIP yet: CPUID does not advertise it).</summary>
+    /// <summary>SGDT and SIDT: 2 bytes of limit and a 4-byte base (8 in 64-bit mode); #GP(0) above CPL 0 under UMIP.</summary>
     public static void StoreTable(X86Cpu c, in Instruction i)
     {
+        if (!UmipAllows(c))
+        {
+            return;
+        }
+
         ref TableRegister table = ref i.Mnemonic == Mnemonic.Sgdt ? ref c.S.Gdtr : ref c.S.Idtr;
         Seg seg = X86Cpu.MemorySegment(i);
         ulong ea = c.EffectiveAddress(i);
@@ -220,7 +231,7 @@ public static class SystemOps
 
     /// <summary>CR4 bits this CPU implements; setting any other is #GP(0) (SDM 2.5).</summary>
     public const ulong Cr4Supported = ControlBits.Cr4PSE | ControlBits.Cr4PAE | ControlBits.Cr4PGE | ControlBits.Cr4TSD
-        | ControlBits.Cr4DE | ControlBits.Cr4MCE | ControlBits.Cr4PCE;
+        | ControlBits.Cr4DE | ControlBits.Cr4MCE | ControlBits.Cr4PCE | ControlBits.Cr4UMIP;
 
     private static void WriteCr4(X86Cpu c, ulong value)
     {
@@ -277,6 +288,11 @@ public static class SystemOps
 
     public static void Smsw(X86Cpu c, in Instruction i)
     {
+        if (!UmipAllows(c))
+        {
+            return;
+        }
+
         int size = X86Cpu.OperandSize(i, 0);
         c.WriteOperand(i, 0, size, c.S.Cr0 & X86Cpu.SizeMask(size));
     }
@@ -452,7 +468,7 @@ public static class SystemOps
 
         if (s.LongModeActive)
         {
-            if (!c.ReadLinear(address + 8, 8, out ulong high))
+            if (!c.ReadSystem(address + 8, 8, out ulong high))
             {
                 return;
             }
@@ -463,7 +479,7 @@ public static class SystemOps
         if (task)
         {
             // Mark the TSS busy (type 9 -> 11, 1 -> 3).
-            if (!c.WriteLinear(address + 5, 1, (d >> 40) | 2))
+            if (!c.WriteSystem(address + 5, 1, (d >> 40) | 2))
             {
                 return;
             }
@@ -483,6 +499,11 @@ public static class SystemOps
         if (!s.ProtectedMode || (s.Rflags & Flags.VM) != 0)
         {
             c.RaiseFault(Vector.UD);
+            return;
+        }
+
+        if (!UmipAllows(c))
+        {
             return;
         }
 

@@ -17,6 +17,8 @@ public struct SegmentRegister
 
     public const ushort AttrAccessed = 1 << 0;
     public const ushort AttrWritable = 1 << 1;
+    public const ushort AttrExpandDown = 1 << 2; // data segments; the same bit is "conforming" in code segments
+    public const ushort AttrConforming = 1 << 2;
     public const ushort AttrCode = 1 << 3;
     public const ushort AttrS = 1 << 4;
     public const ushort AttrPresent = 1 << 7;

@@ -22,31 +22,38 @@ public sealed class CpuidModel
     public const uint EdxMsr = 1u << 5;
     public const uint EdxPae = 1u << 6;
     public const uint EdxCx8 = 1u << 8;
+    public const uint EdxSep = 1u << 11;
     public const uint EdxPge = 1u << 13;
     public const uint EdxCmov = 1u << 15;
     public const uint EdxPat = 1u << 16;
     public const uint EdxPse36 = 1u << 17;
 
     // CPUID.80000001h:EDX and ECX.
+    public const uint ExtEdxSyscall = 1u << 11;
     public const uint ExtEdxNx = 1u << 20;
     public const uint ExtEdxPage1Gb = 1u << 26;
     public const uint ExtEdxLongMode = 1u << 29;
     public const uint ExtEcxLahfSahf = 1u << 0;
 
+    // CPUID.(EAX=7,ECX=0):ECX (SDM table 3-8).
+    public const uint Leaf7EcxUmip = 1u << 2;
+
     private static readonly byte[] s_vendor = Encoding.ASCII.GetBytes("GenuineIntel");
     private static readonly byte[] s_brand = Encoding.ASCII.GetBytes("Emulator software x86-64 CPU".PadRight(48, '\0'));
 
-    public uint Leaf1Edx { get; set; } = EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxPge | EdxCmov | EdxPat | EdxPse36;
+    public uint Leaf1Edx { get; set; } = EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxPge | EdxCmov | EdxPat | EdxPse36;
 
     public uint Leaf1Ecx { get; set; }
 
-    public uint ExtendedEdx { get; set; } = ExtEdxNx | ExtEdxPage1Gb | ExtEdxLongMode;
+    public uint ExtendedEdx { get; set; } = ExtEdxSyscall | ExtEdxNx | ExtEdxPage1Gb | ExtEdxLongMode;
+
+    /// <summary>CPUID.(EAX=7,ECX=0):ECX.</summary>
+    public uint Leaf7Ecx { get; set; } = Leaf7EcxUmip;
 
     public uint ExtendedEcx { get; set; } = ExtEcxLahfSahf;
 
     public (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf)
     {
-        _ = subleaf;
         if (leaf > MaxBasicLeaf && leaf < 0x80000000)
         {
             // Intel: an unknown basic leaf answers as the highest basic leaf does.
@@ -58,6 +65,8 @@ public sealed class CpuidModel
             0 => (MaxBasicLeaf, Word(s_vendor, 0), Word(s_vendor, 8), Word(s_vendor, 4)),
             // EBX: CLFLUSH line size 8 qwords (bits 15:8), one logical processor (23:16), APIC ID 0.
             1 => (Signature, (8u << 8) | (1u << 16), Leaf1Ecx, Leaf1Edx),
+            // Leaf 7 subleaf 0: EAX = the highest subleaf (0); structured feature flags.
+            7 => subleaf == 0 ? (0u, 0u, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u),
             0x80000000 => (MaxExtendedLeaf, 0, 0, 0),
             0x80000001 => (0, 0, ExtendedEcx, ExtendedEdx),
             >= 0x80000002 and <= 0x80000004 => Brand((int)(leaf - 0x80000002) * 16),

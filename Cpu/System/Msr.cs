@@ -25,8 +25,8 @@ public static class Msr
     public const uint GsBase = 0xC0000101;
     public const uint KernelGsBase = 0xC0000102;
 
-    /// <summary>EFER bits software may set here: LME and NXE (SCE arrives with SYSCALL).</summary>
-    public const ulong EferWritable = ControlBits.EferLME | ControlBits.EferNXE;
+    /// <summary>EFER bits software may set here: SCE, LME and NXE.</summary>
+    public const ulong EferWritable = ControlBits.EferSCE | ControlBits.EferLME | ControlBits.EferNXE;
 
     public static bool TryRead(X86Cpu c, uint index, out ulong value)
     {
@@ -41,9 +41,17 @@ public static class Msr
             FsBase => s.Fs.Base,
             GsBase => s.Gs.Base,
             KernelGsBase => s.KernelGsBase,
+            SysenterCs => s.SysenterCs,
+            SysenterEsp => s.SysenterEsp,
+            SysenterEip => s.SysenterEip,
+            Star => s.Star,
+            Lstar => s.Lstar,
+            Cstar => s.Cstar,
+            Sfmask => s.Sfmask,
             _ => ulong.MaxValue,
         };
-        return index is Tsc or ApicBase or MiscEnable or Pat or Efer or FsBase or GsBase or KernelGsBase || c.RaiseFault(Vector.GP, 0);
+        return index is Tsc or ApicBase or MiscEnable or Pat or Efer or FsBase or GsBase or KernelGsBase
+            or SysenterCs or SysenterEsp or SysenterEip or Star or Lstar or Cstar or Sfmask || c.RaiseFault(Vector.GP, 0);
     }
 
     public static bool TryWrite(X86Cpu c, uint index, ulong value)
@@ -88,6 +96,45 @@ public static class Msr
                     return true;
                 }
 
+            case SysenterCs:
+                // Bits 63:16 are reserved here (SDM Vol. 4, table 2-2 lists a 16-bit selector field).
+                s.SysenterCs = value & 0xFFFF;
+                return true;
+            case Star:
+                s.Star = value;
+                return true;
+            case Sfmask:
+                // IA32_FMASK: the low 32 bits are the RFLAGS mask, the upper half is reserved.
+                s.Sfmask = value & 0xFFFF_FFFF;
+                return true;
+            case SysenterEsp:
+            case SysenterEip:
+            case Lstar:
+            case Cstar:
+                // Addresses: a non-canonical value is #GP(0) (SDM Vol. 2B, WRMSR).
+                if (!X86Cpu.IsCanonical(value))
+                {
+                    return c.RaiseFault(Vector.GP, 0);
+                }
+
+                if (index == SysenterEsp)
+                {
+                    s.SysenterEsp = value;
+                }
+                else if (index == SysenterEip)
+                {
+                    s.SysenterEip = value;
+                }
+                else if (index == Lstar)
+                {
+                    s.Lstar = value;
+                }
+                else
+                {
+                    s.Cstar = value;
+                }
+
+                return true;
             case FsBase:
             case GsBase:
             case KernelGsBase:

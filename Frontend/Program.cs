@@ -103,6 +103,10 @@ public static class Program
                 {
                     monitor = new MonitorServer(debugger!.Monitor);
                     monitor.Start(monitorSpec);
+                    if (monitor.LocalEndPoint is { } at)
+                    {
+                        Console.Error.WriteLine($"emu: monitor on {at}");
+                    }
                 }
             }
             catch (Exception e) when (e is System.Net.Sockets.SocketException or FormatException or ArgumentException)

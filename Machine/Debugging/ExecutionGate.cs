@@ -36,10 +36,19 @@ public sealed class ExecutionGate
     /// <summary>The exit, once the guest has ended.</summary>
     public DebugStop? Exit { get; private set; }
 
-    /// <summary>Controller side: asks the vCPU to stop; the caller also interrupts the CPU's run.</summary>
+    /// <summary>
+    /// Controller side: asks the vCPU to stop; the caller also interrupts the CPU's run. A request
+    /// made while the vCPU is already parked is satisfied and dropped, so it cannot stop the next run.
+    /// </summary>
     public void RequestPause()
     {
-        Volatile.Write(ref _pauseRequested, true);
+        lock (_lock)
+        {
+            if (_stop is null)
+            {
+                Volatile.Write(ref _pauseRequested, true);
+            }
+        }
     }
 
     /// <summary>vCPU side: publishes <paramref name="stop"/> and waits for the next command.</summary>

@@ -91,6 +91,17 @@ public sealed class MonitorTests : IDisposable
     }
 
     [Fact]
+    public void SystemResetStartsAgainAtTheResetVector()
+    {
+        Assert.Equal("", Run("system_reset"));
+        // The reset vector's CLI runs first; stop at the far jump after it (linear FFFFFFF1).
+        _debugger.InsertBreakpoint(BreakpointKind.Software, 0xFFFF_FFF1, 1);
+        Assert.Equal(DebugStopKind.Breakpoint, _debugger.Continue().Kind);
+        Assert.Contains("RIP=000000000000fff1", Run("info registers"), StringComparison.Ordinal);
+        Assert.Contains(" real ", Run("info registers"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UnknownCommandsAndBadArgumentsAreAnsweredNotThrown()
     {
         Assert.Contains("unknown command", Run("frobnicate"), StringComparison.Ordinal);

@@ -53,6 +53,19 @@ public static unsafe class InstructionTable
             }
         }
 
+        void MapVex(Mnemonic mnemonic, delegate*<X86Cpu, in Instruction, void> handler)
+        {
+            for (int k = 0; k < t.Length; k++)
+            {
+                var code = (Code)k;
+                if (code.Mnemonic() == mnemonic && code.Encoding() == EncodingKind.VEX)
+                {
+                    t[k] = handler;
+                    s_implemented[k] = true;
+                }
+            }
+        }
+
         void Set(Code code, delegate*<X86Cpu, in Instruction, void> handler)
         {
             t[(int)code] = handler;
@@ -133,6 +146,36 @@ public static unsafe class InstructionTable
         Set(Code.Wait, &SystemOps.Wait);
         Map(Mnemonic.Bound, &Branch.Bound);
         Set(Code.Pause, &Move.Nop);
+
+        // Decimal and ASCII adjust (Bcd.cs)
+        Set(Code.Daa, &Bcd.Daa);
+        Set(Code.Das, &Bcd.Das);
+        Set(Code.Aaa, &Bcd.Aaa);
+        Set(Code.Aas, &Bcd.Aas);
+        Set(Code.Aam_imm8, &Bcd.Aam);
+        Set(Code.Aad_imm8, &Bcd.Aad);
+
+        // Bit counting and manipulation (BitManipulation.cs); BMI1/BMI2 are VEX-encoded.
+        Map(Mnemonic.Popcnt, &BitManipulation.Popcnt);
+        Map(Mnemonic.Lzcnt, &BitManipulation.Lzcnt);
+        Map(Mnemonic.Tzcnt, &BitManipulation.Tzcnt);
+        Map(Mnemonic.Adcx, &BitManipulation.AddCarryFlag);
+        Map(Mnemonic.Adox, &BitManipulation.AddCarryFlag);
+        Map(Mnemonic.Movbe, &BitManipulation.Movbe);
+        Map(Mnemonic.Crc32, &BitManipulation.Crc32);
+        MapVex(Mnemonic.Andn, &BitManipulation.Andn);
+        MapVex(Mnemonic.Bextr, &BitManipulation.Bextr);
+        MapVex(Mnemonic.Blsi, &BitManipulation.LowestSetBit);
+        MapVex(Mnemonic.Blsmsk, &BitManipulation.LowestSetBit);
+        MapVex(Mnemonic.Blsr, &BitManipulation.LowestSetBit);
+        MapVex(Mnemonic.Bzhi, &BitManipulation.Bzhi);
+        MapVex(Mnemonic.Mulx, &BitManipulation.Mulx);
+        MapVex(Mnemonic.Pdep, &BitManipulation.Pdep);
+        MapVex(Mnemonic.Pext, &BitManipulation.Pext);
+        MapVex(Mnemonic.Rorx, &BitManipulation.Rorx);
+        MapVex(Mnemonic.Sarx, &BitManipulation.ShiftX);
+        MapVex(Mnemonic.Shlx, &BitManipulation.ShiftX);
+        MapVex(Mnemonic.Shrx, &BitManipulation.ShiftX);
 
         // Stack (Stack.cs)
         Map(Mnemonic.Push, &Stack.Push);

@@ -34,6 +34,16 @@ public sealed class CpuidModel
     public const uint ExtEdxPage1Gb = 1u << 26;
     public const uint ExtEdxLongMode = 1u << 29;
     public const uint ExtEcxLahfSahf = 1u << 0;
+    public const uint ExtEcxLzcnt = 1u << 5;
+
+    // CPUID.1:ECX.
+    public const uint EcxMovbe = 1u << 22;
+    public const uint EcxPopcnt = 1u << 23;
+
+    // CPUID.(EAX=7,ECX=0):EBX.
+    public const uint Leaf7EbxBmi1 = 1u << 3;
+    public const uint Leaf7EbxBmi2 = 1u << 8;
+    public const uint Leaf7EbxAdx = 1u << 19;
 
     // CPUID.(EAX=7,ECX=0):ECX (SDM table 3-8).
     public const uint Leaf7EcxUmip = 1u << 2;
@@ -43,14 +53,16 @@ public sealed class CpuidModel
 
     public uint Leaf1Edx { get; set; } = EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxPge | EdxCmov | EdxPat | EdxPse36;
 
-    public uint Leaf1Ecx { get; set; }
+    public uint Leaf1Ecx { get; set; } = EcxMovbe | EcxPopcnt;
+
+    public uint Leaf7Ebx { get; set; } = Leaf7EbxBmi1 | Leaf7EbxBmi2 | Leaf7EbxAdx;
 
     public uint ExtendedEdx { get; set; } = ExtEdxSyscall | ExtEdxNx | ExtEdxPage1Gb | ExtEdxLongMode;
 
     /// <summary>CPUID.(EAX=7,ECX=0):ECX.</summary>
     public uint Leaf7Ecx { get; set; } = Leaf7EcxUmip;
 
-    public uint ExtendedEcx { get; set; } = ExtEcxLahfSahf;
+    public uint ExtendedEcx { get; set; } = ExtEcxLahfSahf | ExtEcxLzcnt;
 
     public (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf)
     {
@@ -66,7 +78,7 @@ public sealed class CpuidModel
             // EBX: CLFLUSH line size 8 qwords (bits 15:8), one logical processor (23:16), APIC ID 0.
             1 => (Signature, (8u << 8) | (1u << 16), Leaf1Ecx, Leaf1Edx),
             // Leaf 7 subleaf 0: EAX = the highest subleaf (0); structured feature flags.
-            7 => subleaf == 0 ? (0u, 0u, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u),
+            7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u),
             0x80000000 => (MaxExtendedLeaf, 0, 0, 0),
             0x80000001 => (0, 0, ExtendedEcx, ExtendedEdx),
             >= 0x80000002 and <= 0x80000004 => Brand((int)(leaf - 0x80000002) * 16),

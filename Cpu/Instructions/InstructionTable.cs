@@ -103,6 +103,9 @@ public static unsafe class InstructionTable
         Map(Mnemonic.Shr, &Shift.Shr);
         Map(Mnemonic.Sar, &Shift.Sar);
 
+        Map(Mnemonic.Shld, &DoubleShift.Shld);
+        Map(Mnemonic.Shrd, &DoubleShift.Shrd);
+
         // Multiply and divide (MulDiv.cs)
         Map(Mnemonic.Mul, &MulDiv.Mul);
         Map(Mnemonic.Imul, &MulDiv.Imul);
@@ -280,6 +283,12 @@ public static unsafe class InstructionTable
         Set(Code.Cpuid, &SystemOps.Cpuid);
         Set(Code.Rdtsc, &SystemOps.Rdtsc);
         Set(Code.Ud2, &SystemOps.Ud);
+        Map(Mnemonic.Ud0, &SystemOps.Ud);
+        Map(Mnemonic.Ud1, &SystemOps.Ud);
+        Map(Mnemonic.Rdrand, &Random.Rdrand);
+        Map(Mnemonic.Rdseed, &Random.Rdrand);
+        Map(Mnemonic.Prefetchw, &Move.Nop);
+        Map(Mnemonic.Prefetch, &Move.Nop);
         Set(Code.Cmpxchg8b_m64, &SystemOps.Cmpxchg8b);
         Set(Code.Cmpxchg16b_m128, &SystemOps.Cmpxchg8b);
         Set(Code.INVALID, &SystemOps.Ud);

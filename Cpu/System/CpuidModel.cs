@@ -35,14 +35,17 @@ public sealed class CpuidModel
     public const uint ExtEdxLongMode = 1u << 29;
     public const uint ExtEcxLahfSahf = 1u << 0;
     public const uint ExtEcxLzcnt = 1u << 5;
+    public const uint ExtEcxPrefetchw = 1u << 8;
 
     // CPUID.1:ECX.
     public const uint EcxMovbe = 1u << 22;
     public const uint EcxPopcnt = 1u << 23;
+    public const uint EcxRdrand = 1u << 30;
 
     // CPUID.(EAX=7,ECX=0):EBX.
     public const uint Leaf7EbxBmi1 = 1u << 3;
     public const uint Leaf7EbxBmi2 = 1u << 8;
+    public const uint Leaf7EbxRdseed = 1u << 18;
     public const uint Leaf7EbxAdx = 1u << 19;
 
     // CPUID.(EAX=7,ECX=0):ECX (SDM table 3-8).
@@ -53,16 +56,16 @@ public sealed class CpuidModel
 
     public uint Leaf1Edx { get; set; } = EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxPge | EdxCmov | EdxPat | EdxPse36;
 
-    public uint Leaf1Ecx { get; set; } = EcxMovbe | EcxPopcnt;
+    public uint Leaf1Ecx { get; set; } = EcxMovbe | EcxPopcnt | EcxRdrand;
 
-    public uint Leaf7Ebx { get; set; } = Leaf7EbxBmi1 | Leaf7EbxBmi2 | Leaf7EbxAdx;
+    public uint Leaf7Ebx { get; set; } = Leaf7EbxBmi1 | Leaf7EbxBmi2 | Leaf7EbxRdseed | Leaf7EbxAdx;
 
     public uint ExtendedEdx { get; set; } = ExtEdxSyscall | ExtEdxNx | ExtEdxPage1Gb | ExtEdxLongMode;
 
     /// <summary>CPUID.(EAX=7,ECX=0):ECX.</summary>
     public uint Leaf7Ecx { get; set; } = Leaf7EcxUmip;
 
-    public uint ExtendedEcx { get; set; } = ExtEcxLahfSahf | ExtEcxLzcnt;
+    public uint ExtendedEcx { get; set; } = ExtEcxLahfSahf | ExtEcxLzcnt | ExtEcxPrefetchw;
 
     public (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf)
     {

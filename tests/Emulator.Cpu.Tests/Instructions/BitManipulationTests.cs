@@ -165,4 +165,56 @@ public class BitManipulationTests
         Assert.Equal(1u << 5, model.Query(0x80000001, 0).Ecx & (1u << 5)); // LZCNT
         Assert.Equal(0u, model.Query(1, 0).Ecx & (1u << 20)); // not SSE4.2: CRC32 alone does not make it
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void DoubleShiftsMatchHost(Engine engine)
+    {
+        using var d = new Differential(engine);
+        foreach (int w in s_widths)
+        {
+            foreach (string op in new[] { "Shld", "Shrd" })
+            {
+                var byCl = Instruction.Create(Differential.CodeOf($"{op}_rm{w}_r{w}_CL")!.Value, Differential.Gpr(Register.RAX, w), Differential.Gpr(Register.RBX, w), Register.CL);
+                // 16-bit counts above 16 are undefined (SDM Vol. 2B, SHLD): compare counts up to the width.
+                foreach (int count in new[] { 0, 1, 2, 7, 8, 15, 16, 31, 32, 63, 64, 65 }.Where(n => w != 16 || (n & 31) <= 16))
+                {
+                    var byImmediate = Instruction.Create(Differential.CodeOf($"{op}_rm{w}_r{w}_imm8")!.Value, Differential.Gpr(Register.RAX, w), Differential.Gpr(Register.RBX, w), count);
+                    foreach (ulong a in Differential.Values(w, randomCount: 2))
+                    {
+                        foreach (ulong b in Differential.Values(w, seed: 5, randomCount: 1))
+                        {
+                            d.Check($"{byCl.Code} count={count}", Differential.Body(byCl), Differential.Dirty(a, w), Differential.Dirty(b, w), (ulong)count, flags: Differential.StatusFlags);
+                            d.Check($"{byImmediate.Code} count={count}", Differential.Body(byImmediate), Differential.Dirty(a, w), Differential.Dirty(b, w));
+                        }
+                    }
+                }
+            }
+        }
+
+        d.AssertAllMatched();
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void RdrandAndRdseedGiveValuesWithCarrySet(Engine engine)
+    {
+        // SDM Vol. 2B, RDRAND: CF = 1 when a value is returned; OF, SF, ZF, AF, PF are cleared.
+        using var m = new TestMachine().LongMode();
+        m.Load(a =>
+        {
+            a.stc();
+            a.rdrand(rax);
+            a.setc(r8b);
+            a.rdrand(rbx);
+            a.rdseed(rcx);
+            a.setc(r9b);
+            a.rdrand(dx);
+            a.hlt();
+        }).RunToHlt(engine);
+        Assert.Equal(1UL, m.S.Gpr[8] & 0xFF);
+        Assert.Equal(1UL, m.S.Gpr[9] & 0xFF);
+        Assert.NotEqual(m.S.Gpr[0], m.S.Gpr[3]); // two 64-bit draws: equal with probability 2^-64
+        Assert.Equal(0UL, m.S.Rflags & 0x8D4);
+    }
 }

@@ -69,7 +69,7 @@ public sealed class Differential : IDisposable
     public static Action<Assembler> Body(Instruction instruction) => a => a.AddInstruction(instruction);
 
     /// <summary>Runs one case on both sides; a mismatch is recorded under <paramref name="label"/>.</summary>
-    public void Check(string label, Action<Assembler> body, ulong rax, ulong rbx = 0, ulong rcx = 0, ulong rdx = 0, ulong flags = 0, ulong rsi = 0, ulong rdi = 0)
+    public void Check(string label, Action<Assembler> body, ulong rax, ulong rbx = 0, ulong rcx = 0, ulong rdx = 0, ulong flags = 0, ulong rsi = 0, ulong rdi = 0, ulong? undefinedFlags = null)
     {
         Cases++;
         ulong inFlags = (flags & StatusFlags) | Flags.Reserved1;
@@ -91,7 +91,7 @@ public sealed class Differential : IDisposable
             a.hlt();
         });
         var reason = m.Run(_engine, 1000);
-        ulong undefined = UndefinedFlags(body);
+        ulong undefined = undefinedFlags ?? UndefinedFlags(body);
         var report = new StringBuilder();
         if (reason != StopReason.Halted)
         {

@@ -50,6 +50,7 @@ public sealed unsafe partial class X86Cpu
     {
         int first = _faultVector;
         uint error = _faultError;
+        faultRip = FaultRipAfterTaskSwitch(faultRip);
         ClearFault();
         S.Rip = faultRip;
         ExceptionObserver?.Invoke(first, error, faultRip);
@@ -60,6 +61,7 @@ public sealed unsafe partial class X86Cpu
 
         int second = _faultVector;
         uint secondError = _faultError;
+        faultRip = FaultRipAfterTaskSwitch(faultRip);
         ClearFault();
         if (first == Vector.DF)
         {
@@ -78,6 +80,7 @@ public sealed unsafe partial class X86Cpu
                 return true;
             }
 
+            faultRip = FaultRipAfterTaskSwitch(faultRip);
             ClearFault();
         }
 
@@ -93,7 +96,8 @@ public sealed unsafe partial class X86Cpu
 
     /// <summary>
     /// Vectors through the IVT or IDT. On a fault during delivery the state is restored and the
-    /// fault left pending, so the caller can apply the double-fault rules.
+    /// fault left pending, so the caller can apply the double-fault rules; a fault after a task
+    /// switch through a task gate committed keeps the new task's state (SDM Vol. 3A 8.3).
     /// </summary>
     public bool DeliverInterrupt(int vector, bool hasError, uint error, ulong returnRip, InterruptKind kind)
     {
@@ -101,6 +105,11 @@ public sealed unsafe partial class X86Cpu
         bool ok = !S.ProtectedMode ? DeliverReal(vector, returnRip)
             : S.LongModeActive ? DeliverLong(vector, hasError, error, returnRip, kind)
             : DeliverProtected(vector, hasError, error, returnRip, kind);
+        if (!ok && _faultInNewTask)
+        {
+            return false;
+        }
+
         if (!ok)
         {
             int pending = _faultVector;
@@ -161,9 +170,8 @@ public sealed unsafe partial class X86Cpu
         int type = (int)(gate >> 40) & 0xF;
         int gateDpl = (int)(gate >> 45) & 3;
         bool is32 = type is 0xE or 0xF;
-        if (type is not (0x6 or 0x7 or 0xE or 0xF))
+        if (type is not (0x5 or 0x6 or 0x7 or 0xE or 0xF))
         {
-            // Task gates (type 5) come with hardware task switching in the system-architecture issue.
             return RaiseFault(Vector.GP, IdtError(vector, kind));
         }
 
@@ -178,6 +186,12 @@ public sealed unsafe partial class X86Cpu
         }
 
         var selector = (ushort)(gate >> 16);
+        if (type == 0x5)
+        {
+            // SDM 6.12.2: a task gate switches to the interrupt task named by its TSS selector.
+            return InterruptTask(selector, hasError, error, returnRip, kind);
+        }
+
         ulong offset = (gate & 0xFFFF) | ((gate >> 32) & 0xFFFF0000);
         return EnterHandler(selector, offset, is32 ? 4 : 2, interruptGate: (type & 1) == 0, hasError, error, returnRip, ist: 0);
     }
@@ -248,6 +262,13 @@ public sealed unsafe partial class X86Cpu
             return RaiseFault(Vector.NP, (uint)(selector & ~3));
         }
 
+        CpuState before = s;
+        bool fromVirtual8086 = (s.Rflags & Flags.VM) != 0;
+        if (fromVirtual8086 && !CheckVirtual8086Handler(target, selector))
+        {
+            return false;
+        }
+
         int oldCpl = s.Cpl;
         bool conforming = (target.Attributes & 4) != 0;
         int newCpl = conforming ? oldCpl : target.Dpl;
@@ -266,7 +287,8 @@ public sealed unsafe partial class X86Cpu
             }
 
             // SDM 6.12.1: the new stack must hold the whole frame, else #SS(new SS selector).
-            if (!longMode && !StackFits(newSs, newSp, (hasError ? 6 : 5) * width))
+            int slots = (hasError ? 6 : 5) + (fromVirtual8086 ? 4 : 0);
+            if (!longMode && !StackFits(newSs, newSp, slots * width))
             {
                 return RaiseFault(Vector.SS, (uint)(newSs.Selector & ~3));
             }
@@ -282,6 +304,19 @@ public sealed unsafe partial class X86Cpu
         {
             // SDM 6.14.2: the 64-bit frame is aligned to 16 bytes and always holds SS:RSP.
             s.Gpr[CpuState.RSP] &= ~0xFUL;
+        }
+
+        if (fromVirtual8086)
+        {
+            // SDM 20.3.1.1: the handler's stack takes the 8086 data segments first (figure 20-2);
+            // from here on accesses are protected-mode ring-0 accesses.
+            s.Rflags &= ~Flags.VM;
+            if (!PushVirtual8086Segments(before, width))
+            {
+                return false;
+            }
+
+            ClearVirtual8086DataSegments();
         }
 
         if (longMode || switchStack)

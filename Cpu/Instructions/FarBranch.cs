@@ -9,8 +9,9 @@ namespace Emulator.Cpu.Instructions;
 /// to a code segment, through 16-, 32- and 64-bit call gates with the privilege change and stack
 /// switch of 5.8.5 (parameters copied for 16/32-bit gates), far RET and IRET to the same or an
 /// outer privilege with the data-segment nulling of 5.8.6. Every check happens before any state
-/// is committed; a fault restores the state saved at entry. Task gates and TSS targets (hardware
-/// task switching) are not implemented and raise #GP(selector); see System/known-gaps.txt.
+/// is committed; a fault restores the state saved at entry. A TSS descriptor or a task gate as
+/// the target switches tasks (SDM Vol. 3A 8.3, X86Cpu.Tasks.cs); IRET with NT = 1 returns to
+/// the previous task, and IRET to or in virtual-8086 mode is in Virtual8086.cs.
 /// </summary>
 public static class FarBranch
 {
@@ -131,8 +132,8 @@ public static class FarBranch
 
     /// <summary>
     /// A far JMP or CALL whose selector names a system descriptor: a call gate (SDM 5.8.3-5.8.6),
-    /// or a task gate or TSS (hardware task switch, not implemented). In IA-32e mode only the
-    /// 16-byte 64-bit call gate (type 0Ch) is valid (5.8.3.1).
+    /// or a task gate or TSS (a task switch, 8.3). In IA-32e mode only the 16-byte 64-bit call
+    /// gate (type 0Ch) is valid (5.8.3.1): task switches there are #GP(selector) (8.7).
     /// </summary>
     private static bool ThroughGate(X86Cpu c, ushort gateSelector, ulong gate, ulong gateAddress, bool call)
     {
@@ -144,9 +145,7 @@ public static class FarBranch
         int gateDpl = (int)(gate >> 45) & 3;
         if (!longMode && (type is TaskGate or 0x1 or 0x9))
         {
-            // Hardware task switching (SDM 8.3) is not implemented: see known-gaps.txt.
-            c.Log?.Invoke($"far {(call ? "CALL" : "JMP")} to a task gate or TSS ({gateSelector:x4}): task switching is not implemented, raising #GP");
-            return c.RaiseFault(Vector.GP, gateError);
+            return ToTask(c, gateSelector, gate, gateAddress, call);
         }
 
         if (longMode ? type != CallGate32 : type is not (CallGate16 or CallGate32))
@@ -258,6 +257,49 @@ public static class FarBranch
 
         s.Rip = offset;
         return true;
+    }
+
+    /// <summary>
+    /// JMP or CALL to a TSS descriptor or through a task gate (SDM Vol. 2A JMP and CALL,
+    /// "TASK-GATE" and "TASK-STATE-SEGMENT"). The gate or TSS descriptor must have DPL &gt;= CPL
+    /// and &gt;= RPL (a TSS reached through a gate is not checked against CPL), else
+    /// #GP(selector); a busy TSS or a TSS in an LDT is #GP(TSS selector); not present is #NP.
+    /// </summary>
+    private static bool ToTask(X86Cpu c, ushort selector, ulong d, ulong address, bool call)
+    {
+        ref CpuState s = ref c.S;
+        uint error = (uint)(selector & ~3);
+        int dpl = (int)(d >> 45) & 3;
+        if (dpl < s.Cpl || dpl < (selector & 3))
+        {
+            return c.RaiseFault(Vector.GP, error);
+        }
+
+        var source = call ? TaskSwitchSource.Call : TaskSwitchSource.Jump;
+        if (((d >> 40) & 0xF) == TaskGate)
+        {
+            if ((d & (1UL << 47)) == 0)
+            {
+                return c.RaiseFault(Vector.NP, error);
+            }
+
+            var tssSelector = (ushort)(d >> 16);
+            return c.ReadTaskGateTss(tssSelector, 0, out ulong tss, out ulong tssAddress)
+                && c.SwitchTask(tssSelector, tss, tssAddress, source, s.Rip);
+        }
+
+        // TSS descriptors live only in the GDT (SDM 8.2.2).
+        if ((selector & 4) != 0)
+        {
+            return c.RaiseFault(Vector.GP, error);
+        }
+
+        if ((d & (1UL << 47)) == 0)
+        {
+            return c.RaiseFault(Vector.NP, error);
+        }
+
+        return c.SwitchTask(selector, d, address, source, s.Rip);
     }
 
     /// <summary>
@@ -412,8 +454,9 @@ public static class FarBranch
 
     /// <summary>
     /// IRET, IRETD, IRETQ (SDM Vol. 2A, IRET): real mode, and protected or IA-32e mode returns to
-    /// the same or an outer privilege. In 64-bit mode SS:RSP is always popped. Returns from a
-    /// nested task (NT = 1 outside IA-32e mode) and to virtual-8086 mode are not implemented.
+    /// the same or an outer privilege. In 64-bit mode SS:RSP is always popped. With NT = 1
+    /// (outside IA-32e mode) it returns to the previous task; in virtual-8086 mode, and from CPL 0
+    /// with VM = 1 in the popped EFLAGS, it goes through Virtual8086.cs.
     /// </summary>
     public static void Iret(X86Cpu c, in Instruction i)
     {
@@ -442,6 +485,12 @@ public static class FarBranch
             return;
         }
 
+        if ((s.Rflags & Flags.VM) != 0)
+        {
+            Virtual8086.IretInVirtual8086(c, size, rip, (ushort)cs, flags);
+            return;
+        }
+
         if (s.LongModeActive && (s.Rflags & Flags.NT) != 0)
         {
             // SDM: IRET in IA-32e mode with NT = 1 is #GP(0); there are no task returns.
@@ -449,11 +498,16 @@ public static class FarBranch
             return;
         }
 
-        if ((s.Rflags & (Flags.NT | Flags.VM)) != 0 || (s.Cpl == 0 && !s.LongModeActive && (flags & Flags.VM) != 0 && size == 4))
+        if ((s.Rflags & Flags.NT) != 0)
         {
-            // Task returns and virtual-8086 entry and exit belong to another part: see known-gaps.txt.
-            c.ReportUnimplemented(i);
-            c.RaiseFault(Vector.GP, 0);
+            // SDM Vol. 2A IRET, "TASK-RETURN": back through the link of the current TSS.
+            c.ReturnFromNestedTask(s.Rip);
+            return;
+        }
+
+        if (s.Cpl == 0 && !s.LongModeActive && (flags & Flags.VM) != 0 && size == 4)
+        {
+            Virtual8086.IretToVirtual8086(c);
             return;
         }
 

@@ -20,20 +20,40 @@ public static class SystemOps
     private static bool UmipAllows(X86Cpu c) => (c.S.Cr4 & ControlBits.Cr4UMIP) == 0 || c.S.Cpl == 0 || c.RaiseFault(Vector.GP, 0);
 
     /// <summary>
-    /// I/O permission (SDM Vol. 1 19.5): always allowed in real mode or when CPL &lt;= IOPL.
-    /// Otherwise the TSS I/O bitmap decides; until the TSS model lands that case raises #GP(0).
+    /// I/O permission (SDM Vol. 1 19.5): always allowed in real mode, and in protected mode when
+    /// CPL &lt;= IOPL. Otherwise (CPL &gt; IOPL, or any I/O in virtual-8086 mode, Vol. 3A 20.2.8.1)
+    /// the I/O permission bit map of the TSS decides (Vol. 1 19.5.2): its offset is the word at
+    /// TSS + 66h, and every bit for the ports the access covers must be 0. The two bytes holding
+    /// those bits are read, so both must lie within the TSS limit; a bit map beyond the limit, a
+    /// 16-bit TSS (which has no bit map) or a set bit is #GP(0).
     /// </summary>
     public static bool IoAllowed(X86Cpu c, ushort port, int size)
     {
         ref CpuState s = ref c.S;
-        _ = port;
-        _ = size;
         if (!s.ProtectedMode || ((s.Rflags & Flags.VM) == 0 && s.Cpl <= (int)((s.Rflags & Flags.IOPL) >> 12)))
         {
             return true;
         }
 
-        return c.RaiseFault(Vector.GP, 0);
+        bool tss32 = (s.Tr.Attributes & SegmentRegister.AttrS) == 0 && s.Tr.Type is 0x9 or 0xB;
+        if (!tss32 || s.Tr.Limit < 0x67 || !c.ReadSystem(s.Tr.Base + 0x66, 2, out ulong mapBase))
+        {
+            return c.Faulted ? false : c.RaiseFault(Vector.GP, 0);
+        }
+
+        ulong at = mapBase + (ulong)(port >> 3);
+        if (at + 1 > s.Tr.Limit)
+        {
+            return c.RaiseFault(Vector.GP, 0);
+        }
+
+        if (!c.ReadSystem(s.Tr.Base + at, 2, out ulong bits))
+        {
+            return false;
+        }
+
+        ulong mask = ((1UL << size) - 1) << (port & 7);
+        return (bits & mask) == 0 || c.RaiseFault(Vector.GP, 0);
     }
 
     public static void Hlt(X86Cpu c, in Instruction i)

@@ -67,6 +67,12 @@ public static class SystemTables
         return d;
     }
 
+    /// <summary>A task gate (SDM Vol. 3A figure 8-5): the TSS selector, DPL and P; the offset is unused.</summary>
+    public static ulong TaskGate(ushort tssSelector, int dpl, bool present = true)
+    {
+        return ((ulong)tssSelector << 16) | (0x5UL << 40) | ((ulong)(dpl & 3) << 45) | (present ? 1UL << 47 : 0);
+    }
+
     /// <summary>The two halves of a 64-bit call gate (SDM Vol. 3A figure 5-9).</summary>
     public static (ulong Low, ulong High) CallGate64(ushort selector, ulong offset, int dpl)
     {

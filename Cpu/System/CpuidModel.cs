@@ -35,7 +35,13 @@ public sealed class CpuidModel
     public const uint ExtEdxLongMode = 1u << 29;
     public const uint ExtEcxLahfSahf = 1u << 0;
 
-    // CPUID.(EAX=7,ECX=0):ECX (SDM table 3-8).
+    // CPUID.1:ECX (SDM table 3-10).
+    public const uint EcxPcid = 1u << 17;
+
+    // CPUID.(EAX=7,ECX=0):EBX and ECX (SDM table 3-8).
+    public const uint Leaf7EbxSmep = 1u << 7;
+    public const uint Leaf7EbxInvpcid = 1u << 10;
+    public const uint Leaf7EbxSmap = 1u << 20;
     public const uint Leaf7EcxUmip = 1u << 2;
 
     private static readonly byte[] s_vendor = Encoding.ASCII.GetBytes("GenuineIntel");
@@ -43,7 +49,10 @@ public sealed class CpuidModel
 
     public uint Leaf1Edx { get; set; } = EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxPge | EdxCmov | EdxPat | EdxPse36;
 
-    public uint Leaf1Ecx { get; set; }
+    public uint Leaf1Ecx { get; set; } = EcxPcid;
+
+    /// <summary>CPUID.(EAX=7,ECX=0):EBX: SMEP, SMAP and INVPCID (with STAC/CLAC and CR4.SMEP/SMAP/PCIDE).</summary>
+    public uint Leaf7Ebx { get; set; } = Leaf7EbxSmep | Leaf7EbxInvpcid | Leaf7EbxSmap;
 
     public uint ExtendedEdx { get; set; } = ExtEdxSyscall | ExtEdxNx | ExtEdxPage1Gb | ExtEdxLongMode;
 
@@ -66,7 +75,7 @@ public sealed class CpuidModel
             // EBX: CLFLUSH line size 8 qwords (bits 15:8), one logical processor (23:16), APIC ID 0.
             1 => (Signature, (8u << 8) | (1u << 16), Leaf1Ecx, Leaf1Edx),
             // Leaf 7 subleaf 0: EAX = the highest subleaf (0); structured feature flags.
-            7 => subleaf == 0 ? (0u, 0u, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u),
+            7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u),
             0x80000000 => (MaxExtendedLeaf, 0, 0, 0),
             0x80000001 => (0, 0, ExtendedEcx, ExtendedEdx),
             >= 0x80000002 and <= 0x80000004 => Brand((int)(leaf - 0x80000002) * 16),

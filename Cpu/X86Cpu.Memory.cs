@@ -291,6 +291,13 @@ public sealed unsafe partial class X86Cpu
     {
         bool user = UserAccess;
         var ctx = PagingContext;
+        if (_implicitSupervisor && S.Cpl == 3)
+        {
+            // SDM Vol. 3A 4.6.1: with SMAP, an implicit supervisor access at CPL 3 may not touch a
+            // user-mode page whatever EFLAGS.AC says.
+            ctx = ctx with { AlignmentCheckFlag = false };
+        }
+
         Translation t;
         if (ctx.Mode == PagingMode.None)
         {
@@ -318,7 +325,8 @@ public sealed unsafe partial class X86Cpu
             allowWrite: canWrite && !smapBlocks,
             allowExec: !t.NoExecute && (user ? t.User : !(t.User && ctx.Smep)),
             global: t.Global,
-            physicalPage: page);
+            physicalPage: page,
+            pageSize: t.PageSize);
         Tlb.Misses++;
         return true;
     }

@@ -235,6 +235,7 @@ public sealed partial class X86Cpu
         {
             // CR3 comes from the TSS only with paging on (8.1.2); like MOV CR3 it drops non-global translations.
             s.Cr3 = image[TssCr3 / 4];
+            s.PdptesLoaded = 0; // under PAE the PDPTE registers reload from the new CR3 (4.4.1)
             Tlb.FlushNonGlobal();
         }
 

@@ -97,8 +97,57 @@ public sealed unsafe partial class X86Cpu : IDisposable
                 GlobalPages: (s.Cr4 & ControlBits.Cr4PGE) != 0,
                 Smep: (s.Cr4 & ControlBits.Cr4SMEP) != 0,
                 Smap: (s.Cr4 & ControlBits.Cr4SMAP) != 0,
-                AlignmentCheckFlag: (s.Rflags & Flags.AC) != 0);
+                AlignmentCheckFlag: (s.Rflags & Flags.AC) != 0,
+                Pdptes: PagingMode == PagingMode.Pae ? CurrentPdptes() : null);
         }
+    }
+
+    /// <summary>The PDPTE registers, loaded from CR3 first if nothing has loaded them (SDM Vol. 3A 4.4.1).</summary>
+    private PdpteRegisters CurrentPdptes()
+    {
+        ref CpuState s = ref S;
+        if (s.PdptesLoaded == 0)
+        {
+            s.Pdpte = ReadPdptes(s.Cr3);
+            s.PdptesLoaded = 1;
+        }
+
+        return s.Pdpte;
+    }
+
+    /// <summary>The four PDPTEs of the table at CR3[31:5] (SDM Vol. 3A 4.4.1, table 4-7).</summary>
+    public PdpteRegisters ReadPdptes(ulong cr3)
+    {
+        var pdptes = default(PdpteRegisters);
+        ulong table = cr3 & 0xFFFF_FFE0;
+        for (int k = 0; k < 4; k++)
+        {
+            pdptes[k] = Memory.Read(table + (ulong)(8 * k), 8);
+        }
+
+        return pdptes;
+    }
+
+    /// <summary>
+    /// Loads the PDPTE registers from the table at <paramref name="cr3"/>, as MOV to CR0, CR3 or CR4
+    /// does under PAE paging. A present PDPTE with a reserved bit set makes the instruction #GP(0)
+    /// with no effect (SDM Vol. 3A 4.4.1): then this returns false, changes nothing, and the caller
+    /// raises the fault.
+    /// </summary>
+    public bool TryLoadPdptes(ulong cr3)
+    {
+        var pdptes = ReadPdptes(cr3);
+        for (int k = 0; k < 4; k++)
+        {
+            if (PageWalker.IsPdpteReserved(pdptes[k]))
+            {
+                return false;
+            }
+        }
+
+        S.Pdpte = pdptes;
+        S.PdptesLoaded = 1;
+        return true;
     }
 
     internal void ReportUnimplemented(in Iced.Intel.Instruction instruction)

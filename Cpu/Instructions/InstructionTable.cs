@@ -275,7 +275,10 @@ public static unsafe class InstructionTable
         Set(Code.Sysretd, &FastSystemCall.Sysret);
         Set(Code.Sysretq, &FastSystemCall.Sysret);
         Set(Code.Swapgs, &FastSystemCall.Swapgs);
-        Map(Mnemonic.Invlpg, &SystemOps.Invlpg);
+        Map(Mnemonic.Invlpg, &PagingOps.Invlpg);
+        Map(Mnemonic.Invpcid, &PagingOps.Invpcid);
+        Set(Code.Stac, &PagingOps.StacClac);
+        Set(Code.Clac, &PagingOps.StacClac);
         Set(Code.Wbinvd, &SystemOps.CacheControl);
         Set(Code.Invd, &SystemOps.CacheControl);
         Set(Code.Rdmsr, &SystemOps.Rdmsr);

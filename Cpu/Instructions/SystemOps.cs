@@ -179,19 +179,10 @@ public static class SystemOps
                 s.Cr2 = value;
                 break;
             case Register.CR3:
-                // Bits above MAXPHYADDR are reserved in long mode (SDM 4.5); other modes ignore them.
-                if (s.LongModeActive && (value >> Mmu.Physical.PhysicalMemory.PhysicalAddressBits) != 0)
-                {
-                    c.RaiseFault(Vector.GP, 0);
-                    return;
-                }
-
-                s.Cr3 = value;
-                c.Tlb.FlushNonGlobal();
-                c.EndBlock();
+                PagingOps.WriteCr3(c, value);
                 break;
             case Register.CR4:
-                WriteCr4(c, value);
+                PagingOps.WriteCr4(c, value);
                 break;
             case Register.CR8:
                 if (value > 15)
@@ -222,6 +213,14 @@ public static class SystemOps
 
         bool pagingOn = (value & ControlBits.Cr0PG) != 0 && (s.Cr0 & ControlBits.Cr0PG) == 0;
         bool pagingOff = (value & ControlBits.Cr0PG) == 0 && (s.Cr0 & ControlBits.Cr0PG) != 0;
+
+        // Clearing PG while CR4.PCIDE = 1 is #GP(0) (SDM Vol. 2B MOV CR); enabling or changing PAE
+        // paging loads the PDPTE registers, #GP(0) on a reserved bit (SDM Vol. 3A 4.4.1).
+        if ((pagingOff && (s.Cr4 & ControlBits.Cr4PCIDE) != 0) || !PagingOps.LoadPdptesForCr0(c, value))
+        {
+            c.RaiseFault(Vector.GP, 0);
+            return;
+        }
         if (pagingOn && (s.Efer & ControlBits.EferLME) != 0)
         {
             if ((s.Cr4 & ControlBits.Cr4PAE) == 0 || s.Cs.Long)
@@ -249,23 +248,13 @@ public static class SystemOps
         c.EndBlock();
     }
 
-    /// <summary>CR4 bits this CPU implements; setting any other is #GP(0) (SDM 2.5).</summary>
+    /// <summary>
+    /// CR4 bits this CPU implements; setting any other is #GP(0) (SDM 2.5). SMEP, SMAP and PCIDE
+    /// are settable only while CPUID reports them (<see cref="PagingOps.SupportedCr4"/>).
+    /// </summary>
     public const ulong Cr4Supported = ControlBits.Cr4PSE | ControlBits.Cr4PAE | ControlBits.Cr4PGE | ControlBits.Cr4TSD
-        | ControlBits.Cr4DE | ControlBits.Cr4MCE | ControlBits.Cr4PCE | ControlBits.Cr4UMIP;
-
-    private static void WriteCr4(X86Cpu c, ulong value)
-    {
-        ref CpuState s = ref c.S;
-        if ((value & ~Cr4Supported) != 0 || (s.LongModeActive && (value & ControlBits.Cr4PAE) == 0))
-        {
-            c.RaiseFault(Vector.GP, 0);
-            return;
-        }
-
-        s.Cr4 = value;
-        c.Tlb.FlushAll();
-        c.EndBlock();
-    }
+        | ControlBits.Cr4DE | ControlBits.Cr4MCE | ControlBits.Cr4PCE | ControlBits.Cr4UMIP
+        | ControlBits.Cr4PCIDE | ControlBits.Cr4SMEP | ControlBits.Cr4SMAP;
 
     public static void MovFromCr(X86Cpu c, in Instruction i)
     {
@@ -322,14 +311,6 @@ public static class SystemOps
         if (RequireCpl0(c))
         {
             c.S.Cr0 &= ~ControlBits.Cr0TS;
-        }
-    }
-
-    public static void Invlpg(X86Cpu c, in Instruction i)
-    {
-        if (RequireCpl0(c) && c.Linear(X86Cpu.MemorySegment(i), c.EffectiveAddress(i), out ulong linear))
-        {
-            c.Tlb.FlushPage(linear);
         }
     }
 

@@ -38,6 +38,15 @@ public struct CpuState
     public ulong Efer;
     public DebugRegisterFile Dr;
 
+    /// <summary>The PDPTE registers of PAE paging (SDM Vol. 3A 4.4.1), valid while <see cref="PdptesLoaded"/> is non-zero.</summary>
+    public Mmu.Paging.PdpteRegisters Pdpte;
+
+    /// <summary>
+    /// Non-zero once MOV to CR0/CR3/CR4 loaded <see cref="Pdpte"/>. State set from outside (a
+    /// loader, a debugger, a test) leaves it zero, and the first PAE walk loads them from CR3.
+    /// </summary>
+    public int PdptesLoaded;
+
     // Model-specific registers an OS touches (SDM Vol. 4).
     public ulong Star;
     public ulong Lstar;

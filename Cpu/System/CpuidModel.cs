@@ -37,7 +37,8 @@ public sealed class CpuidModel
     public const uint ExtEcxLzcnt = 1u << 5;
     public const uint ExtEcxPrefetchw = 1u << 8;
 
-    // CPUID.1:ECX.
+    // CPUID.1:ECX (SDM table 3-10).
+    public const uint EcxPcid = 1u << 17;
     public const uint EcxMovbe = 1u << 22;
     public const uint EcxPopcnt = 1u << 23;
     public const uint EcxRdrand = 1u << 30;
@@ -48,7 +49,10 @@ public sealed class CpuidModel
     public const uint Leaf7EbxRdseed = 1u << 18;
     public const uint Leaf7EbxAdx = 1u << 19;
 
-    // CPUID.(EAX=7,ECX=0):ECX (SDM table 3-8).
+    // CPUID.(EAX=7,ECX=0):EBX and ECX (SDM table 3-8).
+    public const uint Leaf7EbxSmep = 1u << 7;
+    public const uint Leaf7EbxInvpcid = 1u << 10;
+    public const uint Leaf7EbxSmap = 1u << 20;
     public const uint Leaf7EcxUmip = 1u << 2;
 
     private static readonly byte[] s_vendor = Encoding.ASCII.GetBytes("GenuineIntel");
@@ -56,9 +60,10 @@ public sealed class CpuidModel
 
     public uint Leaf1Edx { get; set; } = EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxPge | EdxCmov | EdxPat | EdxPse36;
 
-    public uint Leaf1Ecx { get; set; } = EcxMovbe | EcxPopcnt | EcxRdrand;
+    public uint Leaf1Ecx { get; set; } = EcxMovbe | EcxPopcnt | EcxRdrand | EcxPcid;
 
-    public uint Leaf7Ebx { get; set; } = Leaf7EbxBmi1 | Leaf7EbxBmi2 | Leaf7EbxRdseed | Leaf7EbxAdx;
+    /// <summary>CPUID.(EAX=7,ECX=0):EBX: BMI1, BMI2, RDSEED, ADX, and SMEP, SMAP, INVPCID (with STAC/CLAC and CR4.SMEP/SMAP/PCIDE).</summary>
+    public uint Leaf7Ebx { get; set; } = Leaf7EbxBmi1 | Leaf7EbxBmi2 | Leaf7EbxRdseed | Leaf7EbxAdx | Leaf7EbxSmep | Leaf7EbxInvpcid | Leaf7EbxSmap;
 
     public uint ExtendedEdx { get; set; } = ExtEdxSyscall | ExtEdxNx | ExtEdxPage1Gb | ExtEdxLongMode;
 

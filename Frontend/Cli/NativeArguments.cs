@@ -17,6 +17,7 @@ public static class NativeArguments
     public static readonly Option<string?> Debugcon = new("--debugcon") { Description = "Debug console (port 0xE9) backend: stdio, file:PATH or none" };
     public static readonly Option<string> DebugconPort = new("--debugcon-port") { Description = "Port of the debug console", DefaultValueFactory = _ => "0xe9" };
     public static readonly Option<string?> ExitDevice = new("--exit-device") { Description = "isa-debug-exit device, e.g. iobase=0xf4,iosize=4: a write of V exits with (V<<1)|1" };
+    public static readonly Option<string[]> Device = new("--device") { Description = "Add a device: pc-testdev (QEMU's test device); repeatable" };
     public static readonly Option<bool> NoReboot = new("--no-reboot") { Description = "Stop instead of resetting on a triple fault" };
     public static readonly Option<string?> Gdb = new("--gdb") { Description = "Start a GDB stub: tcp::1234, tcp:HOST:PORT or PORT (loopback unless a host is given)" };
     public static readonly Option<bool> WaitGdb = new("--wait-gdb") { Description = "Do not start the CPU until the debugger continues (QEMU's -S)" };
@@ -31,7 +32,7 @@ public static class NativeArguments
     public static Command BuildRunCommand(Func<RunOptions, int> run)
     {
         var command = new Command("run", "Boot a guest (with no options: the built-in demo ROM)");
-        foreach (Option option in (Option[])[Memory, Bios, Kernel, Initrd, Append, Serial, Debugcon, DebugconPort, ExitDevice, NoReboot, Gdb, WaitGdb, Monitor, Trace, TraceFile, TraceRange, TraceSyntax, Icount, MaxInstructions])
+        foreach (Option option in (Option[])[Memory, Bios, Kernel, Initrd, Append, Serial, Debugcon, DebugconPort, ExitDevice, Device, NoReboot, Gdb, WaitGdb, Monitor, Trace, TraceFile, TraceRange, TraceSyntax, Icount, MaxInstructions])
         {
             command.Options.Add(option);
         }
@@ -82,6 +83,12 @@ public static class NativeArguments
     {
         string? debugcon = result.GetValue(Debugcon);
         string? exit = result.GetValue(ExitDevice);
+        bool pcTestdev = false;
+        foreach (string device in result.GetValue(Device) ?? [])
+        {
+            pcTestdev = device == "pc-testdev" ? true : throw new UsageException($"device '{device}' is not supported (pc-testdev)");
+        }
+
         long max = result.GetValue(MaxInstructions);
         if (max < 0)
         {
@@ -100,6 +107,7 @@ public static class NativeArguments
             DebugconPort = (ushort)ExitDeviceConfig.ParseNumber(result.GetValue(DebugconPort)!, "--debugcon-port", 0xFFFF),
             ExitDevice = exit is null ? null : ExitDeviceConfig.Parse(exit),
             NoReboot = result.GetValue(NoReboot),
+            PcTestdev = pcTestdev,
             MaxInstructions = max,
         };
     }

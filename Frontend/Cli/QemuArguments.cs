@@ -214,6 +214,14 @@ public static class QemuArguments
 
                                 debugcon ??= SerialTarget.None;
                                 break;
+                            case "pc-testdev":
+                                if (properties.Length > 0)
+                                {
+                                    throw new UsageException("pc-testdev has no properties");
+                                }
+
+                                config = config with { PcTestdev = true };
+                                break;
                             default:
                                 throw new UsageException($"device '{driver}' is not supported yet");
                         }

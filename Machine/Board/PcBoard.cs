@@ -1,7 +1,9 @@
 using System.Text;
 using Emulator.Devices.DebugConsole;
 using Emulator.Devices.DebugExit;
+using Emulator.Devices.FwCfg;
 using Emulator.Devices.Interrupts;
+using Emulator.Devices.PcTestdev;
 using Emulator.Devices.Post;
 using Emulator.Devices.Shutdown;
 using Emulator.Devices.Uart16550;
@@ -59,6 +61,19 @@ public sealed class PcBoard : IDisposable
 
         Map(BochsShutdown.Port, 1, new BochsShutdown(control.PowerOff));
 
+        // QEMU's fw_cfg, legacy I/O interface, always present (SeaBIOS and QEMU-targeted kernels probe it).
+        FwCfg = new FwCfg(config.MemoryBytes);
+        Map(FwCfg.SelectorPort, FwCfg.PortCount, FwCfg);
+
+        if (config.PcTestdev)
+        {
+            // QEMU's pc-testdev: its ports, the IRQ-line block and the MMIO window (hw/misc/pc-testdev.c).
+            PcTestdev = new PcTestdev();
+            Map(PcTestdev.IoBase, PcTestdev.IoLength, PcTestdev);
+            Map(PcTestdev.IrqPortBase, PcTestdev.IrqLineCount, PcTestdev.IrqLines);
+            MapMmio(PcTestdev.MmioBase, PcTestdev.MmioLength, PcTestdev.Memory);
+        }
+
         if (config.Debugcon is not null)
         {
             Debugcon = new DebugConsole();
@@ -85,6 +100,10 @@ public sealed class PcBoard : IDisposable
 
     public DebugConsole? Debugcon { get; private set; }
 
+    public FwCfg FwCfg { get; private set; } = null!;
+
+    public PcTestdev? PcTestdev { get; private set; }
+
     public IReadOnlyList<IBusDevice> Devices => _devices;
 
     private void Map(ushort port, int length, IBusDevice device)
@@ -92,6 +111,20 @@ public sealed class PcBoard : IDisposable
         try
         {
             Ports.Map(port, length, device);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ConfigException(e.Message, e);
+        }
+
+        _devices.Add(device);
+    }
+
+    private void MapMmio(ulong guestBase, ulong length, IBusDevice device)
+    {
+        try
+        {
+            Memory.MapMmio(device.Name, guestBase, length, device);
         }
         catch (InvalidOperationException e)
         {

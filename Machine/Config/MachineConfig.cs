@@ -28,6 +28,9 @@ public sealed record MachineConfig
 
     public ExitDeviceConfig? ExitDevice { get; init; }
 
+    /// <summary>Map QEMU's pc-testdev (ports 0xE0-0xEB and 0x2000, MMIO at 0xFF000000); QEMU's -device pc-testdev.</summary>
+    public bool PcTestdev { get; init; }
+
     /// <summary>On a guest reset (triple fault, reset request): stop instead of rebooting.</summary>
     public bool NoReboot { get; init; }
 

@@ -162,6 +162,8 @@ public sealed class Debugger : IDebugTarget
                     default: s.Efer = value; break;
                 }
 
+                // The PDPTE registers are reloaded from the (possibly new) CR3 at the next PAE walk.
+                s.PdptesLoaded = 0;
                 Cpu.Tlb.FlushAll();
                 return true;
             default:

@@ -46,6 +46,7 @@ public static class PageWalker
         bool wide = ctx.Mode != PagingMode.Legacy32;
         ulong physical;
         bool global;
+        ulong pageSize = 0x1000;
 
         error = user ? PageFaultError.User : PageFaultError.None;
         if (access == AccessKind.Write)
@@ -83,6 +84,7 @@ public static class PageWalker
 
                         physical = (pde & 0xFFC00000) | (((pde >> 13) & 0xFF) << 32) | (linear & 0x3FFFFF);
                         global = (pde & GlobalBit) != 0;
+                        pageSize = 1UL << 22;
                         break;
                     }
 
@@ -106,9 +108,11 @@ public static class PageWalker
                     int level;
                     if (ctx.Mode == PagingMode.Pae)
                     {
-                        // PDPTEs have no R/W, U/S or XD bits (SDM 4.4.1); they only select a page directory.
-                        ulong pdpteAddr = (ctx.Cr3 & 0xFFFFFFE0) + (((linear >> 30) & 3) * 8);
-                        ulong pdpte = memory.Read(pdpteAddr, 8);
+                        // PDPTEs have no R/W, U/S or XD bits (SDM 4.4.1); they only select a page
+                        // directory. The CPU walks from its PDPTE registers, loaded (and checked for
+                        // reserved bits, #GP) by MOV to CR0/CR3/CR4; they are never re-read here.
+                        int index = (int)((linear >> 30) & 3);
+                        ulong pdpte = ctx.Pdptes is { } registers ? registers[index] : memory.Read((ctx.Cr3 & 0xFFFFFFE0) + ((ulong)index * 8), 8);
                         if ((pdpte & Present) == 0)
                         {
                             return false;
@@ -149,6 +153,7 @@ public static class PageWalker
                             ulong offsetMask = (1UL << shift) - 1;
                             physical = (entry & AddressMask & ~offsetMask) | (linear & offsetMask);
                             global = (entry & GlobalBit) != 0;
+                            pageSize = 1UL << shift;
                             break;
                         }
 
@@ -201,9 +206,18 @@ public static class PageWalker
         }
 
         error = PageFaultError.None;
-        translation = new Translation(physical, rw, us, xd, global && ctx.GlobalPages, (final & DirtyBit) != 0);
+        translation = new Translation(physical, rw, us, xd, global && ctx.GlobalPages, (final & DirtyBit) != 0, pageSize);
         return true;
     }
+
+    /// <summary>
+    /// PDPTE bits that must be zero when its P bit is 1: 2:1, 8:5 and 63:MAXPHYADDR (SDM Vol. 3A
+    /// 4.4.1, table 4-8). Loading such a PDPTE into the PDPTE registers is #GP(0).
+    /// </summary>
+    public const ulong PdpteReservedBits = 0x1E6UL | ~((1UL << PhysicalMemory.PhysicalAddressBits) - 1);
+
+    /// <summary>True when <paramref name="pdpte"/> is present with a reserved bit set (SDM 4.4.1).</summary>
+    public static bool IsPdpteReserved(ulong pdpte) => (pdpte & Present) != 0 && (pdpte & PdpteReservedBits) != 0;
 
     private static void Record(Span<ulong> addresses, Span<ulong> entries, ref int levels, ulong address, ulong entry, ref bool rw, ref bool us, ref bool xd)
     {

@@ -9,7 +9,11 @@ namespace Emulator.Mmu.Paging;
 /// (or ROM, for reads and fetches), the rights allow it, and for writes the dirty bit is already
 /// set and the page holds no translated code. Anything else misses and walks.
 /// Flushes follow SDM Vol. 3A 4.10.4: MOV to CR3 drops non-global entries, INVLPG drops one page
-/// including global entries, CR0/CR4 paging-bit changes drop everything.
+/// including global entries, CR0/CR4 paging-bit changes drop everything. Entries are not tagged
+/// by PCID: the CPU drops the non-global entries whenever the current PCID changes, so only the
+/// current PCID's translations (and global ones, which every PCID shares) are ever cached.
+/// A 2 MiB, 4 MiB or 1 GiB page is cached as 4 KiB pieces that remember the size of their page,
+/// because INVLPG of any address in a large page drops the whole page (SDM 4.10.2.3, 4.10.4.1).
 /// </summary>
 public sealed unsafe class Tlb
 {
@@ -18,6 +22,9 @@ public sealed unsafe class Tlb
 
     private readonly Entry[] _entries = new Entry[Entries * 2];
     private bool _enabled = true;
+
+    /// <summary>Set when a piece of a large page was filled since the last full flush.</summary>
+    private bool _holdsLargePages;
 
     public Tlb()
     {
@@ -80,7 +87,8 @@ public sealed unsafe class Tlb
     }
 
     /// <summary>Installs a translation after a successful walk.</summary>
-    public void Fill(ulong linear, bool user, byte* readHost, byte* writeHost, bool allowRead, bool allowWrite, bool allowExec, bool global, ulong physicalPage = 0)
+    /// <remarks><paramref name="pageSize"/> is the size of the guest page that maps <paramref name="linear"/>.</remarks>
+    public void Fill(ulong linear, bool user, byte* readHost, byte* writeHost, bool allowRead, bool allowWrite, bool allowExec, bool global, ulong physicalPage = 0, ulong pageSize = 0x1000)
     {
         if (!_enabled)
         {
@@ -104,6 +112,13 @@ public sealed unsafe class Tlb
         e.HostPage = (nint)readHost;
         e.PhysicalPage = physicalPage & ~0xFFFUL;
         e.Global = global;
+        if (pageSize > 0x1000)
+        {
+            e.LinearPage = page;
+            e.LargePageMask = ~(pageSize - 1);
+            _holdsLargePages = true;
+        }
+
         if (allowRead)
         {
             e.ReadTag = page;
@@ -122,6 +137,7 @@ public sealed unsafe class Tlb
 
     public void FlushAll()
     {
+        _holdsLargePages = false;
         for (int i = 0; i < _entries.Length; i++)
         {
             _entries[i] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
@@ -140,11 +156,27 @@ public sealed unsafe class Tlb
         }
     }
 
-    /// <summary>INVLPG: drops the page in both sets, global or not.</summary>
+    /// <summary>
+    /// INVLPG: drops the page in both sets, global or not, and every cached piece of a large page
+    /// that contains <paramref name="linear"/> (SDM Vol. 3A 4.10.4.1).
+    /// </summary>
     public void FlushPage(ulong linear)
     {
         _entries[Index(linear, false)] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
         _entries[Index(linear, true)] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
+        if (!_holdsLargePages)
+        {
+            return;
+        }
+
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            ref Entry e = ref _entries[i];
+            if (e.LargePageMask != 0 && ((e.LinearPage ^ linear) & e.LargePageMask) == 0)
+            {
+                e = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
+            }
+        }
     }
 
     /// <summary>Drops every write tag, so that the next write to each page walks again (a page just became code).</summary>
@@ -164,5 +196,9 @@ public sealed unsafe class Tlb
         public nint HostPage;
         public ulong PhysicalPage;
         public bool Global;
+
+        /// <summary>For a piece of a large page: its linear 4 KiB page and the mask of the large page's number bits; else 0.</summary>
+        public ulong LinearPage;
+        public ulong LargePageMask;
     }
 }

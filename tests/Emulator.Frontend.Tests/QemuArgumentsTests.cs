@@ -29,6 +29,13 @@ public class QemuArgumentsTests
     }
 
     [Fact]
+    public void DevicePcTestdevEnablesIt()
+    {
+        Assert.True(QemuArguments.Parse(["-device", "pc-testdev"]).PcTestdev);
+        Assert.False(QemuArguments.Parse(["-m", "32"]).PcTestdev);
+    }
+
+    [Fact]
     public void NoDefaultsWithoutSerialMeansNoSerial()
     {
         Assert.Equal(SerialTarget.None, QemuArguments.Parse(["-nodefaults"]).Serial);

@@ -34,6 +34,38 @@ public class BoardMapTests
         Assert.Contains("00e9-00e9 debugcon", map, StringComparison.Ordinal);
         Assert.Contains("00f4-00f7 isa-debug-exit", map, StringComparison.Ordinal);
         Assert.Contains("8900-8900 bochs-shutdown", map, StringComparison.Ordinal);
+        Assert.Contains("0510-0511 fw_cfg", map, StringComparison.Ordinal);
+        Assert.DoesNotContain("pc-testdev", map, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PcTestdevIsMappedOnlyWhenAsked()
+    {
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20, PcTestdev = true }, new NoControl());
+        string map = board.DescribeMap();
+
+        // hw/misc/pc-testdev.c: ports 0xE0 (register), 0xE4 (flush page), 0xE8 (register, bytes), 0x2000 (IRQ lines), MMIO at 0xFF000000.
+        Assert.Contains("00e0-00eb pc-testdev", map, StringComparison.Ordinal);
+        Assert.Contains("2000-2017 pc-testdev-irq-line", map, StringComparison.Ordinal);
+        Assert.Equal(Mmu.Physical.RegionKind.Mmio, board.Memory.Lookup(0xFF00_0000)?.Kind);
+        board.Memory.Write(0xFF00_0040, 4, 0xFEED_F00D);
+        Assert.Equal(0xFEED_F00DUL, board.Memory.Read(0xFF00_0040, 4));
+        board.Ports.Write(0xE0, 4, 0x55AA);
+        Assert.Equal(0x55AAUL, board.Ports.Read(0xE0, 4));
+    }
+
+    [Fact]
+    public void FwCfgReportsTheConfiguredRamSize()
+    {
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20 }, new NoControl());
+        board.Ports.Write(0x510, 2, 0x0003);
+        ulong size = 0;
+        for (int k = 0; k < 8; k++)
+        {
+            size |= board.Ports.Read(0x511, 1) << (8 * k);
+        }
+
+        Assert.Equal(64UL << 20, size);
     }
 
     [Fact]

@@ -11,4 +11,11 @@ public interface IInterruptSource
 
     /// <summary>The INTA cycle: returns the vector of the highest-priority pending interrupt.</summary>
     byte Acknowledge();
+
+    /// <summary>
+    /// Takes a pending non-maskable interrupt (an edge on the NMI pin) and returns true, or returns
+    /// false when none is pending. The CPU asks only while NMIs are not blocked, so a source keeps
+    /// an edge latched until it is taken (SDM Vol. 3A 6.7.1).
+    /// </summary>
+    bool TakeNmi() => false;
 }

@@ -59,19 +59,32 @@ public sealed partial class X86Cpu
     public void AddWatchpoint(ulong linear, ulong length, AccessKind kind, bool any)
     {
         _watchpoints.Add((linear, length, kind, any));
-        Tlb.Enabled = false;
+        UpdateAccessChecks();
     }
 
     public bool RemoveWatchpoint(ulong linear, ulong length, AccessKind kind, bool any)
     {
         bool removed = _watchpoints.Remove((linear, length, kind, any));
-        Tlb.Enabled = _watchpoints.Count == 0;
+        UpdateAccessChecks();
         return removed;
     }
 
     private void UpdateHooks() => _debugHooks = _breakpoints.Count > 0 || _tracer is not null;
 
-    /// <summary>Called on the checked access path while watchpoints exist.</summary>
+    /// <summary>Called on the checked access path while watchpoints or guest data breakpoints exist.</summary>
+    private void CheckAccess(ulong linear, int size, AccessKind kind)
+    {
+        if (_watchpoints.Count > 0)
+        {
+            CheckWatch(linear, size, kind);
+        }
+
+        if (_dataBreakpoints != 0)
+        {
+            CheckDataBreakpoints(linear, size, kind);
+        }
+    }
+
     private void CheckWatch(ulong linear, int size, AccessKind kind)
     {
         foreach (var (address, length, watchKind, any) in _watchpoints)

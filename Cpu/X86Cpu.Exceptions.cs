@@ -54,6 +54,11 @@ public sealed unsafe partial class X86Cpu
         ClearFault();
         S.Rip = faultRip;
         ExceptionObserver?.Invoke(first, error, faultRip);
+
+        // SDM Vol. 3A 17.3.1.1: the EFLAGS image of a fault has RF = 1, so that the faulting
+        // instruction restarts past its instruction breakpoint; a #DB for an instruction breakpoint
+        // and traps push RF as it is. A general-detect #DB is a fault and sets it.
+        _faultPushesRf = Vector.IsFault(first) || (first == Vector.DB && _faultPushesRf);
         if (DeliverInterrupt(first, Vector.HasErrorCode(first), error, faultRip, InterruptKind.Exception))
         {
             return true;
@@ -75,6 +80,7 @@ public sealed unsafe partial class X86Cpu
         {
             // Benign combinations are handled serially: the second exception is delivered instead.
             ExceptionObserver?.Invoke(second, secondError, faultRip);
+            _faultPushesRf = Vector.IsFault(second);
             if (DeliverInterrupt(second, Vector.HasErrorCode(second), secondError, faultRip, InterruptKind.Exception))
             {
                 return true;
@@ -105,6 +111,7 @@ public sealed unsafe partial class X86Cpu
         bool ok = !S.ProtectedMode ? DeliverReal(vector, returnRip)
             : S.LongModeActive ? DeliverLong(vector, hasError, error, returnRip, kind)
             : DeliverProtected(vector, hasError, error, returnRip, kind);
+        _faultPushesRf = false;
         if (!ok && _faultInNewTask)
         {
             return false;
@@ -116,12 +123,28 @@ public sealed unsafe partial class X86Cpu
             uint pendingError = _faultError;
             S = saved;
             _faultVector = pending;
+
+            // SDM Vol. 3A 6.13: EXT (bit 0 of a selector error code) is set when the fault occurred
+            // while delivering an event external to the program: a hardware interrupt, NMI, INT1 or
+            // an earlier exception; it stays clear for INT n, INT3 and INTO.
+            if (kind != InterruptKind.Software && pending is Vector.TS or Vector.NP or Vector.SS or Vector.GP)
+            {
+                pendingError |= 1;
+            }
+
             _faultError = pendingError;
             return false;
         }
 
         S.Halted = 0;
         S.InterruptShadow = 0;
+        if (vector == Vector.DB && kind != InterruptKind.Software)
+        {
+            // SDM Vol. 3A 17.2.4: entering the debug-exception handler clears DR7.GD, so the
+            // handler can use the debug registers.
+            S.Dr[7] &= ~Dr7GD;
+        }
+
         return true;
     }
 
@@ -151,7 +174,8 @@ public sealed unsafe partial class X86Cpu
         return true;
     }
 
-    private uint IdtError(int vector, InterruptKind kind) => (uint)((vector * 8) + 2 + (kind == InterruptKind.External ? 1 : 0));
+    /// <summary>The error code naming an IDT entry (SDM Vol. 3A 6.13): IDT bit 1; EXT is added by <see cref="DeliverInterrupt"/>.</summary>
+    private static uint IdtError(int vector) => (uint)((vector * 8) + 2);
 
     private bool DeliverProtected(int vector, bool hasError, uint error, ulong returnRip, InterruptKind kind)
     {
@@ -159,7 +183,7 @@ public sealed unsafe partial class X86Cpu
         ulong entry = (ulong)vector * 8;
         if (entry + 7 > s.Idtr.Limit)
         {
-            return RaiseFault(Vector.GP, IdtError(vector, kind));
+            return RaiseFault(Vector.GP, IdtError(vector));
         }
 
         if (!ReadSystem(s.Idtr.Base + entry, 8, out ulong gate))
@@ -172,17 +196,17 @@ public sealed unsafe partial class X86Cpu
         bool is32 = type is 0xE or 0xF;
         if (type is not (0x5 or 0x6 or 0x7 or 0xE or 0xF))
         {
-            return RaiseFault(Vector.GP, IdtError(vector, kind));
+            return RaiseFault(Vector.GP, IdtError(vector));
         }
 
         if (kind == InterruptKind.Software && gateDpl < s.Cpl)
         {
-            return RaiseFault(Vector.GP, IdtError(vector, kind));
+            return RaiseFault(Vector.GP, IdtError(vector));
         }
 
         if ((gate & (1UL << 47)) == 0)
         {
-            return RaiseFault(Vector.NP, IdtError(vector, kind));
+            return RaiseFault(Vector.NP, IdtError(vector));
         }
 
         var selector = (ushort)(gate >> 16);
@@ -202,7 +226,7 @@ public sealed unsafe partial class X86Cpu
         ulong entry = (ulong)vector * 16;
         if (entry + 15 > s.Idtr.Limit)
         {
-            return RaiseFault(Vector.GP, IdtError(vector, kind));
+            return RaiseFault(Vector.GP, IdtError(vector));
         }
 
         if (!ReadSystem(s.Idtr.Base + entry, 8, out ulong lo) || !ReadSystem(s.Idtr.Base + entry + 8, 8, out ulong hi))
@@ -214,17 +238,17 @@ public sealed unsafe partial class X86Cpu
         int gateDpl = (int)(lo >> 45) & 3;
         if (type is not (0xE or 0xF))
         {
-            return RaiseFault(Vector.GP, IdtError(vector, kind));
+            return RaiseFault(Vector.GP, IdtError(vector));
         }
 
         if (kind == InterruptKind.Software && gateDpl < s.Cpl)
         {
-            return RaiseFault(Vector.GP, IdtError(vector, kind));
+            return RaiseFault(Vector.GP, IdtError(vector));
         }
 
         if ((lo & (1UL << 47)) == 0)
         {
-            return RaiseFault(Vector.NP, IdtError(vector, kind));
+            return RaiseFault(Vector.NP, IdtError(vector));
         }
 
         var selector = (ushort)(lo >> 16);
@@ -327,7 +351,7 @@ public sealed unsafe partial class X86Cpu
             }
         }
 
-        if (!Push(oldFlags, width) || !Push(oldCs.Selector, width) || !Push(returnRip, width))
+        if (!Push(_faultPushesRf ? oldFlags | Flags.RF : oldFlags, width) || !Push(oldCs.Selector, width) || !Push(returnRip, width))
         {
             return false;
         }

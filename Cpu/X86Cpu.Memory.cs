@@ -188,9 +188,9 @@ public sealed unsafe partial class X86Cpu
                 return false;
             }
 
-            if (_watchpoints.Count > 0)
+            if (_checkAccesses)
             {
-                CheckWatch(linear, size, kind);
+                CheckAccess(linear, size, kind);
             }
 
             value = Memory.Read(physical, size);
@@ -205,9 +205,9 @@ public sealed unsafe partial class X86Cpu
             return false;
         }
 
-        if (_watchpoints.Count > 0)
+        if (_checkAccesses)
         {
-            CheckWatch(linear, size, kind);
+            CheckAccess(linear, size, kind);
         }
 
         int first = (int)(second - linear);
@@ -246,9 +246,9 @@ public sealed unsafe partial class X86Cpu
                 return false;
             }
 
-            if (_watchpoints.Count > 0)
+            if (_checkAccesses)
             {
-                CheckWatch(linear, size, AccessKind.Write);
+                CheckAccess(linear, size, AccessKind.Write);
             }
 
             Memory.Write(physical, size, value);
@@ -261,9 +261,9 @@ public sealed unsafe partial class X86Cpu
             return false;
         }
 
-        if (_watchpoints.Count > 0)
+        if (_checkAccesses)
         {
-            CheckWatch(linear, size, AccessKind.Write);
+            CheckAccess(linear, size, AccessKind.Write);
         }
 
         int first = (int)(second - linear);

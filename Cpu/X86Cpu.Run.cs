@@ -1,4 +1,5 @@
 using Emulator.Cpu.Decode;
+using Emulator.Cpu.Exceptions;
 using Emulator.Cpu.Instructions;
 using Emulator.Cpu.State;
 using Iced.Intel;
@@ -13,14 +14,30 @@ namespace Emulator.Cpu;
 /// </summary>
 public sealed unsafe partial class X86Cpu
 {
+    /// <summary>Values of <see cref="CpuState.InterruptShadow"/>: after STI, and after MOV SS or POP SS.</summary>
+    public const int ShadowSti = 1, ShadowMovSs = 2;
+
     private bool _endBlock;
-    private bool _setShadow;
+    private int _setShadow;
+    private volatile bool _nmiLatched;
 
     /// <summary>Instruction handlers call this after changing something that decoding or dispatch depends on.</summary>
     public void EndBlock() => _endBlock = true;
 
-    /// <summary>STI, MOV SS and POP SS: inhibit interrupts until after the next instruction (SDM Vol. 3A 6.8.3).</summary>
-    public void SetInterruptShadow() => _setShadow = true;
+    /// <summary>STI: inhibit maskable interrupts (and NMI) until after the next instruction (SDM Vol. 3A 6.8.3).</summary>
+    public void SetInterruptShadow() => _setShadow = ShadowSti;
+
+    /// <summary>
+    /// MOV SS and POP SS: inhibit interrupts, NMI and debug traps until after the next instruction,
+    /// so that a stack switch by MOV SS then MOV ESP is never interrupted (SDM Vol. 3A 6.8.3).
+    /// </summary>
+    public void SetStackShadow() => _setShadow = ShadowMovSs;
+
+    /// <summary>
+    /// Signals a non-maskable interrupt (the NMI pin's edge). Thread-safe; the CPU takes it at the
+    /// next instruction boundary unless NMIs are blocked (SDM Vol. 3A 6.7.1).
+    /// </summary>
+    public void RaiseNmi() => _nmiLatched = true;
 
     /// <summary>The linear address of the next instruction.</summary>
     public ulong CodeLinear => S.LongModeActive && S.Cs.Long ? S.Rip : (uint)(S.Cs.Base + S.Rip);
@@ -41,6 +58,7 @@ public sealed unsafe partial class X86Cpu
         bool first = true;
         var table = InstructionTable.Handlers;
         _watchHit = false;
+        RefreshDebugRegisters();
         while (executed < budget)
         {
             if (_stopRequested)
@@ -50,11 +68,35 @@ public sealed unsafe partial class X86Cpu
             }
 
             ref CpuState s = ref S;
+            if (s.InterruptShadow == 0 && s.NmiBlocked == 0 && (_nmiLatched || (Interrupts is { } nmiSource && nmiSource.TakeNmi())))
+            {
+                // SDM Vol. 3A 6.7.1: NMI goes through vector 2 with no DPL check and blocks further
+                // NMIs until the next IRET.
+                _nmiLatched = false;
+                InterruptObserver?.Invoke(Vector.NMI, InterruptKind.External, s.Rip);
+                bool delivered = DeliverInterrupt(Vector.NMI, false, 0, s.Rip, InterruptKind.External);
+                s.NmiBlocked = 1;
+                DiscardDebugTraps();
+                if (!delivered && !DeliverPendingFault(s.Rip))
+                {
+                    return TripleFault();
+                }
+
+                if (stepping)
+                {
+                    return StopReason.Stepped;
+                }
+
+                first = false;
+            }
+
             if (s.InterruptShadow == 0 && (s.Rflags & Flags.IF) != 0 && Interrupts is { HasInterrupt: true } source)
             {
                 byte vector = source.Acknowledge();
                 InterruptObserver?.Invoke(vector, InterruptKind.External, s.Rip);
-                if (!DeliverInterrupt(vector, false, 0, s.Rip, InterruptKind.External) && !DeliverPendingFault(s.Rip))
+                bool delivered = DeliverInterrupt(vector, false, 0, s.Rip, InterruptKind.External);
+                DiscardDebugTraps();
+                if (!delivered && !DeliverPendingFault(s.Rip))
                 {
                     return TripleFault();
                 }
@@ -115,10 +157,28 @@ public sealed unsafe partial class X86Cpu
                     _tracer?.OnInstruction(this, linear, instruction);
                 }
 
+                // Guest instruction breakpoints: a #DB fault before the instruction, suppressed by RF (SDM 17.3.1.1).
+                if (_codeBreakpoints != 0 && (s.Rflags & Flags.RF) == 0 && CodeBreakpointHit(bitness == 64 ? rip : (uint)(codeBase + rip)))
+                {
+                    if (!DeliverPendingFault(rip))
+                    {
+                        return TripleFault();
+                    }
+
+                    if (stepping)
+                    {
+                        return StopReason.Stepped;
+                    }
+
+                    first = false;
+                    break;
+                }
+
                 first = false;
+                ulong startFlags = s.Rflags;
                 s.Rip = instruction.NextIP & ipMask;
                 _endBlock = false;
-                _setShadow = false;
+                _setShadow = 0;
                 try
                 {
                     if (rip + (ulong)instruction.Length - 1 > csLimit)
@@ -140,6 +200,7 @@ public sealed unsafe partial class X86Cpu
                 if (_faultVector >= 0)
                 {
                     _watchHit = false;
+                    DiscardDebugTraps();
                     if (!DeliverPendingFault(rip))
                     {
                         return TripleFault();
@@ -153,9 +214,29 @@ public sealed unsafe partial class X86Cpu
                     break;
                 }
 
-                s.InterruptShadow = _setShadow ? 1 : 0;
+                s.InterruptShadow = _setShadow;
                 executed++;
                 s.InstructionsRetired++;
+                if (((startFlags & (Flags.TF | Flags.RF)) != 0 || _debugTrapPending) && AfterInstructionDebug(startFlags, in instruction) is int debug && debug != 0)
+                {
+                    if (debug < 0)
+                    {
+                        return TripleFault();
+                    }
+
+                    if (_watchHit)
+                    {
+                        return StopReason.Watchpoint;
+                    }
+
+                    if (stepping)
+                    {
+                        return StopReason.Stepped;
+                    }
+
+                    break;
+                }
+
                 if (_watchHit)
                 {
                     return StopReason.Watchpoint;

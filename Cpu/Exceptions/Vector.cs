@@ -25,6 +25,12 @@ public static class Vector
     /// <summary>Vectors that push an error code (SDM table 6-1, "Error Code" column).</summary>
     public static bool HasErrorCode(int vector) => vector is DF or TS or NP or SS or GP or PF or AC or 21;
 
+    /// <summary>
+    /// Fault-class exceptions (SDM Vol. 3A table 6-1, "Type" column): the saved RIP points at the
+    /// faulting instruction. #DB is a fault or a trap by its cause and is decided by the caller.
+    /// </summary>
+    public static bool IsFault(int vector) => vector is DE or BR or UD or NM or TS or NP or SS or GP or PF or MF or AC or XM or 20 or 21;
+
     /// <summary>Contributory exceptions for the double-fault rule (SDM table 6-4 and 6-5).</summary>
     public static bool IsContributory(int vector) => vector is DE or TS or NP or SS or GP;
 

@@ -462,6 +462,10 @@ public static class FarBranch
     {
         ref CpuState s = ref c.S;
         int size = i.Code switch { Code.Iretw => 2, Code.Iretd => 4, _ => 8 };
+
+        // SDM Vol. 3A 6.7.1: executing IRET ends NMI blocking; it does so even when the IRET then
+        // faults (SDM Vol. 3C 28.2.3, "NMI unblocking due to IRET").
+        s.NmiBlocked = 0;
         if (!c.PeekStack(0, size, out ulong rip) || !c.PeekStack(size, size, out ulong cs) || !c.PeekStack(2 * size, size, out ulong flags))
         {
             return;

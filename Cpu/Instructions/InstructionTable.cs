@@ -72,12 +72,6 @@ public static unsafe class InstructionTable
             s_implemented[(int)code] = true;
         }
 
-        void Unset(Code code)
-        {
-            t[(int)code] = &Unimplemented;
-            s_implemented[(int)code] = false;
-        }
-
         // Integer ALU (Alu.cs)
         Map(Mnemonic.Add, &Alu.Add);
         Map(Mnemonic.Or, &Alu.Or);
@@ -237,10 +231,10 @@ public static unsafe class InstructionTable
         Set(Code.Mov_cr_r64, &SystemOps.MovToCr);
         Set(Code.Mov_r32_cr, &SystemOps.MovFromCr);
         Set(Code.Mov_r64_cr, &SystemOps.MovFromCr);
-        Unset(Code.Mov_r32_dr);
-        Unset(Code.Mov_r64_dr);
-        Unset(Code.Mov_dr_r32);
-        Unset(Code.Mov_dr_r64);
+        Set(Code.Mov_r32_dr, &DebugRegisterOps.MovFromDr);
+        Set(Code.Mov_r64_dr, &DebugRegisterOps.MovFromDr);
+        Set(Code.Mov_dr_r32, &DebugRegisterOps.MovToDr);
+        Set(Code.Mov_dr_r64, &DebugRegisterOps.MovToDr);
         Set(Code.Mov_r32_tr, &SystemOps.Ud);
         Set(Code.Mov_tr_r32, &SystemOps.Ud);
         Set(Code.Mov_Sreg_rm16, &SystemOps.MovToSreg);
@@ -285,6 +279,7 @@ public static unsafe class InstructionTable
         Set(Code.Wrmsr, &SystemOps.Wrmsr);
         Set(Code.Cpuid, &SystemOps.Cpuid);
         Set(Code.Rdtsc, &SystemOps.Rdtsc);
+        Set(Code.Rdtscp, &SystemOps.Rdtscp);
         Set(Code.Ud2, &SystemOps.Ud);
         Map(Mnemonic.Ud0, &SystemOps.Ud);
         Map(Mnemonic.Ud1, &SystemOps.Ud);

@@ -104,6 +104,7 @@ public static class PagingOps
             c.Tlb.FlushAll();
         }
 
+        c.RefreshDebugRegisters(); // CR4.DE arms or disarms I/O breakpoints
         c.EndBlock();
     }
 

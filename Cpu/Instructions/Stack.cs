@@ -50,7 +50,7 @@ public static class Stack
                 c.AdjustStack(size);
                 if (seg == Seg.SS)
                 {
-                    c.SetInterruptShadow();
+                    c.SetStackShadow();
                     c.EndBlock();
                 }
             }

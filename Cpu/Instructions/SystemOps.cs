@@ -32,6 +32,7 @@ public static class SystemOps
         ref CpuState s = ref c.S;
         if (!s.ProtectedMode || ((s.Rflags & Flags.VM) == 0 && s.Cpl <= (int)((s.Rflags & Flags.IOPL) >> 12)))
         {
+            c.CheckIoBreakpoints(port, size);
             return true;
         }
 
@@ -203,8 +204,12 @@ public static class SystemOps
     private static void WriteCr0(X86Cpu c, ulong value)
     {
         ref CpuState s = ref c.S;
-        value |= ControlBits.Cr0ET;
-        if ((value >> 32) != 0 || ((value & ControlBits.Cr0PG) != 0 && (value & ControlBits.Cr0PE) == 0)
+
+        // Bits 31:0 that this CPU does not define are ignored and read as 0 (ET is hard-wired to
+        // 1 since the 486); bits 63:32 set are #GP(0) (SDM Vol. 3A 2.5, MOV CR "Protected Mode Exceptions").
+        ulong high = value >> 32;
+        value = (value & Cr0Defined) | ControlBits.Cr0ET;
+        if (high != 0 || ((value & ControlBits.Cr0PG) != 0 && (value & ControlBits.Cr0PE) == 0)
             || ((value & ControlBits.Cr0NW) != 0 && (value & ControlBits.Cr0CD) == 0))
         {
             c.RaiseFault(Vector.GP, 0);
@@ -247,6 +252,10 @@ public static class SystemOps
         c.Tlb.FlushAll();
         c.EndBlock();
     }
+
+    /// <summary>The CR0 bits the architecture defines (SDM Vol. 3A 2.5, figure 2-7).</summary>
+    public const ulong Cr0Defined = ControlBits.Cr0PE | ControlBits.Cr0MP | ControlBits.Cr0EM | ControlBits.Cr0TS | ControlBits.Cr0ET
+        | ControlBits.Cr0NE | ControlBits.Cr0WP | ControlBits.Cr0AM | ControlBits.Cr0NW | ControlBits.Cr0CD | ControlBits.Cr0PG;
 
     /// <summary>
     /// CR4 bits this CPU implements; setting any other is #GP(0) (SDM 2.5). SMEP, SMAP and PCIDE
@@ -338,7 +347,7 @@ public static class SystemOps
 
     public static void Cpuid(X86Cpu c, in Instruction i)
     {
-        var (a, b, d, e) = c.Cpuid.Query((uint)c.GetReg(Register.EAX), (uint)c.GetReg(Register.ECX));
+        var (a, b, d, e) = c.Cpuid.Query((uint)c.GetReg(Register.EAX), (uint)c.GetReg(Register.ECX), c.S.MiscEnable);
         c.SetReg(Register.EAX, a);
         c.SetReg(Register.EBX, b);
         c.SetReg(Register.ECX, d);
@@ -359,6 +368,19 @@ public static class SystemOps
         c.SetReg(Register.EDX, tsc >> 32);
     }
 
+    /// <summary>
+    /// RDTSCP (SDM Vol. 2B): RDTSC that also loads ECX with IA32_TSC_AUX[31:0]; CR4.TSD makes it
+    /// #GP(0) above CPL 0 as it does RDTSC.
+    /// </summary>
+    public static void Rdtscp(X86Cpu c, in Instruction i)
+    {
+        Rdtsc(c, i);
+        if (!c.Faulted)
+        {
+            c.SetReg(Register.ECX, c.S.TscAux & 0xFFFF_FFFF);
+        }
+    }
+
     /// <summary>MOV Sreg, r/m16. Loading CS this way is #UD; loading SS starts an interrupt shadow.</summary>
     public static void MovToSreg(X86Cpu c, in Instruction i)
     {
@@ -371,7 +393,7 @@ public static class SystemOps
 
         if (c.ReadOperand(i, 1, 2, out ulong selector) && c.LoadSegment(seg, (ushort)selector) && seg == Seg.SS)
         {
-            c.SetInterruptShadow();
+            c.SetStackShadow();
             c.EndBlock();
         }
     }

@@ -61,6 +61,7 @@ public struct CpuState
     public ulong ApicBase;
     public ulong MiscEnable;
     public ulong TscOffset;
+    public MtrrFile Mtrr;
 
     /// <summary>Instructions retired since reset.</summary>
     public ulong InstructionsRetired;
@@ -68,8 +69,11 @@ public struct CpuState
     /// <summary>Non-zero while the CPU sits in HLT.</summary>
     public int Halted;
 
-    /// <summary>Non-zero for the one instruction after STI, MOV SS or POP SS (interrupt shadow).</summary>
+    /// <summary>For the one instruction after STI (1) or MOV SS/POP SS (2): the interrupt shadow (SDM Vol. 3A 6.8.3).</summary>
     public int InterruptShadow;
+
+    /// <summary>Non-zero from NMI delivery until the next IRET: further NMIs wait (SDM Vol. 3A 6.7.1).</summary>
+    public int NmiBlocked;
 
     public const int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
 
@@ -121,6 +125,7 @@ public struct CpuState
         Dr[7] = 0x400;
         Pat = 0x0007040600070406;
         ApicBase = 0xFEE00000 | (1 << 11) | (1 << 8);
-        MiscEnable = 1;
+        // Fast strings enabled; BTS and PEBS unavailable; no performance monitoring (SDM Vol. 4, table 2-2).
+        MiscEnable = Msr.MiscEnableResetValue;
     }
 }

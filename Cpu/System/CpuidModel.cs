@@ -10,19 +10,24 @@ namespace Emulator.Cpu;
 /// </summary>
 public sealed class CpuidModel
 {
-    /// <summary>Family 6, model 6, stepping 3 (CPUID.1:EAX); also EDX after RESET (SDM 9.1.4).</summary>
+    /// <summary>
+    /// Family 6, model 6, stepping 3 (CPUID.1:EAX, SDM Vol. 2A figure 3-6; no extended family or
+    /// model); also EDX after RESET (SDM Vol. 3A 9.1.4).
+    /// </summary>
     public const uint Signature = 0x00000663;
 
     public const uint MaxBasicLeaf = 7;
     public const uint MaxExtendedLeaf = 0x80000008;
 
     // CPUID.1:EDX (SDM table 3-11).
+    public const uint EdxDe = 1u << 2;
     public const uint EdxPse = 1u << 3;
     public const uint EdxTsc = 1u << 4;
     public const uint EdxMsr = 1u << 5;
     public const uint EdxPae = 1u << 6;
     public const uint EdxCx8 = 1u << 8;
     public const uint EdxSep = 1u << 11;
+    public const uint EdxMtrr = 1u << 12;
     public const uint EdxPge = 1u << 13;
     public const uint EdxCmov = 1u << 15;
     public const uint EdxPat = 1u << 16;
@@ -32,6 +37,7 @@ public sealed class CpuidModel
     public const uint ExtEdxSyscall = 1u << 11;
     public const uint ExtEdxNx = 1u << 20;
     public const uint ExtEdxPage1Gb = 1u << 26;
+    public const uint ExtEdxRdtscp = 1u << 27;
     public const uint ExtEdxLongMode = 1u << 29;
     public const uint ExtEcxLahfSahf = 1u << 0;
     public const uint ExtEcxLzcnt = 1u << 5;
@@ -58,40 +64,63 @@ public sealed class CpuidModel
     private static readonly byte[] s_vendor = Encoding.ASCII.GetBytes("GenuineIntel");
     private static readonly byte[] s_brand = Encoding.ASCII.GetBytes("Emulator software x86-64 CPU".PadRight(48, '\0'));
 
-    public uint Leaf1Edx { get; set; } = EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxPge | EdxCmov | EdxPat | EdxPse36;
+    /// <summary>
+    /// CPUID.1:EDX. DE: CR4.DE with DR4/DR5 #UD and I/O breakpoints; MTRR: IA32_MTRRCAP and the
+    /// fixed and variable ranges (Mtrr.cs). Not advertised: FPU, MMX, FXSR, SSE/SSE2 (another
+    /// issue implements them), VME (virtual-8086 extensions), APIC (no local APIC device), MCE/MCA
+    /// (no machine-check architecture), CLFSH, PSN, DS, ACPI, SS, HTT, TM, PBE.
+    /// </summary>
+    public uint Leaf1Edx { get; set; } = EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxCmov | EdxPat | EdxPse36;
 
     public uint Leaf1Ecx { get; set; } = EcxMovbe | EcxPopcnt | EcxRdrand | EcxPcid;
 
     /// <summary>CPUID.(EAX=7,ECX=0):EBX: BMI1, BMI2, RDSEED, ADX, and SMEP, SMAP, INVPCID (with STAC/CLAC and CR4.SMEP/SMAP/PCIDE).</summary>
     public uint Leaf7Ebx { get; set; } = Leaf7EbxBmi1 | Leaf7EbxBmi2 | Leaf7EbxRdseed | Leaf7EbxAdx | Leaf7EbxSmep | Leaf7EbxInvpcid | Leaf7EbxSmap;
 
-    public uint ExtendedEdx { get; set; } = ExtEdxSyscall | ExtEdxNx | ExtEdxPage1Gb | ExtEdxLongMode;
+    /// <summary>CPUID.80000001h:EDX: SYSCALL/SYSRET, NX, 1-GiB pages, RDTSCP with IA32_TSC_AUX, Intel 64.</summary>
+    public uint ExtendedEdx { get; set; } = ExtEdxSyscall | ExtEdxNx | ExtEdxPage1Gb | ExtEdxRdtscp | ExtEdxLongMode;
 
     /// <summary>CPUID.(EAX=7,ECX=0):ECX.</summary>
     public uint Leaf7Ecx { get; set; } = Leaf7EcxUmip;
 
     public uint ExtendedEcx { get; set; } = ExtEcxLahfSahf | ExtEcxLzcnt | ExtEcxPrefetchw;
 
-    public (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf)
+    /// <summary>
+    /// The four registers CPUID returns. <paramref name="miscEnable"/> is IA32_MISC_ENABLE: its
+    /// "limit CPUID maxval" bit caps leaf 0 at 2 and its "XD bit disable" bit hides NX (SDM Vol. 4, table 2-2).
+    /// </summary>
+    public (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf, ulong miscEnable = 0)
     {
-        if (leaf > MaxBasicLeaf && leaf < 0x80000000)
+        uint maxBasic = (miscEnable & Msr.MiscLimitCpuidMaxval) != 0 ? 2 : MaxBasicLeaf;
+        if (leaf > maxBasic && leaf < 0x80000000)
         {
             // Intel: an unknown basic leaf answers as the highest basic leaf does.
-            leaf = MaxBasicLeaf;
+            leaf = maxBasic;
+        }
+        else if (leaf > MaxExtendedLeaf)
+        {
+            // Past the highest extended leaf too (SDM Vol. 2A, CPUID, "invalid input").
+            leaf = maxBasic;
         }
 
+        uint extendedEdx = (miscEnable & Msr.MiscXdDisable) != 0 ? ExtendedEdx & ~ExtEdxNx : ExtendedEdx;
         return leaf switch
         {
-            0 => (MaxBasicLeaf, Word(s_vendor, 0), Word(s_vendor, 8), Word(s_vendor, 4)),
-            // EBX: CLFLUSH line size 8 qwords (bits 15:8), one logical processor (23:16), APIC ID 0.
+            0 => (maxBasic, Word(s_vendor, 0), Word(s_vendor, 8), Word(s_vendor, 4)),
+            // EBX: brand index 0, CLFLUSH line size 8 qwords (bits 15:8), one logical processor
+            // (23:16, meaningful only with HTT), initial APIC ID 0 (31:24).
             1 => (Signature, (8u << 8) | (1u << 16), Leaf1Ecx, Leaf1Edx),
+            // Leaf 2: AL = 1 (one query), every other descriptor byte null: no cache or TLB data.
+            2 => (1u, 0u, 0u, 0u),
             // Leaf 7 subleaf 0: EAX = the highest subleaf (0); structured feature flags.
             7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u),
             0x80000000 => (MaxExtendedLeaf, 0, 0, 0),
-            0x80000001 => (0, 0, ExtendedEcx, ExtendedEdx),
+            0x80000001 => (0, 0, ExtendedEcx, extendedEdx),
             >= 0x80000002 and <= 0x80000004 => Brand((int)(leaf - 0x80000002) * 16),
             // 40 physical address bits (Mmu's PhysicalAddressBits), 48 linear.
             0x80000008 => ((48u << 8) | Mmu.Physical.PhysicalMemory.PhysicalAddressBits, 0, 0, 0),
+            // Leaves 3-6 and 80000005h-80000007h: no serial number, cache parameters, MONITOR,
+            // power management or invariant-TSC information.
             _ => (0, 0, 0, 0),
         };
     }

@@ -11,6 +11,7 @@ public static class Msr
 {
     public const uint Tsc = 0x10;
     public const uint ApicBase = 0x1B;
+    public const uint BiosSignId = 0x8B;
     public const uint SysenterCs = 0x174;
     public const uint SysenterEsp = 0x175;
     public const uint SysenterEip = 0x176;
@@ -24,6 +25,20 @@ public static class Msr
     public const uint FsBase = 0xC0000100;
     public const uint GsBase = 0xC0000101;
     public const uint KernelGsBase = 0xC0000102;
+    public const uint TscAux = 0xC0000103;
+
+    /// <summary>IA32_APIC_BASE: BSP (bit 8, read-only here), global enable (bit 11), base (MAXPHYADDR-1:12); no x2APIC (SDM Vol. 3A 10.4.4).</summary>
+    public const ulong ApicBaseBsp = 1UL << 8, ApicBaseEnable = 1UL << 11;
+
+    /// <summary>IA32_MISC_ENABLE bits (SDM Vol. 4, table 2-2): fast strings, automatic thermal control, limit CPUID maxval, xTPR disable, XD bit disable.</summary>
+    public const ulong MiscFastStrings = 1UL << 0, MiscThermalControl = 1UL << 3, MiscLimitCpuidMaxval = 1UL << 22, MiscXtprDisable = 1UL << 23, MiscXdDisable = 1UL << 34;
+
+    /// <summary>Read-only IA32_MISC_ENABLE bits: performance monitoring available (7, clear here), BTS unavailable (11), PEBS unavailable (12).</summary>
+    public const ulong MiscReadOnly = (1UL << 7) | (1UL << 11) | (1UL << 12);
+
+    public const ulong MiscWritable = MiscFastStrings | MiscThermalControl | MiscLimitCpuidMaxval | MiscXtprDisable | MiscXdDisable;
+
+    public const ulong MiscEnableResetValue = MiscFastStrings | (1UL << 11) | (1UL << 12);
 
     /// <summary>EFER bits software may set here: SCE, LME and NXE.</summary>
     public const ulong EferWritable = ControlBits.EferSCE | ControlBits.EferLME | ControlBits.EferNXE;
@@ -31,16 +46,24 @@ public static class Msr
     public static bool TryRead(X86Cpu c, uint index, out ulong value)
     {
         ref CpuState s = ref c.S;
+        if (Mtrr.IsMtrr(index))
+        {
+            value = Mtrr.Read(ref s, index);
+            return true;
+        }
+
         value = index switch
         {
             Tsc => c.TimeStampCounter() + s.TscOffset,
             ApicBase => s.ApicBase,
+            BiosSignId => 0, // no microcode: revision 0 in bits 63:32
             MiscEnable => s.MiscEnable,
             Pat => s.Pat,
             Efer => s.Efer,
             FsBase => s.Fs.Base,
             GsBase => s.Gs.Base,
             KernelGsBase => s.KernelGsBase,
+            TscAux => s.TscAux,
             SysenterCs => s.SysenterCs,
             SysenterEsp => s.SysenterEsp,
             SysenterEip => s.SysenterEip,
@@ -48,9 +71,9 @@ public static class Msr
             Lstar => s.Lstar,
             Cstar => s.Cstar,
             Sfmask => s.Sfmask,
-            _ => ulong.MaxValue,
+            _ => 0,
         };
-        return index is Tsc or ApicBase or MiscEnable or Pat or Efer or FsBase or GsBase or KernelGsBase
+        return index is Tsc or ApicBase or BiosSignId or MiscEnable or Pat or Efer or FsBase or GsBase or KernelGsBase or TscAux
             or SysenterCs or SysenterEsp or SysenterEip or Star or Lstar or Cstar or Sfmask || c.RaiseFault(Vector.GP, 0);
     }
 
@@ -63,10 +86,38 @@ public static class Msr
                 s.TscOffset = value - c.TimeStampCounter();
                 return true;
             case ApicBase:
-                s.ApicBase = value;
+                {
+                    // Bits 7:0, 9, 10 (x2APIC, not supported) and those from MAXPHYADDR up are reserved (SDM Vol. 3A 10.4.4).
+                    ulong reserved = 0x6FF | ~((1UL << Mmu.Physical.PhysicalMemory.PhysicalAddressBits) - 1);
+                    if ((value & reserved & ~ApicBaseBsp) != 0)
+                    {
+                        return c.RaiseFault(Vector.GP, 0);
+                    }
+
+                    s.ApicBase = (value & ~ApicBaseBsp) | (s.ApicBase & ApicBaseBsp);
+                    return true;
+                }
+
+            case BiosSignId:
+                // Writing 0 before CPUID is how software asks for the microcode revision; there is none.
+                return true;
+            case TscAux:
+                // IA32_TSC_AUX: bits 63:32 are reserved (SDM Vol. 4, table 2-2).
+                if ((value >> 32) != 0)
+                {
+                    return c.RaiseFault(Vector.GP, 0);
+                }
+
+                s.TscAux = value;
                 return true;
             case MiscEnable:
-                s.MiscEnable = value;
+                // Read-only bits keep their value; a reserved bit set is #GP(0).
+                if ((value & ~(MiscWritable | MiscReadOnly)) != 0)
+                {
+                    return c.RaiseFault(Vector.GP, 0);
+                }
+
+                s.MiscEnable = (value & MiscWritable) | (s.MiscEnable & MiscReadOnly);
                 return true;
             case Pat:
                 // Each of the 8 entries must be a valid memory type: 0, 1, 4, 5, 6 or 7 (SDM 11.12.2).
@@ -84,7 +135,9 @@ public static class Msr
             case Efer:
                 {
                     // Reserved bits, and changing LME while paging is on, are #GP(0) (SDM 2.2.1, 9.8.5).
-                    if ((value & ~(EferWritable | ControlBits.EferLMA)) != 0
+                    // With IA32_MISC_ENABLE.XD_DISABLE set, NXE is reserved too (SDM Vol. 4, table 2-2).
+                    ulong writable = (s.MiscEnable & MiscXdDisable) != 0 ? EferWritable & ~ControlBits.EferNXE : EferWritable;
+                    if ((value & ~(writable | ControlBits.EferLMA)) != 0
                         || ((s.Cr0 & ControlBits.Cr0PG) != 0 && ((value ^ s.Efer) & ControlBits.EferLME) != 0))
                     {
                         return c.RaiseFault(Vector.GP, 0);
@@ -158,7 +211,7 @@ public static class Msr
 
                 return true;
             default:
-                return c.RaiseFault(Vector.GP, 0);
+                return (Mtrr.IsMtrr(index) && Mtrr.TryWrite(ref s, index, value)) || c.RaiseFault(Vector.GP, 0);
         }
     }
 }

@@ -44,6 +44,23 @@ public class Pit8254Tests
     }
 
     [Fact]
+    public void Mode2NewCountTakesEffectAtTheNextReload()
+    {
+        var pit = new PitPorts();
+        pit.Out(Cw, 0x34);
+        pit.Count(C0, 100);
+        pit.RunToTick(30);
+        pit.Count(C0, 50); // datasheet, mode 2: the current period finishes first
+        pit.Out(Cw, 0xE2);
+        Assert.Equal(0x40, pit.In(C0) & 0x40); // null count until the CR is moved to the CE
+        pit.RunToTick(260);
+        var rising = pit.Edges.Skip(1).Where(e => e.Level).Select(e => e.Time);
+        Assert.Equal([PitPorts.TickTime(100), PitPorts.TickTime(150), PitPorts.TickTime(200), PitPorts.TickTime(250)], rising);
+        pit.Out(Cw, 0xE2);
+        Assert.Equal(0x00, pit.In(C0) & 0x40);
+    }
+
+    [Fact]
     public void Mode0InterruptsOnceAtTerminalCount()
     {
         var pit = new PitPorts();

@@ -250,6 +250,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             ulong before = Cpu.S.InstructionsRetired;
             StopReason reason = mode == RunCommand.Step ? Cpu.Step() : Cpu.Run(slice);
             executed += (long)(Cpu.S.InstructionsRetired - before);
+            Clock.RunDue(); // device timer events that fell due during the slice (PIT OUT0 edges, ...)
             FlushOutputs();
             switch (reason)
             {

@@ -56,6 +56,15 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                 }
             },
             ExceptionObserver = (vector, _, _) => InterruptCounts.Exception(vector),
+            Interrupts = new PicInterruptSource(Board.Pic),
+        };
+        // An interrupt request wakes a halted vCPU sleeping in the run loop.
+        Board.Pic.IntrChanged += raised =>
+        {
+            if (raised)
+            {
+                _wake.Set();
+            }
         };
 
         try
@@ -267,6 +276,10 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                     return 1;
                 case StopReason.Halted when Cpu.Interrupts is null:
                     _diagnostics.WriteLine($"emu: guest halted at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x} and this board has no interrupt controller to wake it yet; stopping");
+                    return 1;
+                case StopReason.Halted when !Board.Pic.CanInterrupt && !Board.Pic.Intr:
+                    // Every IRQ is masked in the IMRs and the vCPU thread is the only one that can unmask.
+                    _diagnostics.WriteLine($"emu: guest halted at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x} with every IRQ masked in the interrupt controller; nothing can wake it, stopping");
                     return 1;
                 case StopReason.Halted:
                     // Sleep until an interrupt line or a request wakes the machine.

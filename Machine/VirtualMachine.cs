@@ -59,13 +59,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             Interrupts = new PicInterruptSource(Board.Pic),
         };
         // An interrupt request wakes a halted vCPU sleeping in the run loop.
-        Board.Pic.IntrChanged += raised =>
-        {
-            if (raised)
-            {
-                _wake.Set();
-            }
-        };
+        Board.Pic.IntrChanged += OnIntrChanged;
 
         try
         {
@@ -305,6 +299,14 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         _wake.Set();
     }
 
+    private void OnIntrChanged(bool raised)
+    {
+        if (raised)
+        {
+            _wake.Set();
+        }
+    }
+
     private void ResetMachine()
     {
         Board.Reset();
@@ -329,6 +331,8 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             sink.Dispose();
         }
 
+        // Host threads (serial input) may still drive lines: stop them reaching the disposed event.
+        Board.Pic.IntrChanged -= OnIntrChanged;
         Cpu.Dispose();
         Board.Dispose();
         _wake.Dispose();

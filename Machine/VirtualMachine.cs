@@ -56,7 +56,10 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                 }
             },
             ExceptionObserver = (vector, _, _) => InterruptCounts.Exception(vector),
+            Interrupts = new PicInterruptSource(Board.Pic),
         };
+        // An interrupt request wakes a halted vCPU sleeping in the run loop.
+        Board.Pic.IntrChanged += OnIntrChanged;
 
         try
         {
@@ -269,6 +272,10 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                 case StopReason.Halted when Cpu.Interrupts is null:
                     _diagnostics.WriteLine($"emu: guest halted at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x} and this board has no interrupt controller to wake it yet; stopping");
                     return 1;
+                case StopReason.Halted when !Board.Pic.CanInterrupt && !Board.Pic.Intr:
+                    // Every IRQ is masked in the IMRs and the vCPU thread is the only one that can unmask.
+                    _diagnostics.WriteLine($"emu: guest halted at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x} with every IRQ masked in the interrupt controller; nothing can wake it, stopping");
+                    return 1;
                 case StopReason.Halted:
                     // Sleep until an interrupt line or a request wakes the machine.
                     _wake.Wait(TimeSpan.FromMilliseconds(50));
@@ -291,6 +298,14 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         Gate.RequestPause();
         Cpu.RequestStop();
         _wake.Set();
+    }
+
+    private void OnIntrChanged(bool raised)
+    {
+        if (raised)
+        {
+            _wake.Set();
+        }
     }
 
     private void ResetMachine()
@@ -317,6 +332,8 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             sink.Dispose();
         }
 
+        // Host threads (serial input) may still drive lines: stop them reaching the disposed event.
+        Board.Pic.IntrChanged -= OnIntrChanged;
         Cpu.Dispose();
         Board.Dispose();
         _wake.Dispose();

@@ -4,6 +4,7 @@ using Emulator.Devices.DebugExit;
 using Emulator.Devices.FwCfg;
 using Emulator.Devices.Interrupts;
 using Emulator.Devices.PcTestdev;
+using Emulator.Devices.Pic8259;
 using Emulator.Devices.Post;
 using Emulator.Devices.Shutdown;
 using Emulator.Devices.Uart16550;
@@ -55,8 +56,14 @@ public sealed class PcBoard : IDisposable
             Memory.MapRam("ram-above-4g", 0x1_0000_0000, low, config.MemoryBytes - low);
         }
 
-        // COM1: 16550A at 0x3F8, IRQ 4 (wired to the interrupt controller when the PIC lands).
+        // The 8259A pair (master 0x20, slave 0xA0, cascade on IRQ 2) and the ELCR at 0x4D0/0x4D1.
+        Map(DualPic8259.MasterPort, 2, Pic.MasterPorts);
+        Map(DualPic8259.SlavePort, 2, Pic.SlavePorts);
+        Map(DualPic8259.ElcrPort, 2, Pic.ElcrPorts);
+
+        // COM1: 16550A at 0x3F8, IRQ 4.
         Map(Com1Port, 8, Com1);
+        Pic.Connect(Com1Irq4, Com1Irq);
         Map(PostPort.Port, 1, Post);
 
         Map(BochsShutdown.Port, 1, new BochsShutdown(control.PowerOff));
@@ -68,7 +75,9 @@ public sealed class PcBoard : IDisposable
         if (config.PcTestdev)
         {
             // QEMU's pc-testdev: its ports, the IRQ-line block and the MMIO window (hw/misc/pc-testdev.c).
-            PcTestdev = new PcTestdev();
+            // Its lines 0-15 are the PIC's inputs (QEMU wires them to the ISA IRQs); 16-23 go to the
+            // I/O APIC, which this board does not have yet.
+            PcTestdev = new PcTestdev(Pic.Inputs);
             Map(PcTestdev.IoBase, PcTestdev.IoLength, PcTestdev);
             Map(PcTestdev.IrqPortBase, PcTestdev.IrqLineCount, PcTestdev.IrqLines);
             MapMmio(PcTestdev.MmioBase, PcTestdev.MmioLength, PcTestdev.Memory);
@@ -93,6 +102,8 @@ public sealed class PcBoard : IDisposable
     public IoPortSpace Ports { get; } = new();
 
     public InterruptLine Com1Irq4 { get; }
+
+    public DualPic8259 Pic { get; } = new();
 
     public Uart16550 Com1 { get; }
 

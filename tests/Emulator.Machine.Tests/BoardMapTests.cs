@@ -35,6 +35,9 @@ public class BoardMapTests
         Assert.Contains("00f4-00f7 isa-debug-exit", map, StringComparison.Ordinal);
         Assert.Contains("8900-8900 bochs-shutdown", map, StringComparison.Ordinal);
         Assert.Contains("0510-0511 fw_cfg", map, StringComparison.Ordinal);
+        Assert.Contains("0020-0021 pic-master", map, StringComparison.Ordinal);
+        Assert.Contains("00a0-00a1 pic-slave", map, StringComparison.Ordinal);
+        Assert.Contains("04d0-04d1 elcr", map, StringComparison.Ordinal);
         Assert.DoesNotContain("pc-testdev", map, StringComparison.Ordinal);
     }
 
@@ -52,6 +55,33 @@ public class BoardMapTests
         Assert.Equal(0xFEED_F00DUL, board.Memory.Read(0xFF00_0040, 4));
         board.Ports.Write(0xE0, 4, 0x55AA);
         Assert.Equal(0x55AAUL, board.Ports.Read(0xE0, 4));
+    }
+
+    [Fact]
+    public void Com1AndPcTestdevLinesReachThePic()
+    {
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20, PcTestdev = true }, new NoControl());
+        // ICW1-ICW4 for both chips (8259A datasheet), vectors 0x08 and 0x70, all unmasked.
+        foreach (var (port, value) in new (ushort, byte)[] { (0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01), (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01) })
+        {
+            board.Ports.Write(port, 1, value);
+        }
+
+        // pc-testdev line 10 (a byte write of 1 at 0x2000 + 10) is IRQ 10, on the slave.
+        board.Ports.Write(0x2000 + 10, 1, 1);
+        Assert.True(board.Pic.Intr);
+        Assert.Equal(0x72, board.Pic.Acknowledge());
+        board.Ports.Write(0x2000 + 10, 1, 0);
+        board.Ports.Write(0xA0, 1, 0x20);
+        board.Ports.Write(0x20, 1, 0x20);
+        Assert.False(board.Pic.Intr);
+
+        // COM1: MCR OUT2 and IER receive; a received byte raises IRQ 4.
+        board.Ports.Write(0x3FC, 1, 0x08);
+        board.Ports.Write(0x3F9, 1, 0x01);
+        board.Com1.Receive((byte)'a');
+        Assert.True(board.Pic.Intr);
+        Assert.Equal(0x0C, board.Pic.Acknowledge());
     }
 
     [Fact]

@@ -40,7 +40,10 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         _config = config;
         Gate = new ExecutionGate(config.StartPaused);
         _diagnostics = diagnostics;
-        Board = new PcBoard(config, this);
+        // The clock first: the board's timers read it. Under icount it counts the CPU's retired
+        // instructions (the CPU exists by the time anything reads the clock).
+        Clock = config.IcountShift is { } shift ? new VirtualClock(() => Cpu!.S.InstructionsRetired, shift) : new VirtualClock();
+        Board = new PcBoard(config, this, Clock);
         Cpu = new X86Cpu(Board.Memory, Board.Ports)
         {
             Log = message => _diagnostics.WriteLine($"emu: {message}"),
@@ -63,7 +66,6 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
 
         try
         {
-            Clock = config.IcountShift is { } shift ? new VirtualClock(() => Cpu.S.InstructionsRetired, shift) : new VirtualClock();
             // The time-stamp counter runs at a nominal 1 GHz: one tick per virtual nanosecond.
             Cpu.TimeStampCounter = () => Clock.Nanoseconds;
             if (config.Trace is { Categories: not TraceCategories.None } trace)
@@ -250,6 +252,13 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                 }
             }
 
+            if (Clock.Deterministic && Clock.NextDeadline is { } deadline)
+            {
+                // Under icount, stop the slice at the next timer deadline so the event fires on time.
+                ulong now = Clock.Nanoseconds;
+                slice = Math.Clamp((long)((deadline > now ? deadline - now : 0) >> Clock.Shift) + 1, 1, slice);
+            }
+
             ulong before = Cpu.S.InstructionsRetired;
             StopReason reason = mode == RunCommand.Step ? Cpu.Step() : Cpu.Run(slice);
             executed += (long)(Cpu.S.InstructionsRetired - before);
@@ -276,11 +285,26 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                     // Every IRQ is masked in the IMRs and the vCPU thread is the only one that can unmask.
                     _diagnostics.WriteLine($"emu: guest halted at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x} with every IRQ masked in the interrupt controller; nothing can wake it, stopping");
                     return 1;
-                case StopReason.Halted:
-                    // Sleep until an interrupt line or a request wakes the machine.
-                    _wake.Wait(TimeSpan.FromMilliseconds(50));
-                    _wake.Reset();
+                case StopReason.Halted when Clock.Deterministic && Clock.NextDeadline is { } next:
+                    // Under icount a halted CPU retires nothing: jump virtual time to the next timer event.
+                    Clock.WarpTo(next);
+                    Clock.RunDue();
                     break;
+                case StopReason.Halted:
+                    {
+                        // Sleep until an interrupt line, a request or the next timer event wakes the machine.
+                        var wait = TimeSpan.FromMilliseconds(50);
+                        if (Clock.NextDeadline is { } due)
+                        {
+                            ulong now = Clock.Nanoseconds;
+                            wait = TimeSpan.FromTicks(Math.Min(wait.Ticks, due > now ? (long)((due - now) / 100) : 0));
+                        }
+
+                        _wake.Wait(wait);
+                        _wake.Reset();
+                        Clock.RunDue();
+                        break;
+                    }
                 case StopReason.TripleFault when _config.NoReboot:
                     _diagnostics.WriteLine("emu: guest triple fault; stopping (--no-reboot)");
                     return 0;

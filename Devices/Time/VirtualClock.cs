@@ -21,6 +21,7 @@ public sealed class VirtualClock
     private readonly Func<ulong>? _instructions;
     private readonly Func<ulong>? _manual;
     private readonly long _start = Stopwatch.GetTimestamp();
+    private ulong _warped;
     private readonly PriorityQueue<(ClockTimer Timer, long Sequence), (ulong Deadline, long Sequence)> _queue = new();
     private long _sequence;
 
@@ -55,8 +56,21 @@ public sealed class VirtualClock
     public ulong Nanoseconds => _manual is { } manual
         ? manual()
         : _instructions is { } count
-            ? count() << Shift
+            ? (count() << Shift) + _warped
             : (ulong)((Stopwatch.GetTimestamp() - _start) * (1_000_000_000.0 / Stopwatch.Frequency));
+
+    /// <summary>
+    /// Deterministic (icount) mode only: a halted CPU retires no instructions, so the run loop moves
+    /// time forward to <paramref name="nanoseconds"/> (the next timer deadline), as QEMU's icount
+    /// does when all vCPUs sleep. Never moves time backwards.
+    /// </summary>
+    public void WarpTo(ulong nanoseconds)
+    {
+        if (_instructions is not null && nanoseconds > Nanoseconds)
+        {
+            _warped += nanoseconds - Nanoseconds;
+        }
+    }
 
     /// <summary>The earliest deadline of a scheduled timer, or null when none is scheduled.</summary>
     public ulong? NextDeadline

@@ -5,8 +5,10 @@ using Emulator.Devices.FwCfg;
 using Emulator.Devices.Interrupts;
 using Emulator.Devices.PcTestdev;
 using Emulator.Devices.Pic8259;
+using Emulator.Devices.Pit8254;
 using Emulator.Devices.Post;
 using Emulator.Devices.Shutdown;
+using Emulator.Devices.Time;
 using Emulator.Devices.Uart16550;
 using Emulator.Machine.Config;
 using Emulator.Mmu;
@@ -30,8 +32,9 @@ public sealed class PcBoard : IDisposable
 
     private readonly List<IBusDevice> _devices = [];
 
-    public PcBoard(MachineConfig config, IMachineControl control)
+    public PcBoard(MachineConfig config, IMachineControl control, VirtualClock clock)
     {
+        Clock = clock;
         Com1Irq4 = new InterruptLine("irq4");
         Com1 = new Uart16550("com1", Com1Irq4);
         Ram = new GuestRam(config.MemoryBytes);
@@ -63,6 +66,11 @@ public sealed class PcBoard : IDisposable
 
         // COM1: 16550A at 0x3F8, IRQ 4.
         Map(Com1Port, 8, Com1);
+
+        // 8254 PIT at 0x40-0x43, OUT0 on IRQ 0; port 0x61 gates counter 2 and shows OUT2.
+        Pit = new Pit8254(Clock, Pic.Inputs[0]);
+        Map(Pit8254.BasePort, 4, Pit);
+        Map(SystemControlPortB.Port, 1, new SystemControlPortB(Pit, Clock));
         Pic.Connect(Com1Irq4, Com1Irq);
         Map(PostPort.Port, 1, Post);
 
@@ -96,6 +104,11 @@ public sealed class PcBoard : IDisposable
     }
 
     public GuestRam Ram { get; }
+
+    /// <summary>The machine's one clock (host time, or retired instructions under --icount).</summary>
+    public VirtualClock Clock { get; }
+
+    public Pit8254 Pit { get; private set; } = null!;
 
     public PhysicalMemory Memory { get; private set; } = null!;
 

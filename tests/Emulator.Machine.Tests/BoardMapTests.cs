@@ -1,3 +1,4 @@
+using Emulator.Devices.Time;
 using Emulator.Machine.Board;
 using Emulator.Machine.Config;
 using Xunit;
@@ -25,11 +26,13 @@ public class BoardMapTests
     [Fact]
     public void MapListsRamAndEveryPortDevice()
     {
-        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20, Debugcon = SerialTarget.Stdio, ExitDevice = new ExitDeviceConfig(0xF4, 4) }, new NoControl());
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20, Debugcon = SerialTarget.Stdio, ExitDevice = new ExitDeviceConfig(0xF4, 4) }, new NoControl(), new VirtualClock());
         string map = board.DescribeMap();
 
         Assert.Contains("0000000000000000-0000000003ffffff Ram  ram-below-4g", map, StringComparison.Ordinal);
         Assert.Contains("03f8-03ff com1", map, StringComparison.Ordinal);
+        Assert.Contains("0040-0043 pit8254", map, StringComparison.Ordinal);
+        Assert.Contains("0061-0061 port61", map, StringComparison.Ordinal);
         Assert.Contains("0080-0080 post", map, StringComparison.Ordinal);
         Assert.Contains("00e9-00e9 debugcon", map, StringComparison.Ordinal);
         Assert.Contains("00f4-00f7 isa-debug-exit", map, StringComparison.Ordinal);
@@ -44,7 +47,7 @@ public class BoardMapTests
     [Fact]
     public void PcTestdevIsMappedOnlyWhenAsked()
     {
-        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20, PcTestdev = true }, new NoControl());
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20, PcTestdev = true }, new NoControl(), new VirtualClock());
         string map = board.DescribeMap();
 
         // hw/misc/pc-testdev.c: ports 0xE0 (register), 0xE4 (flush page), 0xE8 (register, bytes), 0x2000 (IRQ lines), MMIO at 0xFF000000.
@@ -60,7 +63,7 @@ public class BoardMapTests
     [Fact]
     public void Com1AndPcTestdevLinesReachThePic()
     {
-        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20, PcTestdev = true }, new NoControl());
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20, PcTestdev = true }, new NoControl(), new VirtualClock());
         // ICW1-ICW4 for both chips (8259A datasheet), vectors 0x08 and 0x70, all unmasked.
         foreach (var (port, value) in new (ushort, byte)[] { (0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01), (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01) })
         {
@@ -87,7 +90,7 @@ public class BoardMapTests
     [Fact]
     public void FwCfgReportsTheConfiguredRamSize()
     {
-        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20 }, new NoControl());
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20 }, new NoControl(), new VirtualClock());
         board.Ports.Write(0x510, 2, 0x0003);
         ulong size = 0;
         for (int k = 0; k < 8; k++)
@@ -101,7 +104,7 @@ public class BoardMapTests
     [Fact]
     public void RamAboveTheHoleMovesAbove4GiB()
     {
-        using var board = new PcBoard(new MachineConfig { MemoryBytes = 4UL << 30 }, new NoControl());
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 4UL << 30 }, new NoControl(), new VirtualClock());
         Assert.Equal(Mmu.Physical.RegionKind.Ram, board.Memory.Lookup(0xBFFF_F000)?.Kind);
         Assert.Null(board.Memory.Lookup(0xC000_0000));
         Assert.Equal(Mmu.Physical.RegionKind.Ram, board.Memory.Lookup(0x1_3FFF_F000)?.Kind);
@@ -111,7 +114,7 @@ public class BoardMapTests
     [Fact]
     public void DevicesOnTheSamePortAreRefused()
     {
-        var e = Assert.Throws<ConfigException>(() => new PcBoard(new MachineConfig { ExitDevice = new ExitDeviceConfig(0x3F8, 1) }, new NoControl()));
+        var e = Assert.Throws<ConfigException>(() => new PcBoard(new MachineConfig { ExitDevice = new ExitDeviceConfig(0x3F8, 1) }, new NoControl(), new VirtualClock()));
         Assert.Contains("already mapped", e.Message, StringComparison.Ordinal);
     }
 }

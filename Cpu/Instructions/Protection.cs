@@ -63,30 +63,47 @@ public static class Protection
     /// <summary>System descriptor types LSL accepts: those with a limit (TSSs and the LDT; in IA-32e mode the LDT and 64-bit TSSs).</summary>
     private static bool LslSystemType(int type, bool ia32e) => ia32e ? type is 0x2 or 0x9 or 0xB : type is 0x1 or 0x2 or 0x3 or 0x9 or 0xB;
 
-    /// <summary>LAR r, r/m16: the access rights (descriptor bytes 5-7, masked 00F0FF00h; FF00h for 16 bits) and ZF = 1, or ZF = 0.</summary>
-    public static void Lar(X86Cpu c, in Instruction i)
+    /// <summary>
+    /// The part LAR and LSL share: read the selector operand and its descriptor, and check the type
+    /// (system types by <paramref name="systemTypeOk"/>) and visibility at CPL/RPL. False with ZF = 0
+    /// when the descriptor is unusable, or false with a fault pending.
+    /// </summary>
+    private static bool TryUsableDescriptor(X86Cpu c, in Instruction i, Func<int, bool, bool> systemTypeOk, out ushort selector, out ulong d)
     {
+        selector = 0;
+        d = 0;
         if (!RequireProtected(c) || !c.ReadOperand(i, 1, 2, out ulong sel))
         {
-            return;
+            return false;
         }
 
-        var selector = (ushort)sel;
-        if (!TryDescriptor(c, selector, out ulong d, out bool faulted))
+        selector = (ushort)sel;
+        if (!TryDescriptor(c, selector, out d, out bool faulted))
         {
             if (!faulted)
             {
                 SetZf(c, false);
             }
 
-            return;
+            return false;
         }
 
         bool system = (d & (1UL << 44)) == 0;
         int type = (int)(d >> 40) & 0xF;
-        if ((system && !LarSystemType(type, c.S.LongModeActive)) || !Visible(c, selector, d))
+        if ((system && !systemTypeOk(type, c.S.LongModeActive)) || !Visible(c, selector, d))
         {
             SetZf(c, false);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>LAR r, r/m16: the access rights (descriptor bytes 5-7, masked 00F0FF00h; FF00h for 16 bits) and ZF = 1, or ZF = 0.</summary>
+    public static void Lar(X86Cpu c, in Instruction i)
+    {
+        if (!TryUsableDescriptor(c, i, LarSystemType, out _, out ulong d))
+        {
             return;
         }
 
@@ -99,27 +116,8 @@ public static class Protection
     /// <summary>LSL r, r/m16: the byte-granular segment limit (scaled by G) and ZF = 1, or ZF = 0.</summary>
     public static void Lsl(X86Cpu c, in Instruction i)
     {
-        if (!RequireProtected(c) || !c.ReadOperand(i, 1, 2, out ulong sel))
+        if (!TryUsableDescriptor(c, i, LslSystemType, out ushort selector, out ulong d))
         {
-            return;
-        }
-
-        var selector = (ushort)sel;
-        if (!TryDescriptor(c, selector, out ulong d, out bool faulted))
-        {
-            if (!faulted)
-            {
-                SetZf(c, false);
-            }
-
-            return;
-        }
-
-        bool system = (d & (1UL << 44)) == 0;
-        int type = (int)(d >> 40) & 0xF;
-        if ((system && !LslSystemType(type, c.S.LongModeActive)) || !Visible(c, selector, d))
-        {
-            SetZf(c, false);
             return;
         }
 

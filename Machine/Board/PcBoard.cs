@@ -6,6 +6,7 @@ using Emulator.Devices.Interrupts;
 using Emulator.Devices.PcTestdev;
 using Emulator.Devices.Pic8259;
 using Emulator.Devices.Pit8254;
+using Emulator.Devices.Port92;
 using Emulator.Devices.Post;
 using Emulator.Devices.Shutdown;
 using Emulator.Devices.Time;
@@ -71,6 +72,9 @@ public sealed class PcBoard : IDisposable
         Pit = new Pit8254(Clock, Pic.Inputs[0]);
         Map(Pit8254.BasePort, 4, Pit);
         Map(SystemControlPortB.Port, 1, new SystemControlPortB(Pit, Clock));
+
+        // Port 0x92: fast reset (bit 0) and the A20 gate (bit 1, always enabled here).
+        Map(SystemControlPortA.Port, 1, new SystemControlPortA(control.RequestReset));
         Pic.Connect(Com1Irq4, Com1Irq);
         Map(PostPort.Port, 1, Post);
 

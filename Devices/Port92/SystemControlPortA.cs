@@ -1,0 +1,42 @@
+using Emulator.Mmu;
+
+namespace Emulator.Devices.Port92;
+
+/// <summary>
+/// System control port A at 0x92, the "fast A20 and reset" port of PC/AT-compatible chipsets
+/// (82371AB PIIX4 datasheet, port 92h): bit 0 written as 1 resets the CPU (a rising edge), bit 1 is
+/// the A20 gate. This machine always has A20 enabled (no address wrap at 1 MiB is modelled), so bit 1
+/// is stored and read back only; the gap is noted in the issue notes.
+/// </summary>
+public sealed class SystemControlPortA : IBusDevice
+{
+    public const ushort Port = 0x92;
+    public const byte FastReset = 0x01;
+    public const byte A20Gate = 0x02;
+
+    private byte _value = A20Gate;
+
+    public SystemControlPortA(Action reset)
+    {
+        ResetCpu = reset;
+    }
+
+    public string Name => "port92";
+
+    public Action ResetCpu { get; }
+
+    public ulong Read(ulong offset, int size) => _value;
+
+    public void Write(ulong offset, int size, ulong value)
+    {
+        var b = (byte)value;
+        bool risingReset = (b & FastReset) != 0 && (_value & FastReset) == 0;
+        _value = (byte)(b & (A20Gate | FastReset));
+        if (risingReset)
+        {
+            ResetCpu();
+        }
+    }
+
+    public void Reset() => _value = A20Gate;
+}

@@ -1,3 +1,4 @@
+using Emulator.TestKit;
 using Iced.Intel;
 
 namespace Emulator.Machine.Tests;
@@ -14,8 +15,7 @@ public static class RomBuilder
     {
         var asm = new Assembler(16);
         program(asm);
-        var bytes = new List<byte>();
-        asm.Assemble(new ListWriter(bytes), CodeOffset);
+        byte[] bytes = asm.AssembleBytes(CodeOffset);
         var rom = new byte[4096];
         bytes.CopyTo(rom, 0);
         byte[] jump = [0xE9, 0x0D, 0xF0]; // jmp near 0xF000 from IP 0xFFF0 (next IP 0xFFF3)
@@ -36,10 +36,5 @@ public static class RomBuilder
         }
 
         a.hlt();
-    }
-
-    private sealed class ListWriter(List<byte> bytes) : CodeWriter
-    {
-        public override void WriteByte(byte value) => bytes.Add(value);
     }
 }

@@ -52,10 +52,9 @@ public static unsafe partial class HostCpu
         asm.pop(AssemblerRegisters.rbx);
         asm.ret();
 
-        var code = new List<byte>();
-        asm.Assemble(new ListWriter(code), 0);
+        byte[] code = asm.AssembleBytes(0);
         const int Page = 4096;
-        if (code.Count > Page)
+        if (code.Length > Page)
         {
             throw new ArgumentException("native body is too long", nameof(body));
         }
@@ -69,7 +68,7 @@ public static unsafe partial class HostCpu
 
         try
         {
-            CollectionsMarshal.AsSpan(code).CopyTo(new Span<byte>(page, Page));
+            code.CopyTo(new Span<byte>(page, Page));
             if (Mprotect(page, Page, ProtRead | ProtExec) != 0)
             {
                 throw new InvalidOperationException("mprotect failed");
@@ -96,9 +95,4 @@ public static unsafe partial class HostCpu
 
     [LibraryImport("libc", EntryPoint = "munmap")]
     private static partial int Munmap(void* address, nuint length);
-
-    private sealed class ListWriter(List<byte> bytes) : CodeWriter
-    {
-        public override void WriteByte(byte value) => bytes.Add(value);
-    }
 }

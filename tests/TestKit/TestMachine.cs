@@ -147,9 +147,7 @@ public sealed class TestMachine : IDisposable
     {
         var asm = new Assembler(Bitness);
         program(asm);
-        var writer = new CodeWriterImpl();
-        asm.Assemble(writer, Bitness == 16 ? address & 0xFFFF : address);
-        Memory.WriteBytes(address, writer.ToArray());
+        Memory.WriteBytes(address, asm.AssembleBytes(Bitness == 16 ? address & 0xFFFF : address));
         return this;
     }
 
@@ -194,14 +192,5 @@ public sealed class TestMachine : IDisposable
         Cpu.Dispose();
         Memory.Dispose();
         Ram.Dispose();
-    }
-
-    private sealed class CodeWriterImpl : CodeWriter
-    {
-        private readonly List<byte> _bytes = [];
-
-        public override void WriteByte(byte value) => _bytes.Add(value);
-
-        public byte[] ToArray() => [.. _bytes];
     }
 }

@@ -72,10 +72,9 @@ public static class EventLog
             starts[k] = address;
             var asm = new Assembler(m.Bitness);
             parts[k](asm);
-            var writer = new ByteWriter();
-            asm.Assemble(writer, m.Bitness == 16 ? address & 0xFFFF : address);
-            m.Memory.WriteBytes(address, writer.Bytes.ToArray());
-            address += (ulong)writer.Bytes.Count;
+            byte[] bytes = asm.AssembleBytes(m.Bitness == 16 ? address & 0xFFFF : address);
+            m.Memory.WriteBytes(address, bytes);
+            address += (ulong)bytes.Length;
         }
 
         starts[parts.Length] = address;
@@ -88,12 +87,5 @@ public static class EventLog
         a.pushfq();
         a.or(__qword_ptr[rsp], 0x100);
         a.popfq();
-    }
-
-    private sealed class ByteWriter : CodeWriter
-    {
-        public List<byte> Bytes { get; } = [];
-
-        public override void WriteByte(byte value) => Bytes.Add(value);
     }
 }

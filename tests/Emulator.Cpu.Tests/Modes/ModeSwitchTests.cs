@@ -98,13 +98,6 @@ public class ModeSwitchTests
     {
         var asm = new Assembler(bitness);
         code(asm);
-        var bytes = new List<byte>();
-        asm.Assemble(new Writer(bytes), ip);
-        m.Memory.WriteBytes(address, bytes.ToArray());
-    }
-
-    private sealed class Writer(List<byte> bytes) : CodeWriter
-    {
-        public override void WriteByte(byte value) => bytes.Add(value);
+        m.Memory.WriteBytes(address, asm.AssembleBytes(ip));
     }
 }

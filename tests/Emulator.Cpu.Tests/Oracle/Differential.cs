@@ -133,9 +133,7 @@ public sealed class Differential : IDisposable
     {
         var asm = new Assembler(64);
         body(asm);
-        var writer = new BytesWriter();
-        asm.Assemble(writer, 0);
-        byte[] bytes = [.. writer.Bytes];
+        byte[] bytes = asm.AssembleBytes(0);
         var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(bytes));
         ulong mask = 0;
         while (decoder.IP < (ulong)bytes.Length)
@@ -148,11 +146,4 @@ public sealed class Differential : IDisposable
     }
 
     public void Dispose() => _machine.Dispose();
-
-    private sealed class BytesWriter : CodeWriter
-    {
-        public List<byte> Bytes { get; } = [];
-
-        public override void WriteByte(byte value) => Bytes.Add(value);
-    }
 }

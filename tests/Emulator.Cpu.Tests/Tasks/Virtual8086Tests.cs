@@ -57,9 +57,7 @@ public class Virtual8086Tests
     {
         var asm = new Assembler(16);
         program(asm);
-        var writer = new BytesWriter();
-        asm.Assemble(writer, linear & 0xFFFF);
-        m.Memory.WriteBytes(linear, writer.Bytes.ToArray());
+        m.Memory.WriteBytes(linear, asm.AssembleBytes(linear & 0xFFFF));
     }
 
     /// <summary>Ring-0 code that enters virtual-8086 mode with IRETD (SDM 20.2.1, figure 20-2 frame).</summary>
@@ -306,12 +304,5 @@ public class Virtual8086Tests
         Assert.Empty(ports);
         Assert.Equal((uint)Vector.GP, ProtectedModeIdt.RecordedVector(m));
         Assert.Equal(0u, ProtectedModeIdt.FaultEip(m));
-    }
-
-    private sealed class BytesWriter : CodeWriter
-    {
-        public List<byte> Bytes { get; } = [];
-
-        public override void WriteByte(byte value) => Bytes.Add(value);
     }
 }

@@ -63,6 +63,12 @@ public struct CpuState
     public ulong TscOffset;
     public MtrrFile Mtrr;
 
+    /// <summary>The x87 FPU (and MMX) state.</summary>
+    public X87State X87;
+
+    /// <summary>YMM/XMM registers, MXCSR, XCR0.</summary>
+    public VectorState Vector;
+
     /// <summary>Instructions retired since reset.</summary>
     public ulong InstructionsRetired;
 
@@ -127,5 +133,7 @@ public struct CpuState
         ApicBase = 0xFEE00000 | (1 << 11) | (1 << 8);
         // Fast strings enabled; BTS and PEBS unavailable; no performance monitoring (SDM Vol. 4, table 2-2).
         MiscEnable = Msr.MiscEnableResetValue;
+        X87.Reset();
+        Vector.Reset();
     }
 }

@@ -534,19 +534,6 @@ public static class SystemOps
         c.WriteOperand(i, 0, i.Op0Kind == OpKind.Memory ? 2 : X86Cpu.OperandSize(i, 0), selector);
     }
 
-    /// <summary>
-    /// WAIT/FWAIT: #NM when CR0.MP and CR0.TS are both set (SDM Vol. 2B, WAIT/FWAIT, table 2-2);
-    /// otherwise it would deliver pending x87 exceptions, and with no x87 model none are pending.
-    /// </summary>
-    public static void Wait(X86Cpu c, in Instruction i)
-    {
-        const ulong mpTs = ControlBits.Cr0MP | ControlBits.Cr0TS;
-        if ((c.S.Cr0 & mpTs) == mpTs)
-        {
-            c.RaiseFault(Vector.NM);
-        }
-    }
-
     public static void Ud(X86Cpu c, in Instruction i)
     {
         c.RaiseFault(Vector.UD);

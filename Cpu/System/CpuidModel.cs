@@ -20,6 +20,7 @@ public sealed class CpuidModel
     public const uint MaxExtendedLeaf = 0x80000008;
 
     // CPUID.1:EDX (SDM table 3-11).
+    public const uint EdxFpu = 1u << 0;
     public const uint EdxDe = 1u << 2;
     public const uint EdxPse = 1u << 3;
     public const uint EdxTsc = 1u << 4;
@@ -65,12 +66,13 @@ public sealed class CpuidModel
     private static readonly byte[] s_brand = Encoding.ASCII.GetBytes("Emulator software x86-64 CPU".PadRight(48, '\0'));
 
     /// <summary>
-    /// CPUID.1:EDX. DE: CR4.DE with DR4/DR5 #UD and I/O breakpoints; MTRR: IA32_MTRRCAP and the
-    /// fixed and variable ranges (Mtrr.cs). Not advertised: FPU, MMX, FXSR, SSE/SSE2 (another
+    /// CPUID.1:EDX. FPU: the x87 in software (Fpu/, Instructions/X87*.cs); DE: CR4.DE with DR4/DR5
+    /// #UD and I/O breakpoints; MTRR: IA32_MTRRCAP and the fixed and variable ranges (Mtrr.cs).
+    /// Not advertised: MMX, FXSR, SSE/SSE2 (another
     /// issue implements them), VME (virtual-8086 extensions), APIC (no local APIC device), MCE/MCA
     /// (no machine-check architecture), CLFSH, PSN, DS, ACPI, SS, HTT, TM, PBE.
     /// </summary>
-    public uint Leaf1Edx { get; set; } = EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxCmov | EdxPat | EdxPse36;
+    public uint Leaf1Edx { get; set; } = EdxFpu | EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxCmov | EdxPat | EdxPse36;
 
     public uint Leaf1Ecx { get; set; } = EcxMovbe | EcxPopcnt | EcxRdrand | EcxPcid;
 

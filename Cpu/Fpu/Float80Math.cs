@@ -63,8 +63,13 @@ public static class Float80Math
 
     private static bool Denormals(ref FpuContext ctx, Float80 a, Float80 b)
     {
-        bool stop = ctx.Denormal(a);
-        return ctx.Denormal(b) || stop;
+        if (!a.IsDenormal && !b.IsDenormal && !ctx.OperandDenormal)
+        {
+            return false;
+        }
+
+        ctx.Raised |= FpuExceptions.Denormal;
+        return !ctx.IsMasked(FpuExceptions.Denormal);
     }
 
     public static Float80 Add(ref FpuContext ctx, Float80 a, Float80 b) => AddCore(ref ctx, a, b, negateB: false);
@@ -236,6 +241,13 @@ public static class Float80Math
             return ctx.Invalid();
         }
 
+        if (b.IsZero && !a.IsInfinity)
+        {
+            // A zero divisor is #Z before any #D of the dividend.
+            ctx.Raised |= FpuExceptions.ZeroDivide;
+            return sign ? Float80.NegativeInfinity : Float80.PositiveInfinity;
+        }
+
         if (Denormals(ref ctx, a, b))
         {
             return default;
@@ -243,11 +255,6 @@ public static class Float80Math
 
         if (a.IsInfinity || b.IsZero)
         {
-            if (b.IsZero)
-            {
-                ctx.Raised |= FpuExceptions.ZeroDivide;
-            }
-
             return sign ? Float80.NegativeInfinity : Float80.PositiveInfinity;
         }
 

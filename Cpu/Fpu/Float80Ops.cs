@@ -39,10 +39,10 @@ public static class Float80Ops
             return FpuRelation.Unordered;
         }
 
-        bool stop = ctx.Denormal(a);
-        if (ctx.Denormal(b) || stop)
+        // An unmasked #D still compares (the condition codes are set).
+        if (a.IsDenormal || b.IsDenormal || ctx.OperandDenormal)
         {
-            return FpuRelation.Unordered;
+            ctx.Raised |= FpuExceptions.Denormal;
         }
 
         int c = CompareValues(a, b);
@@ -196,18 +196,19 @@ public static class Float80Ops
             return default;
         }
 
-        if (a.IsZero || b.IsInfinity)
+        if (a.IsZero)
         {
             return a;
         }
 
         Wide wa = Wide.From(a), wb = Wide.From(b);
-        int d = wa.Exponent - wb.Exponent;
+        int d = b.IsInfinity ? int.MinValue : wa.Exponent - wb.Exponent;
         var ma = (BigInteger)(ulong)(wa.Significand >> 64);
         var mb = (BigInteger)(ulong)(wb.Significand >> 64);
         if (d < 0 && !(nearest && d == -1))
         {
-            return a;
+            // |a| < |b|: the remainder is a itself, normalized like any result.
+            return Rounding.ToRegister(ref ctx, wa, precision: 64);
         }
 
         BigInteger q;

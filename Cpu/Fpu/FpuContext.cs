@@ -17,6 +17,12 @@ public struct FpuContext
     /// <summary>The invalid operation was a stack underflow or overflow (FSW.SF; C1 then tells which, via <see cref="RoundedUp"/>).</summary>
     public bool StackFault;
 
+    /// <summary>
+    /// The memory source was a single or double denormal: it is normal once widened, but the
+    /// operation still reports #D for it (after its NaN and invalid checks, like a denormal register).
+    /// </summary>
+    public bool OperandDenormal;
+
     public FpuContext(RoundingMode rounding, int precision = 64, FpuExceptions masks = (FpuExceptions)0x3F)
     {
         Rounding = rounding;
@@ -25,6 +31,7 @@ public struct FpuContext
         Raised = FpuExceptions.None;
         RoundedUp = false;
         StackFault = false;
+        OperandDenormal = false;
     }
 
     /// <summary>From FCW: bits 0-5 the masks, 9-8 PC (00 single, 10 double, 11 extended, 01 reserved: extended here), 11-10 RC.</summary>
@@ -48,7 +55,7 @@ public struct FpuContext
     /// <summary>Raises #D for denormal operands; returns true when it is unmasked and the operation must stop.</summary>
     public bool Denormal(Float80 a)
     {
-        if (!a.IsDenormal)
+        if (!a.IsDenormal && !OperandDenormal)
         {
             return false;
         }

@@ -64,18 +64,7 @@ public static class Rounding
             ctx.Raised |= FpuExceptions.Overflow;
             if (ctx.IsMasked(FpuExceptions.Overflow))
             {
-                ctx.Raised |= FpuExceptions.Precision;
-                bool toInfinity = ctx.Rounding switch
-                {
-                    RoundingMode.Nearest => true,
-                    RoundingMode.Down => x.Sign,
-                    RoundingMode.Up => !x.Sign,
-                    _ => false,
-                };
-                ctx.RoundedUp = toInfinity;
-                exponent = toInfinity ? format.MaxExponent + 1 : format.MaxExponent;
-                significand = toInfinity ? Float80.IntegerBit : ulong.MaxValue << (64 - p);
-                return true;
+                return MaskedOverflow(ref ctx, x.Sign, format, p, out exponent, out significand);
             }
 
             if (!register)
@@ -83,8 +72,18 @@ public static class Rounding
                 return false;
             }
 
-            exponent -= WrapBias;
-            SetInexact(ref ctx, inexact, up);
+            if (exponent - WrapBias <= format.MaxExponent)
+            {
+                exponent -= WrapBias;
+                SetInexact(ref ctx, inexact, up);
+                return true;
+            }
+
+            // Even the wrapped exponent is too large: infinity, whatever RC says.
+            ctx.Raised |= FpuExceptions.Precision;
+            ctx.RoundedUp = true;
+            exponent = format.MaxExponent + 1;
+            significand = Float80.IntegerBit;
             return true;
         }
 
@@ -98,14 +97,24 @@ public static class Rounding
                     return false;
                 }
 
-                exponent += WrapBias;
-                SetInexact(ref ctx, inexact, up);
+                // The wrapped exponent must land in range; when it cannot (FSCALE by a huge
+                // amount) the result is a zero, inexact.
+                if (exponent + WrapBias >= format.MinExponent)
+                {
+                    exponent += WrapBias;
+                    SetInexact(ref ctx, inexact, up);
+                    return true;
+                }
+
+                ctx.Raised |= FpuExceptions.Precision;
+                exponent = 0;
+                significand = 0;
                 return true;
             }
 
-            // Masked: denormalize. The last kept bit is the format's denormal unit or the
-            // precision-control unit, whichever is coarser.
-            int keep = Math.Min(p, x.Exponent - format.MinExponent + format.Precision);
+            // Masked: denormalize. The last kept bit stays where precision control puts it in
+            // a significand of exponent MinExponent: p bits below the integer bit.
+            int keep = x.Exponent - format.MinExponent + p;
             (kept, inexact, up) = RoundBits(x.Significand, 128 - keep, x.Sign, ctx.Rounding);
             if (kept == 0)
             {
@@ -132,6 +141,23 @@ public static class Rounding
         }
 
         SetInexact(ref ctx, inexact, up);
+        return true;
+    }
+
+    /// <summary>The masked overflow response: infinity or the largest finite value, as RC says (SDM Vol. 1 4.9.1.4, table 4-10).</summary>
+    private static bool MaskedOverflow(ref FpuContext ctx, bool sign, FloatFormat format, int p, out int exponent, out ulong significand)
+    {
+        ctx.Raised |= FpuExceptions.Precision;
+        bool toInfinity = ctx.Rounding switch
+        {
+            RoundingMode.Nearest => true,
+            RoundingMode.Down => sign,
+            RoundingMode.Up => !sign,
+            _ => false,
+        };
+        ctx.RoundedUp = toInfinity;
+        exponent = toInfinity ? format.MaxExponent + 1 : format.MaxExponent;
+        significand = toInfinity ? Float80.IntegerBit : ulong.MaxValue << (64 - p);
         return true;
     }
 

@@ -49,18 +49,15 @@ public static class X87Arith
         bool empty;
         if (i.Op0Kind == OpKind.Memory)
         {
-            if (!X87Move.ReadMemoryOperand(c, i, ref ctx, signaling: true, out b))
+            FpuContext load = ctx;
+            if (!X87Move.ReadMemoryOperand(c, i, ref load, signaling: true, out b))
             {
                 return;
             }
 
-            if (ctx.Aborted)
-            {
-                c.FpuFinish(ctx);
-                return;
-            }
-
+            // A stack underflow comes before the memory operand's #D.
             empty = c.FpuIsEmpty(0);
+            ctx.OperandDenormal = !empty && (load.Raised & FpuExceptions.Denormal) != 0;
         }
         else
         {
@@ -215,7 +212,7 @@ public static class X87Arith
         c.FpuFinish(ctx);
     }
 
-    /// <summary>FPREM and FPREM1: C2 = 1 for an incomplete reduction, else C0, C3, C1 = quotient bits 2, 0, 1 (SDM Vol. 2A, FPREM).</summary>
+    /// <summary>FPREM and FPREM1: C2 = 1 for an incomplete reduction, else C0, C3, C1 = quotient bits 2, 1, 0 (SDM Vol. 2A, FPREM).</summary>
     public static void Fprem(X86Cpu c, in Instruction i)
     {
         if (!c.FpuBegin(i))
@@ -240,7 +237,7 @@ public static class X87Arith
         if (!ctx.Aborted)
         {
             c.FpuWrite(0, result);
-            c.FpuSetConditionCodes(q & 1, partial ? 1 : 0, (q >> 1) & 1, (q >> 2) & 1);
+            c.FpuSetConditionCodes((q >> 1) & 1, partial ? 1 : 0, q & 1, (q >> 2) & 1);
         }
 
         c.FpuFinish(ctx, setC1: false);

@@ -28,12 +28,14 @@ public static class X87Compare
         bool empty;
         if (i.Op0Kind == OpKind.Memory)
         {
-            if (!X87Move.ReadMemoryOperand(c, i, ref ctx, signaling: true, out b))
+            FpuContext load = ctx;
+            if (!X87Move.ReadMemoryOperand(c, i, ref load, signaling: true, out b))
             {
                 return;
             }
 
             empty = c.FpuIsEmpty(0);
+            ctx.OperandDenormal = !empty && (load.Raised & FpuExceptions.Denormal) != 0;
         }
         else
         {
@@ -47,14 +49,15 @@ public static class X87Compare
         {
             X86Cpu.FpuStackFault(ref ctx, overflow: false);
         }
-        else if (!ctx.Aborted)
+        else
         {
             relation = Float80Ops.Compare(ref ctx, c.FpuRead(0), b, quiet);
         }
 
+        // The condition codes are set even when the exception is unmasked; the pops are not done.
+        SetRelation(c, relation, toFlags);
         if (!ctx.Aborted)
         {
-            SetRelation(c, relation, toFlags);
             for (int k = 0; k < pops; k++)
             {
                 c.FpuPop();
@@ -103,11 +106,7 @@ public static class X87Compare
             relation = Float80Ops.Compare(ref ctx, c.FpuRead(0), Float80.PositiveZero, quiet: false);
         }
 
-        if (!ctx.Aborted)
-        {
-            SetRelation(c, relation, toFlags: false);
-        }
-
+        SetRelation(c, relation, toFlags: false);
         c.FpuFinish(ctx);
     }
 

@@ -109,9 +109,17 @@ public static class X87Move
         bool underflow = false;
         if (i.Op0Kind == OpKind.Memory)
         {
-            if (!ReadMemoryOperand(c, i, ref ctx, signaling: false, out value))
+            FpuContext load = ctx;
+            if (!ReadMemoryOperand(c, i, ref load, signaling: false, out value))
             {
                 return;
+            }
+
+            // A stack overflow is reported alone; otherwise the conversion's #IA and #D. An
+            // unmasked #D still loads (the host does), an unmasked #IA does not.
+            if (c.FpuIsEmpty(7))
+            {
+                ctx.Raised |= load.Raised;
             }
         }
         else
@@ -127,7 +135,7 @@ public static class X87Move
             value = Float80.Indefinite;
         }
 
-        if (!ctx.Aborted)
+        if ((ctx.Raised & ~ctx.Masks & FpuExceptions.Invalid) == 0)
         {
             c.FpuPush(value);
         }

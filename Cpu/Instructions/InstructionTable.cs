@@ -366,6 +366,14 @@ public static unsafe class InstructionTable
         Map(Mnemonic.Fnsetpm, &X87Control.Fnop);
         Map(Mnemonic.Fsetpm, &X87Control.Fnop);
         Set(Code.Wait, &X87Control.Fwait);
+        Map(Mnemonic.Fsin, &X87Transcendental.Trig);
+        Map(Mnemonic.Fcos, &X87Transcendental.Trig);
+        Map(Mnemonic.Fsincos, &X87Transcendental.Trig);
+        Map(Mnemonic.Fptan, &X87Transcendental.Trig);
+        Map(Mnemonic.Fpatan, &X87Transcendental.Binary);
+        Map(Mnemonic.Fyl2x, &X87Transcendental.Binary);
+        Map(Mnemonic.Fyl2xp1, &X87Transcendental.Binary);
+        Map(Mnemonic.F2xm1, &X87Transcendental.F2xm1);
         Set(Code.INVALID, &SystemOps.Ud);
         return t;
     }

@@ -112,13 +112,17 @@ public sealed unsafe partial class X86Cpu
             }
         }
 
+        // In real and virtual-8086 mode the pointers are linear addresses (the real-mode
+        // environment layouts of SDM Vol. 1 figures 8-10 and 8-12 have no selector fields).
+        bool real = !S.ProtectedMode || (S.Rflags & Flags.VM) != 0;
         x.Fop = fop;
-        x.Fip = i.IP;
-        x.Fcs = S.Cs.Selector;
+        x.Fip = real ? ipLinear : i.IP;
+        x.Fcs = real ? (ushort)0 : S.Cs.Selector;
         if (i.Op0Kind == OpKind.Memory || (i.OpCount > 1 && i.Op1Kind == OpKind.Memory))
         {
-            x.Fdp = EffectiveAddress(i);
-            x.Fds = S.Segment(MemorySegment(i)).Selector;
+            Seg seg = MemorySegment(i);
+            x.Fdp = real ? (uint)(S.Segment(seg).Base + EffectiveAddress(i)) : EffectiveAddress(i);
+            x.Fds = real ? (ushort)0 : S.Segment(seg).Selector;
         }
     }
 

@@ -60,7 +60,8 @@ public sealed unsafe partial class X86Cpu
     public bool CheckAlignment(in Instruction instruction, int alignment)
     {
         Seg seg = MemorySegment(instruction);
-        ulong linear = S.Segment(seg).Base + EffectiveAddress(instruction);
+        bool flat = S.LongModeActive && S.Cs.Long && seg is not (Seg.FS or Seg.GS); // 64-bit mode: no other bases
+        ulong linear = (flat ? 0 : S.Segment(seg).Base) + EffectiveAddress(instruction);
         return (linear & (ulong)(alignment - 1)) == 0 || RaiseFault(Vector.GP, 0);
     }
 

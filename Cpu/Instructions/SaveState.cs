@@ -335,7 +335,7 @@ public static class SaveState
             return;
         }
 
-        bool compacted = i.Mnemonic == Mnemonic.Xsavec;
+        bool compacted = i.Mnemonic is Mnemonic.Xsavec or Mnemonic.Xsavec64;
         bool wide = i.Code is Code.Xsave64_mem or Code.Xsaveopt64_mem or Code.Xsavec64_mem;
         ulong rfbm = RequestedFeatures(c);
         ulong inUse = InUse(c) & rfbm;

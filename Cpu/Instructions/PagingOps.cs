@@ -127,6 +127,16 @@ public static class PagingOps
             supported &= ~ControlBits.Cr4PCIDE;
         }
 
+        if ((c.Cpuid.Leaf1Ecx & CpuidModel.EcxXsave) == 0)
+        {
+            supported &= ~ControlBits.Cr4OSXSAVE;
+        }
+
+        if ((c.Cpuid.Leaf1Edx & CpuidModel.EdxFxsr) == 0)
+        {
+            supported &= ~(ControlBits.Cr4OSFXSR | ControlBits.Cr4OSXMMEXCPT);
+        }
+
         return supported;
     }
 

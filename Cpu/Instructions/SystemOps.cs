@@ -263,7 +263,8 @@ public static class SystemOps
     /// </summary>
     public const ulong Cr4Supported = ControlBits.Cr4PSE | ControlBits.Cr4PAE | ControlBits.Cr4PGE | ControlBits.Cr4TSD
         | ControlBits.Cr4DE | ControlBits.Cr4MCE | ControlBits.Cr4PCE | ControlBits.Cr4UMIP
-        | ControlBits.Cr4PCIDE | ControlBits.Cr4SMEP | ControlBits.Cr4SMAP;
+        | ControlBits.Cr4PCIDE | ControlBits.Cr4SMEP | ControlBits.Cr4SMAP
+        | ControlBits.Cr4OSFXSR | ControlBits.Cr4OSXMMEXCPT | ControlBits.Cr4OSXSAVE;
 
     public static void MovFromCr(X86Cpu c, in Instruction i)
     {
@@ -347,7 +348,7 @@ public static class SystemOps
 
     public static void Cpuid(X86Cpu c, in Instruction i)
     {
-        var (a, b, d, e) = c.Cpuid.Query((uint)c.GetReg(Register.EAX), (uint)c.GetReg(Register.ECX), c.S.MiscEnable);
+        var (a, b, d, e) = c.Cpuid.Query((uint)c.GetReg(Register.EAX), (uint)c.GetReg(Register.ECX), c.S.MiscEnable, c.S.Cr4, c.S.Vector.Xcr0);
         c.SetReg(Register.EAX, a);
         c.SetReg(Register.EBX, b);
         c.SetReg(Register.ECX, d);

@@ -28,6 +28,7 @@ public static class ControlBits
     public const ulong Cr4OSXMMEXCPT = 1UL << 10;
     public const ulong Cr4UMIP = 1UL << 11;
     public const ulong Cr4PCIDE = 1UL << 17;
+    public const ulong Cr4OSXSAVE = 1UL << 18;
     public const ulong Cr4SMEP = 1UL << 20;
     public const ulong Cr4SMAP = 1UL << 21;
 

@@ -53,7 +53,9 @@ public class SystemRegisterTests
         var (signature, _, ecx1, edx1) = model.Query(1, 0);
         Assert.Equal(6u, (signature >> 8) & 0xF); // family 6 (SDM Vol. 2A figure 3-6)
         Assert.Equal(0u, edx1 & 1); // no FPU
-        Assert.Equal(0u, edx1 & ((1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))); // no MMX, FXSR, SSE, SSE2
+        Assert.Equal(0u, edx1 & ((1u << 23) | (1u << 25) | (1u << 26))); // no MMX, SSE, SSE2 (yet)
+        Assert.NotEqual(0u, edx1 & CpuidModel.EdxFxsr); // FXSAVE/FXRSTOR
+        Assert.True(InstructionTable.IsImplemented(Code.Fxsave64_m512byte));
         Assert.NotEqual(0u, ecx1 & (1u << 17)); // PCID, with INVPCID (tests/Emulator.Cpu.Tests/Paging)
         Assert.True(InstructionTable.IsImplemented(Code.Invpcid_r64_m128));
         Assert.NotEqual(0u, edx1 & CpuidModel.EdxMtrr);
@@ -70,7 +72,7 @@ public class SystemRegisterTests
         Assert.True(InstructionTable.IsImplemented(Code.Cmovne_r32_rm32));
         Assert.True(InstructionTable.IsImplemented(Code.Sysenter));
         Assert.True(InstructionTable.IsImplemented(Code.Syscall));
-        Assert.False(InstructionTable.IsImplemented(Code.Addps_xmm_xmmm128));
+        Assert.False(InstructionTable.IsImplemented(Code.Xtest)); // TSX: neither advertised nor implemented
 
         var brand = string.Concat(Enumerable.Range(0, 3).SelectMany(k =>
         {
@@ -80,7 +82,7 @@ public class SystemRegisterTests
         Assert.False(string.IsNullOrWhiteSpace(brand));
 
         // Past the highest leaf: the highest basic leaf's answer (SDM Vol. 2A CPUID).
-        Assert.Equal(model.Query(7, 0), model.Query(0x8000_00FF, 0));
+        Assert.Equal(model.Query(CpuidModel.MaxBasicLeaf, 0), model.Query(0x8000_00FF, 0));
     }
 
     [Fact]

@@ -263,7 +263,8 @@ public static class SystemOps
     /// </summary>
     public const ulong Cr4Supported = ControlBits.Cr4PSE | ControlBits.Cr4PAE | ControlBits.Cr4PGE | ControlBits.Cr4TSD
         | ControlBits.Cr4DE | ControlBits.Cr4MCE | ControlBits.Cr4PCE | ControlBits.Cr4UMIP
-        | ControlBits.Cr4PCIDE | ControlBits.Cr4SMEP | ControlBits.Cr4SMAP;
+        | ControlBits.Cr4PCIDE | ControlBits.Cr4SMEP | ControlBits.Cr4SMAP
+        | ControlBits.Cr4OSFXSR | ControlBits.Cr4OSXMMEXCPT;
 
     public static void MovFromCr(X86Cpu c, in Instruction i)
     {

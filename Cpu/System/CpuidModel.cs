@@ -66,13 +66,23 @@ public sealed class CpuidModel
 
     /// <summary>
     /// CPUID.1:EDX. DE: CR4.DE with DR4/DR5 #UD and I/O breakpoints; MTRR: IA32_MTRRCAP and the
-    /// fixed and variable ranges (Mtrr.cs). Not advertised: FPU, MMX, FXSR, SSE/SSE2 (another
+    /// fixed and variable ranges (Mtrr.cs). MMX: the packed-integer instructions. Not advertised: FPU, FXSR, SSE/SSE2 (another
     /// issue implements them), VME (virtual-8086 extensions), APIC (no local APIC device), MCE/MCA
     /// (no machine-check architecture), CLFSH, PSN, DS, ACPI, SS, HTT, TM, PBE.
     /// </summary>
-    public uint Leaf1Edx { get; set; } = EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxCmov | EdxPat | EdxPse36;
+    public uint Leaf1Edx { get; set; } = EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxCmov | EdxPat | EdxPse36 | EdxMmx;
 
-    public uint Leaf1Ecx { get; set; } = EcxMovbe | EcxPopcnt | EcxRdrand | EcxPcid;
+    public uint Leaf1Ecx { get; set; } = EcxMovbe | EcxPopcnt | EcxRdrand | EcxPcid | PackedIntegerEcx;
+
+    // Packed-integer SIMD block (SimdInteger.cs and friends): MMX (CPUID.1:EDX bit 23), and in
+    // CPUID.1:ECX PCLMULQDQ (bit 1), SSSE3 (9), SSE4.2 (20), AES (25). SSE, SSE2, SSE3 and SSE4.1
+    // also need the floating-point half and are set with it.
+    public const uint EdxMmx = 1u << 23;
+    public const uint EcxPclmulqdq = 1u << 1;
+    public const uint EcxSsse3 = 1u << 9;
+    public const uint EcxSse42 = 1u << 20;
+    public const uint EcxAes = 1u << 25;
+    public const uint PackedIntegerEcx = EcxPclmulqdq | EcxSsse3 | EcxSse42 | EcxAes;
 
     /// <summary>CPUID.(EAX=7,ECX=0):EBX: BMI1, BMI2, RDSEED, ADX, and SMEP, SMAP, INVPCID (with STAC/CLAC and CR4.SMEP/SMAP/PCIDE).</summary>
     public uint Leaf7Ebx { get; set; } = Leaf7EbxBmi1 | Leaf7EbxBmi2 | Leaf7EbxRdseed | Leaf7EbxAdx | Leaf7EbxSmep | Leaf7EbxInvpcid | Leaf7EbxSmap;

@@ -173,6 +173,96 @@ public static unsafe class InstructionTable
         MapVex(Mnemonic.Shlx, &BitManipulation.ShiftX);
         MapVex(Mnemonic.Shrx, &BitManipulation.ShiftX);
 
+        // Packed-integer SIMD: MMX, SSE2, SSSE3, SSE4.1, SSE4.2, AES-NI, PCLMULQDQ, each with its
+        // VEX forms (SimdInteger.cs, SimdIntegerElements.cs, SseString.cs, Aes.cs, SimdLane.cs).
+        void MapSimd(Mnemonic legacy, delegate*<X86Cpu, in Instruction, void> handler)
+        {
+            Map(legacy, handler);
+            string name = legacy.ToString();
+            if (Enum.TryParse("V" + char.ToLowerInvariant(name[0]) + name[1..], out Mnemonic vex))
+            {
+                MapVex(vex, handler);
+            }
+        }
+
+        foreach (var m in new[]
+        {
+            Mnemonic.Paddb, Mnemonic.Paddw, Mnemonic.Paddd, Mnemonic.Paddq, Mnemonic.Psubb, Mnemonic.Psubw, Mnemonic.Psubd, Mnemonic.Psubq,
+            Mnemonic.Paddsb, Mnemonic.Paddsw, Mnemonic.Paddusb, Mnemonic.Paddusw, Mnemonic.Psubsb, Mnemonic.Psubsw, Mnemonic.Psubusb, Mnemonic.Psubusw,
+            Mnemonic.Pcmpeqb, Mnemonic.Pcmpeqw, Mnemonic.Pcmpeqd, Mnemonic.Pcmpeqq, Mnemonic.Pcmpgtb, Mnemonic.Pcmpgtw, Mnemonic.Pcmpgtd, Mnemonic.Pcmpgtq,
+            Mnemonic.Pand, Mnemonic.Pandn, Mnemonic.Por, Mnemonic.Pxor,
+            Mnemonic.Pmullw, Mnemonic.Pmulhw, Mnemonic.Pmulhuw, Mnemonic.Pmulld, Mnemonic.Pmuludq, Mnemonic.Pmuldq, Mnemonic.Pmulhrsw, Mnemonic.Pmaddwd, Mnemonic.Pmaddubsw,
+            Mnemonic.Pavgb, Mnemonic.Pavgw, Mnemonic.Pminub, Mnemonic.Pmaxub, Mnemonic.Pminsb, Mnemonic.Pmaxsb, Mnemonic.Pminsw, Mnemonic.Pmaxsw,
+            Mnemonic.Pminuw, Mnemonic.Pmaxuw, Mnemonic.Pminsd, Mnemonic.Pmaxsd, Mnemonic.Pminud, Mnemonic.Pmaxud, Mnemonic.Psadbw,
+            Mnemonic.Psignb, Mnemonic.Psignw, Mnemonic.Psignd,
+            Mnemonic.Packsswb, Mnemonic.Packuswb, Mnemonic.Packssdw, Mnemonic.Packusdw,
+            Mnemonic.Punpcklbw, Mnemonic.Punpcklwd, Mnemonic.Punpckldq, Mnemonic.Punpcklqdq, Mnemonic.Punpckhbw, Mnemonic.Punpckhwd, Mnemonic.Punpckhdq, Mnemonic.Punpckhqdq,
+            Mnemonic.Phaddw, Mnemonic.Phaddd, Mnemonic.Phaddsw, Mnemonic.Phsubw, Mnemonic.Phsubd, Mnemonic.Phsubsw,
+            Mnemonic.Pshufb, Mnemonic.Palignr, Mnemonic.Pblendw, Mnemonic.Mpsadbw, Mnemonic.Pclmulqdq,
+            Mnemonic.Aesenc, Mnemonic.Aesenclast, Mnemonic.Aesdec, Mnemonic.Aesdeclast,
+        })
+        {
+            MapSimd(m, &SimdInteger.Binary);
+        }
+
+        foreach (var m in new[]
+        {
+            Mnemonic.Pabsb, Mnemonic.Pabsw, Mnemonic.Pabsd, Mnemonic.Pshufd, Mnemonic.Pshufw, Mnemonic.Pshuflw, Mnemonic.Pshufhw,
+            Mnemonic.Phminposuw, Mnemonic.Aesimc, Mnemonic.Aeskeygenassist,
+        })
+        {
+            MapSimd(m, &SimdInteger.Unary);
+        }
+
+        foreach (var m in new[]
+        {
+            Mnemonic.Psllw, Mnemonic.Pslld, Mnemonic.Psllq, Mnemonic.Psrlw, Mnemonic.Psrld, Mnemonic.Psrlq, Mnemonic.Psraw, Mnemonic.Psrad,
+            Mnemonic.Pslldq, Mnemonic.Psrldq,
+        })
+        {
+            MapSimd(m, &SimdInteger.Shift);
+        }
+
+        foreach (var m in new[]
+        {
+            Mnemonic.Movd, Mnemonic.Movq, Mnemonic.Movq2dq, Mnemonic.Movdq2q, Mnemonic.Movntq, Mnemonic.Movdqa, Mnemonic.Movdqu,
+            Mnemonic.Lddqu, Mnemonic.Movntdq, Mnemonic.Movntdqa,
+        })
+        {
+            MapSimd(m, &SimdInteger.Move);
+        }
+
+        foreach (var m in new[] { Mnemonic.Pextrb, Mnemonic.Pextrw, Mnemonic.Pextrd, Mnemonic.Pextrq })
+        {
+            MapSimd(m, &SimdIntegerElements.Extract);
+        }
+
+        foreach (var m in new[] { Mnemonic.Pinsrb, Mnemonic.Pinsrw, Mnemonic.Pinsrd, Mnemonic.Pinsrq })
+        {
+            MapSimd(m, &SimdIntegerElements.Insert);
+        }
+
+        foreach (var m in new[]
+        {
+            Mnemonic.Pmovsxbw, Mnemonic.Pmovsxbd, Mnemonic.Pmovsxbq, Mnemonic.Pmovsxwd, Mnemonic.Pmovsxwq, Mnemonic.Pmovsxdq,
+            Mnemonic.Pmovzxbw, Mnemonic.Pmovzxbd, Mnemonic.Pmovzxbq, Mnemonic.Pmovzxwd, Mnemonic.Pmovzxwq, Mnemonic.Pmovzxdq,
+        })
+        {
+            MapSimd(m, &SimdIntegerElements.Extend);
+        }
+
+        foreach (var m in new[] { Mnemonic.Pcmpestri, Mnemonic.Pcmpestri64, Mnemonic.Pcmpestrm, Mnemonic.Pcmpestrm64, Mnemonic.Pcmpistri, Mnemonic.Pcmpistrm })
+        {
+            MapSimd(m, &SseString.Compare);
+        }
+
+        MapSimd(Mnemonic.Pmovmskb, &SimdIntegerElements.MoveMask);
+        MapSimd(Mnemonic.Ptest, &SimdIntegerElements.Test);
+        MapSimd(Mnemonic.Pblendvb, &SimdIntegerElements.BlendVariable);
+        MapSimd(Mnemonic.Maskmovq, &SimdIntegerElements.MaskedStore);
+        MapSimd(Mnemonic.Maskmovdqu, &SimdIntegerElements.MaskedStore);
+        Set(Code.Emms, &SimdInteger.Emms);
+
         // Stack (Stack.cs)
         Map(Mnemonic.Push, &Stack.Push);
         Map(Mnemonic.Pop, &Stack.Pop);

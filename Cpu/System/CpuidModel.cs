@@ -76,34 +76,31 @@ public sealed class CpuidModel
     /// <summary>
     /// CPUID.1:EDX. FPU: the x87 in software (Fpu/, Instructions/X87*.cs); DE: CR4.DE with DR4/DR5
     /// #UD and I/O breakpoints; MTRR: IA32_MTRRCAP and the fixed and variable ranges (Mtrr.cs);
-    /// FXSR: FXSAVE/FXRSTOR and CR4.OSFXSR (SaveState.cs). Not advertised: MMX, VME (virtual-8086 extensions), APIC (no local APIC device),
-    /// MCE/MCA (no machine-check architecture), CLFSH, PSN, DS, ACPI, SS, HTT, TM, PBE, and SSE/SSE2
-    /// until both halves exist (<see cref="SseFloatFeaturesEdx"/>).
+    /// MMX, FXSR (FXSAVE/FXRSTOR and CR4.OSFXSR, SaveState.cs), SSE and SSE2 (floating point in
+    /// SseFloat*.cs, packed integer in SimdInteger*.cs). Not advertised: VME (virtual-8086
+    /// extensions), APIC (no local APIC device), MCE/MCA (no machine-check architecture), CLFSH,
+    /// PSN, DS, ACPI, SS, HTT, TM, PBE.
     /// </summary>
-    public uint Leaf1Edx { get; set; } = EdxFpu | EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxCmov | EdxPat | EdxPse36 | EdxFxsr;
+    public uint Leaf1Edx { get; set; } = EdxFpu | EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxCmov | EdxPat | EdxPse36 | EdxMmx | EdxFxsr | EdxSse | EdxSse2;
 
-    // ---- SSE feature bits, pending -------------------------------------------------------------
-    // The floating-point halves of SSE, SSE2, SSE3 and SSE4.1 are implemented (SseFloat.cs,
-    // SseMove.cs, SseConvert.cs); their packed-integer halves (MMX, PADD..., PSHUF..., SSSE3,
-    // SSE4.1 integer) come from another branch. Only when both are in may these bits join
-    // Leaf1Edx/Leaf1Ecx: a guest that sees SSE2 uses the integer instructions at once.
-    // XSAVE (CPUID.1:ECX bit 26) waits for AVX: XSAVE, XRSTOR, XGETBV, XSETBV and leaf 0DH work
-    // (tests switch the bit on), but an OS that sees XSAVE expects AVX with it.
-
-    /// <summary>CPUID.1:EDX bits implemented on the floating-point side, not yet advertised (see above).</summary>
-    public const uint SseFloatFeaturesEdx = EdxSse | EdxSse2;
-
-    /// <summary>CPUID.1:ECX bits implemented on the floating-point side, not yet advertised (see above).</summary>
-    public const uint SseFloatFeaturesEcx = EcxSse3 | EcxSse41;
+    /// <summary>
+    /// CPUID.1:ECX: SSE3, PCLMULQDQ, SSSE3, SSE4.1, SSE4.2, MOVBE, POPCNT, AES, RDRAND, PCID.
+    /// XSAVE (bit 26) waits for AVX: XSAVE, XRSTOR, XGETBV, XSETBV and leaf 0DH work (tests switch
+    /// the bit on), but an OS that sees XSAVE expects AVX with it.
+    /// </summary>
+    public uint Leaf1Ecx { get; set; } = EcxSse3 | EcxPclmulqdq | EcxSsse3 | EcxSse41 | EcxSse42 | EcxMovbe | EcxPopcnt | EcxAes | EcxRdrand | EcxPcid;
 
     /// <summary>
     /// The XSAVE state components XCR0 may enable (CPUID.(EAX=0DH,ECX=0):EDX:EAX): x87 and SSE.
     /// AVX (bit 2) joins when the AVX instructions do; SaveState.cs already saves and loads it.
     /// </summary>
     public ulong XsaveComponents { get; set; } = 3;
-    // ---------------------------------------------------------------------------------------------
 
-    public uint Leaf1Ecx { get; set; } = EcxMovbe | EcxPopcnt | EcxRdrand | EcxPcid;
+    public const uint EdxMmx = 1u << 23;
+    public const uint EcxPclmulqdq = 1u << 1;
+    public const uint EcxSsse3 = 1u << 9;
+    public const uint EcxSse42 = 1u << 20;
+    public const uint EcxAes = 1u << 25;
 
     /// <summary>CPUID.(EAX=7,ECX=0):EBX: BMI1, BMI2, RDSEED, ADX, and SMEP, SMAP, INVPCID (with STAC/CLAC and CR4.SMEP/SMAP/PCIDE).</summary>
     public uint Leaf7Ebx { get; set; } = Leaf7EbxBmi1 | Leaf7EbxBmi2 | Leaf7EbxRdseed | Leaf7EbxAdx | Leaf7EbxSmep | Leaf7EbxInvpcid | Leaf7EbxSmap;

@@ -5,121 +5,132 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Emulator.TestKit;
 
 /// <summary>
-/// The host-CPU oracle for SSE code: <see cref="HostCpu"/>'s idea with XMM0-15, MXCSR, RAX, RCX,
-/// RDX and RFLAGS exchanged through a block. The native stub saves the host's MXCSR, loads the
-/// block's registers and MXCSR, runs the body, stores them back and restores the host MXCSR. Only
-/// for register-only bodies with every MXCSR exception masked (an unmasked one would take the
-/// test host down), that do not touch RDI or RSP. Compiled once, run many times.
+/// The host CPU as the oracle for SIMD code, a sibling of <see cref="HostCpu"/>: the body runs
+/// natively with the general registers RAX, RBX, RCX, RDX, RSI, RDI, RFLAGS, the whole x87/MMX/SSE
+/// state (an FXSAVE image, FXRSTOR'd before and FXSAVE'd after) and R15 pointing at a 64-byte,
+/// 64-byte-aligned data buffer, so memory forms can use [R15 + disp]. The host's own FPU/SSE
+/// state is saved and restored around the body. Only for bodies that cannot fault.
 /// </summary>
-public sealed unsafe partial class HostSimd : IDisposable
+public static unsafe partial class HostSimd
 {
-    public const int MxcsrSlot = 32, RaxSlot = 33, RcxSlot = 34, RdxSlot = 35, FlagsSlot = 36, Slots = 37;
+    /// <summary>Size of the data buffer [R15] points at.</summary>
+    public const int DataBytes = 64;
 
-    private const int Page = 4096;
-    private void* _page;
+    /// <summary>Offsets in an FXSAVE image (SDM Vol. 2A FXSAVE, table 3-53).</summary>
+    public const int FcwOffset = 0, FswOffset = 2, FtwOffset = 4, MxcsrOffset = 24, StOffset = 32, XmmOffset = 160;
 
-    /// <summary>Assembles the stub around <paramref name="body"/> into an executable page.</summary>
-    public HostSimd(Action<Assembler> body)
+    private const int GprBytes = 7 * 8, DataPointerSlot = 56, GuestImage = 64, HostImage = 576, UpperHalves = 1088, BlockBytes = 1344;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> natively. <paramref name="gprs"/> holds RAX, RBX, RCX, RDX, RSI,
+    /// RDI and RFLAGS, <paramref name="fxsave"/> a 512-byte FXSAVE image, <paramref name="upper"/>
+    /// bits 255:128 of YMM0-15 (16 bytes each; loaded with VINSERTF128 after FXRSTOR, stored
+    /// with VEXTRACTF128 before FXSAVE), <paramref name="data"/> the 64 bytes at [R15]; all are
+    /// updated in place.
+    /// </summary>
+    public static void Execute(Action<Assembler> body, Span<ulong> gprs, Span<byte> fxsave, Span<byte> upper, Span<byte> data)
     {
-        var a = new Assembler(64);
-        a.push(rbx);
-        a.push(rdi);
-        a.sub(rsp, 8);
-        a.stmxcsr(__dword_ptr[rsp]);
-        for (int k = 0; k < 16; k++)
+        if (gprs.Length != 7 || fxsave.Length != 512 || upper.Length != 256 || data.Length != DataBytes)
         {
-            a.movdqu(Xmm(k), __xmmword_ptr[rdi + (16 * k)]);
+            throw new ArgumentException("7 registers, a 512-byte FXSAVE image, 256 upper-half bytes and 64 data bytes");
         }
 
-        a.ldmxcsr(__dword_ptr[rdi + (8 * MxcsrSlot)]);
-        a.push(__qword_ptr[rdi + (8 * FlagsSlot)]);
-        a.popfq();
-        a.mov(rax, __qword_ptr[rdi + (8 * RaxSlot)]);
-        a.mov(rcx, __qword_ptr[rdi + (8 * RcxSlot)]);
-        a.mov(rdx, __qword_ptr[rdi + (8 * RdxSlot)]);
-        body(a);
-        a.pushfq();
-        a.pop(__qword_ptr[rdi + (8 * FlagsSlot)]);
-        a.mov(__qword_ptr[rdi + (8 * RaxSlot)], rax);
-        a.mov(__qword_ptr[rdi + (8 * RcxSlot)], rcx);
-        a.mov(__qword_ptr[rdi + (8 * RdxSlot)], rdx);
-        a.stmxcsr(__dword_ptr[rdi + (8 * MxcsrSlot)]);
+        var asm = new Assembler(64);
+        asm.push(rbx);
+        asm.push(rbp);
+        asm.push(r12);
+        asm.push(r13);
+        asm.push(r14);
+        asm.push(r15);
+        asm.push(rdi);
+        asm.fxsave(__[rdi + HostImage]);
+        asm.fxrstor(__[rdi + GuestImage]);
         for (int k = 0; k < 16; k++)
         {
-            a.movdqu(__xmmword_ptr[rdi + (16 * k)], Xmm(k));
+            asm.AddInstruction(Instruction.Create(Code.VEX_Vinsertf128_ymm_ymm_xmmm128_imm8, Register.YMM0 + k, Register.YMM0 + k, new MemoryOperand(Register.RDI, UpperHalves + (16 * k)), 1));
+        }
+        asm.mov(r15, __qword_ptr[rdi + DataPointerSlot]);
+        asm.push(__qword_ptr[rdi + 48]);
+        asm.popfq();
+        asm.mov(rax, __qword_ptr[rdi]);
+        asm.mov(rbx, __qword_ptr[rdi + 8]);
+        asm.mov(rcx, __qword_ptr[rdi + 16]);
+        asm.mov(rdx, __qword_ptr[rdi + 24]);
+        asm.mov(rsi, __qword_ptr[rdi + 32]);
+        asm.mov(rdi, __qword_ptr[rdi + 40]);
+        body(asm);
+        asm.pushfq();
+        asm.xchg(__qword_ptr[rsp + 8], rdi);
+        asm.pop(__qword_ptr[rdi + 48]);
+        asm.mov(__qword_ptr[rdi], rax);
+        asm.mov(__qword_ptr[rdi + 8], rbx);
+        asm.mov(__qword_ptr[rdi + 16], rcx);
+        asm.mov(__qword_ptr[rdi + 24], rdx);
+        asm.mov(__qword_ptr[rdi + 32], rsi);
+        asm.pop(rax);
+        asm.mov(__qword_ptr[rdi + 40], rax);
+        for (int k = 0; k < 16; k++)
+        {
+            asm.AddInstruction(Instruction.Create(Code.VEX_Vextractf128_xmmm128_ymm_imm8, new MemoryOperand(Register.RDI, UpperHalves + (16 * k)), Register.YMM0 + k, 1));
         }
 
-        a.ldmxcsr(__dword_ptr[rsp]);
-        a.add(rsp, 8);
-        a.pop(rdi);
-        a.pop(rbx);
-        a.ret();
-        byte[] code = a.AssembleBytes(0);
+        asm.fxsave(__[rdi + GuestImage]);
+        asm.vzeroupper();
+        asm.fxrstor(__[rdi + HostImage]);
+        asm.pop(r15);
+        asm.pop(r14);
+        asm.pop(r13);
+        asm.pop(r12);
+        asm.pop(rbp);
+        asm.pop(rbx);
+        asm.ret();
+
+        byte[] code = asm.AssembleBytes(0);
+        const int Page = 8192;
         if (code.Length > Page)
         {
             throw new ArgumentException("native body is too long", nameof(body));
         }
 
-        // SAFETY: one fresh page, written, then made read+execute; unmapped in Dispose.
-        _page = Mmap(null, Page, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
-        if (_page == (void*)-1)
+        // SAFETY: the block and the data buffer are aligned native allocations of the sizes used
+        // above, freed in finally; the code page is fresh, written, made executable, called once
+        // and unmapped in finally.
+        byte* block = (byte*)NativeMemory.AlignedAlloc(BlockBytes, 64);
+        byte* buffer = (byte*)NativeMemory.AlignedAlloc(DataBytes, 64);
+        void* page = Mmap(null, Page, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
+        try
         {
-            throw new InvalidOperationException("mmap failed");
+            if (page == (void*)-1)
+            {
+                throw new InvalidOperationException("mmap failed");
+            }
+
+            code.CopyTo(new Span<byte>(page, Page));
+            if (Mprotect(page, Page, ProtRead | ProtExec) != 0)
+            {
+                throw new InvalidOperationException("mprotect failed");
+            }
+
+            MemoryMarshal.AsBytes(gprs).CopyTo(new Span<byte>(block, GprBytes));
+            *(ulong*)(block + DataPointerSlot) = (ulong)buffer;
+            fxsave.CopyTo(new Span<byte>(block + GuestImage, 512));
+            upper.CopyTo(new Span<byte>(block + UpperHalves, 256));
+            data.CopyTo(new Span<byte>(buffer, DataBytes));
+            ((delegate* unmanaged<byte*, void>)page)(block);
+            new Span<byte>(block, GprBytes).CopyTo(MemoryMarshal.AsBytes(gprs));
+            new Span<byte>(block + GuestImage, 512).CopyTo(fxsave);
+            new Span<byte>(block + UpperHalves, 256).CopyTo(upper);
+            new Span<byte>(buffer, DataBytes).CopyTo(data);
         }
-
-        code.CopyTo(new Span<byte>(_page, Page));
-        if (Mprotect(_page, Page, ProtRead | ProtExec) != 0)
+        finally
         {
-            throw new InvalidOperationException("mprotect failed");
-        }
-    }
+            if (page != (void*)-1)
+            {
+                _ = Munmap(page, Page);
+            }
 
-    public static AssemblerRegisterXMM Xmm(int k) => k switch
-    {
-        0 => xmm0,
-        1 => xmm1,
-        2 => xmm2,
-        3 => xmm3,
-        4 => xmm4,
-        5 => xmm5,
-        6 => xmm6,
-        7 => xmm7,
-        8 => xmm8,
-        9 => xmm9,
-        10 => xmm10,
-        11 => xmm11,
-        12 => xmm12,
-        13 => xmm13,
-        14 => xmm14,
-        _ => xmm15,
-    };
-
-    /// <summary>Runs the body on <paramref name="block"/> (<see cref="Slots"/> quadwords: XMM0-15 as low/high pairs, then MXCSR, RAX, RCX, RDX, RFLAGS).</summary>
-    public void Run(Span<ulong> block)
-    {
-        if (block.Length != Slots)
-        {
-            throw new ArgumentException($"the block holds {Slots} quadwords", nameof(block));
-        }
-
-        if ((block[MxcsrSlot] & 0x1F80) != 0x1F80)
-        {
-            throw new ArgumentException("every MXCSR exception must be masked on the host", nameof(block));
-        }
-
-        // SAFETY: the page holds the stub assembled above; the block outlives the call.
-        fixed (ulong* p = block)
-        {
-            ((delegate* unmanaged<ulong*, void>)_page)(p);
-        }
-    }
-
-    public void Dispose()
-    {
-        if (_page != null)
-        {
-            _ = Munmap(_page, Page);
-            _page = null;
+            NativeMemory.AlignedFree(block);
+            NativeMemory.AlignedFree(buffer);
         }
     }
 

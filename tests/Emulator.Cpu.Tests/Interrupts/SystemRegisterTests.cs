@@ -52,10 +52,15 @@ public class SystemRegisterTests
 
         var (signature, _, ecx1, edx1) = model.Query(1, 0);
         Assert.Equal(6u, (signature >> 8) & 0xF); // family 6 (SDM Vol. 2A figure 3-6)
-        Assert.Equal(0u, edx1 & 1); // no FPU
-        Assert.Equal(0u, edx1 & ((1u << 23) | (1u << 25) | (1u << 26))); // no MMX, SSE, SSE2 (yet)
-        Assert.NotEqual(0u, edx1 & CpuidModel.EdxFxsr); // FXSAVE/FXRSTOR
+        // x87, MMX, FXSR, SSE, SSE2 (CPUID.1:EDX bits 0, 23, 24, 25, 26) and a handler for each family.
+        Assert.Equal(CpuidModel.EdxFpu | CpuidModel.EdxMmx | CpuidModel.EdxFxsr | CpuidModel.EdxSse | CpuidModel.EdxSse2, edx1 & 0x07800001u);
         Assert.True(InstructionTable.IsImplemented(Code.Fxsave64_m512byte));
+        Assert.True(InstructionTable.IsImplemented(Code.Fsin));
+        Assert.True(InstructionTable.IsImplemented(Code.Paddq_mm_mmm64));
+        Assert.True(InstructionTable.IsImplemented(Code.Addps_xmm_xmmm128));
+        Assert.True(InstructionTable.IsImplemented(Code.Pcmpistri_xmm_xmmm128_imm8));
+        // XSAVE and AVX wait for the AVX instructions.
+        Assert.Equal(0u, ecx1 & (CpuidModel.EcxXsave | (1u << 28)));
         Assert.NotEqual(0u, ecx1 & (1u << 17)); // PCID, with INVPCID (tests/Emulator.Cpu.Tests/Paging)
         Assert.True(InstructionTable.IsImplemented(Code.Invpcid_r64_m128));
         Assert.NotEqual(0u, edx1 & CpuidModel.EdxMtrr);

@@ -7,7 +7,7 @@ namespace Emulator.Cpu.Tests.Sse;
 
 /// <summary>
 /// The host-CPU oracle for SSE floating point: a register-only body runs natively through
-/// <see cref="HostSimd"/> and on an engine in 64-bit mode with the same XMM0-15, MXCSR, RAX, RCX,
+/// <see cref="HostSse"/> and on an engine in 64-bit mode with the same XMM0-15, MXCSR, RAX, RCX,
 /// RDX and status flags; all of them are compared bit for bit afterwards. Inputs are drawn from
 /// edge values (signed zeros, denormals, the normal range ends, infinities, QNaN and SNaN
 /// payloads, near-equal pairs for cancellation, near-overflow and near-underflow products) and
@@ -34,15 +34,15 @@ public sealed class SseDifferential : IDisposable
     /// <summary>Runs <paramref name="cases"/> random cases of <paramref name="body"/>.</summary>
     public void Run(string label, Action<Assembler> body, int cases)
     {
-        using var host = new HostSimd(body);
+        using var host = new HostSse(body);
         _machine.Load(a =>
         {
             body(a);
             a.hlt();
         });
         _machine.Cpu.Blocks.Clear();
-        Span<ulong> input = stackalloc ulong[HostSimd.Slots];
-        Span<ulong> native = stackalloc ulong[HostSimd.Slots];
+        Span<ulong> input = stackalloc ulong[HostSse.Slots];
+        Span<ulong> native = stackalloc ulong[HostSse.Slots];
         for (int n = 0; n < cases; n++)
         {
             RandomState(input);
@@ -63,11 +63,11 @@ public sealed class SseDifferential : IDisposable
             s.Vector.Ymm[k][1] = input[(2 * k) + 1];
         }
 
-        s.Vector.Mxcsr = (uint)input[HostSimd.MxcsrSlot];
-        s.Gpr[CpuState.RAX] = input[HostSimd.RaxSlot];
-        s.Gpr[CpuState.RCX] = input[HostSimd.RcxSlot];
-        s.Gpr[CpuState.RDX] = input[HostSimd.RdxSlot];
-        s.Rflags = input[HostSimd.FlagsSlot];
+        s.Vector.Mxcsr = (uint)input[HostSse.MxcsrSlot];
+        s.Gpr[CpuState.RAX] = input[HostSse.RaxSlot];
+        s.Gpr[CpuState.RCX] = input[HostSse.RcxSlot];
+        s.Gpr[CpuState.RDX] = input[HostSse.RdxSlot];
+        s.Rflags = input[HostSse.FlagsSlot];
         s.Rip = TestMachine.CodeAddress;
         s.Halted = 0;
         m.Log.Clear();
@@ -87,12 +87,12 @@ public sealed class SseDifferential : IDisposable
                 }
             }
 
-            if (s.Vector.Mxcsr != (uint)native[HostSimd.MxcsrSlot])
+            if (s.Vector.Mxcsr != (uint)native[HostSse.MxcsrSlot])
             {
-                report.Append($" mxcsr: host {native[HostSimd.MxcsrSlot]:x} ours {s.Vector.Mxcsr:x};");
+                report.Append($" mxcsr: host {native[HostSse.MxcsrSlot]:x} ours {s.Vector.Mxcsr:x};");
             }
 
-            (int Slot, int Index, string Name)[] gprs = [(HostSimd.RaxSlot, CpuState.RAX, "rax"), (HostSimd.RcxSlot, CpuState.RCX, "rcx"), (HostSimd.RdxSlot, CpuState.RDX, "rdx")];
+            (int Slot, int Index, string Name)[] gprs = [(HostSse.RaxSlot, CpuState.RAX, "rax"), (HostSse.RcxSlot, CpuState.RCX, "rcx"), (HostSse.RdxSlot, CpuState.RDX, "rdx")];
             foreach (var (slot, index, name) in gprs)
             {
                 if (s.Gpr[index] != native[slot])
@@ -101,15 +101,15 @@ public sealed class SseDifferential : IDisposable
                 }
             }
 
-            if ((s.Rflags & Flags.Arith) != (native[HostSimd.FlagsSlot] & Flags.Arith))
+            if ((s.Rflags & Flags.Arith) != (native[HostSse.FlagsSlot] & Flags.Arith))
             {
-                report.Append($" flags: host {native[HostSimd.FlagsSlot] & Flags.Arith:x} ours {s.Rflags & Flags.Arith:x};");
+                report.Append($" flags: host {native[HostSse.FlagsSlot] & Flags.Arith:x} ours {s.Rflags & Flags.Arith:x};");
             }
         }
 
         if (report.Length > 0)
         {
-            _failures.Add($"{label} [xmm0={input[1]:x16}_{input[0]:x16} xmm1={input[3]:x16}_{input[2]:x16} xmm2={input[5]:x16}_{input[4]:x16} mxcsr={input[HostSimd.MxcsrSlot]:x} rax={input[HostSimd.RaxSlot]:x}]:{report}");
+            _failures.Add($"{label} [xmm0={input[1]:x16}_{input[0]:x16} xmm1={input[3]:x16}_{input[2]:x16} xmm2={input[5]:x16}_{input[4]:x16} mxcsr={input[HostSse.MxcsrSlot]:x} rax={input[HostSse.RaxSlot]:x}]:{report}");
         }
     }
 
@@ -148,11 +148,11 @@ public sealed class SseDifferential : IDisposable
             mxcsr |= 1u << 6; // DAZ
         }
 
-        block[HostSimd.MxcsrSlot] = mxcsr;
-        block[HostSimd.RaxSlot] = Integer();
-        block[HostSimd.RcxSlot] = Integer();
-        block[HostSimd.RdxSlot] = Integer();
-        block[HostSimd.FlagsSlot] = 0x2 | ((ulong)_random.Next(0x1000) & Flags.Arith);
+        block[HostSse.MxcsrSlot] = mxcsr;
+        block[HostSse.RaxSlot] = Integer();
+        block[HostSse.RcxSlot] = Integer();
+        block[HostSse.RdxSlot] = Integer();
+        block[HostSse.FlagsSlot] = 0x2 | ((ulong)_random.Next(0x1000) & Flags.Arith);
     }
 
     private ulong Integer() => _random.Next(6) switch

@@ -9,7 +9,8 @@ namespace Emulator.TestKit;
 /// RDX and RFLAGS exchanged through a block. The native stub saves the host's MXCSR, loads the
 /// block's registers and MXCSR, runs the body, stores them back and restores the host MXCSR. Only
 /// for register-only bodies with every MXCSR exception masked (an unmasked one would take the
-/// test host down), that do not touch RDI or RSP. Compiled once, run many times.
+/// test host down), that do not touch RDI or RSP. RSI points at <see cref="Data"/>, 64 bytes of
+/// 64-byte aligned scratch memory for memory-operand forms. Compiled once, run many times.
 /// </summary>
 public sealed unsafe partial class HostSse : IDisposable
 {
@@ -17,10 +18,21 @@ public sealed unsafe partial class HostSse : IDisposable
 
     private const int Page = 4096;
     private void* _page;
+    private void* _data;
+
+    /// <summary>The memory RSI points at while the body runs.</summary>
+    public Span<byte> Data => new(_data, 64);
 
     /// <summary>Assembles the stub around <paramref name="body"/> into an executable page.</summary>
     public HostSse(Action<Assembler> body)
     {
+        // SAFETY: a separate read-write page for the body's memory operands, unmapped in Dispose.
+        _data = Mmap(null, Page, ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
+        if (_data == (void*)-1)
+        {
+            throw new InvalidOperationException("mmap failed");
+        }
+
         var a = new Assembler(64);
         a.push(rbx);
         a.push(rdi);
@@ -37,6 +49,7 @@ public sealed unsafe partial class HostSse : IDisposable
         a.mov(rax, __qword_ptr[rdi + (8 * RaxSlot)]);
         a.mov(rcx, __qword_ptr[rdi + (8 * RcxSlot)]);
         a.mov(rdx, __qword_ptr[rdi + (8 * RdxSlot)]);
+        a.mov(rsi, (ulong)_data);
         body(a);
         a.pushfq();
         a.pop(__qword_ptr[rdi + (8 * FlagsSlot)]);
@@ -120,6 +133,12 @@ public sealed unsafe partial class HostSse : IDisposable
         {
             _ = Munmap(_page, Page);
             _page = null;
+        }
+
+        if (_data != null)
+        {
+            _ = Munmap(_data, Page);
+            _data = null;
         }
     }
 

@@ -187,4 +187,43 @@ public class SseOracleTests
         ("insertps 2", a => a.insertps(xmm2, xmm1, 0x70)),
         ("extractps", a => a.extractps(eax, xmm1, 2)),
         ("extractps r64", a => a.extractps(rax, xmm1, 3)));
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void MemoryOperandForms(Engine engine) => RunAll(
+        engine,
+        8,
+        ("addps m128", a => a.addps(xmm0, __xmmword_ptr[rsi + 16])),
+        ("addss m32", a => a.addss(xmm0, __dword_ptr[rsi + 4])),
+        ("mulsd m64", a => a.mulsd(xmm0, __qword_ptr[rsi + 8])),
+        ("divpd m128", a => a.divpd(xmm0, __xmmword_ptr[rsi + 32])),
+        ("sqrtss m32", a => a.sqrtss(xmm0, __dword_ptr[rsi + 12])),
+        ("maxsd m64", a => a.maxsd(xmm0, __qword_ptr[rsi + 24])),
+        ("cmpltps m128", a => a.cmpps(xmm0, __xmmword_ptr[rsi], 1)),
+        ("ucomiss m32", a => a.ucomiss(xmm0, __dword_ptr[rsi + 8])),
+        ("comisd m64", a => a.comisd(xmm0, __qword_ptr[rsi + 16])),
+        ("movss load", a => a.movss(xmm0, __dword_ptr[rsi + 4])),
+        ("movsd load", a => a.movsd(xmm0, __qword_ptr[rsi + 8])),
+        ("movss store", a => a.movss(__dword_ptr[rsi + 4], xmm1)),
+        ("movsd store", a => a.movsd(__qword_ptr[rsi + 8], xmm1)),
+        ("movups load", a => a.movups(xmm0, __xmmword_ptr[rsi + 4])),
+        ("movaps store", a => a.movaps(__xmmword_ptr[rsi + 16], xmm1)),
+        ("movupd store", a => a.movupd(__xmmword_ptr[rsi + 8], xmm1)),
+        ("movlps load", a => a.movlps(xmm0, __qword_ptr[rsi + 8])),
+        ("movhpd load", a => a.movhpd(xmm0, __qword_ptr[rsi + 8])),
+        ("movhps store", a => a.movhps(__qword_ptr[rsi + 40], xmm1)),
+        ("movddup m64", a => a.movddup(xmm0, __qword_ptr[rsi + 8])),
+        ("lddqu", a => a.lddqu(xmm0, __xmmword_ptr[rsi + 3])),
+        ("cvtsi2ss m32", a => a.cvtsi2ss(xmm0, __dword_ptr[rsi + 4])),
+        ("cvtsi2sd m64", a => a.cvtsi2sd(xmm0, __qword_ptr[rsi + 8])),
+        ("cvtss2si m32", a => a.cvtss2si(rax, __dword_ptr[rsi + 4])),
+        ("cvttsd2si m64", a => a.cvttsd2si(eax, __qword_ptr[rsi + 8])),
+        ("cvtps2pd m64", a => a.cvtps2pd(xmm0, __qword_ptr[rsi + 8])),
+        ("cvtdq2pd m64", a => a.cvtdq2pd(xmm0, __qword_ptr[rsi + 8])),
+        ("cvtss2sd m32", a => a.cvtss2sd(xmm0, __dword_ptr[rsi + 4])),
+        ("insertps m32", a => a.insertps(xmm0, __dword_ptr[rsi + 4], 0xE5)),
+        ("extractps m32", a => a.extractps(__dword_ptr[rsi + 4], xmm1, 3)),
+        ("roundsd m64", a => a.roundsd(xmm0, __qword_ptr[rsi + 8], 9)),
+        ("stmxcsr", a => a.stmxcsr(__dword_ptr[rsi + 4])),
+        ("ldmxcsr", a => a.ldmxcsr(__dword_ptr[rsi + 60])));
 }

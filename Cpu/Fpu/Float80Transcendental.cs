@@ -176,6 +176,18 @@ public static class Float80Transcendental
             return false;
         }
 
+        if (Wide.From(x).Exponent < Float80.Bias - 70)
+        {
+            // |x| < 2^-70: sin x = x - x^3/6 lies just below x, tan x just above, cos x just
+            // below 1, closer than any fixed-point sum would show; one unit of the 128-bit
+            // significand on the right side rounds every mode correctly.
+            Wide w = Wide.From(x);
+            sin = w with { Significand = w.Significand - 1 };
+            tan = w with { Significand = w.Significand | 1 };
+            cos = new Wide(false, Float80.Bias - 1, UInt128.MaxValue);
+            return true;
+        }
+
         int f = FractionBits(x) + 64;
         BigInteger ax = ToFixed(x, f);
         // k = round(|x| / (P/2)); r = |x| - k P/2, exactly, with P = pi to 66 bits.
@@ -224,12 +236,6 @@ public static class Float80Transcendental
         if (ctx.Denormal(x))
         {
             return default;
-        }
-
-        if (x.Exponent == Float80.Bias && x.Significand == Float80.IntegerBit)
-        {
-            // 2^1 - 1 = 1 and 2^-1 - 1 = -1/2, exactly.
-            return x.Sign ? new Float80(Float80.IntegerBit, 0xBFFE) : Float80.One;
         }
 
         int f = FractionBits(x);
@@ -355,7 +361,7 @@ public static class Float80Transcendental
             return Float80Math.PropagateNaN(ref ctx, x, y);
         }
 
-        if (x.IsInfinity || (y.IsInfinity && x.IsZero))
+        if ((x.IsInfinity && (x.Sign || y.IsZero)) || (y.IsInfinity && x.IsZero))
         {
             return ctx.Invalid();
         }
@@ -364,6 +370,12 @@ public static class Float80Transcendental
         if (ctx.Denormal(y) || stop)
         {
             return default;
+        }
+
+        if (x.IsInfinity)
+        {
+            // Outside the documented domain; the hardware gives y * log2(+inf).
+            return y.Sign ? Float80.NegativeInfinity : Float80.PositiveInfinity;
         }
 
         bool sign = x.Sign != y.Sign;
@@ -438,6 +450,15 @@ public static class Float80Transcendental
             bool swap = Float80Ops.CompareValues(y.Abs(), x.Abs()) > 0;
             Wide num = swap ? wx : wy, den = swap ? wy : wx;
             int d = den.Exponent - num.Exponent;
+            if (!swap && !x.Sign && d > 100)
+            {
+                // atan t = t - t^3/3 for t = |y/x| < 2^-100: just below the quotient, closer
+                // than the series would show. An exact quotient steps one 128-bit unit down.
+                Wide q = Float80Math.DivideWide(wy with { Sign = false }, wx with { Sign = false });
+                bool exact = (((BigInteger)(ulong)(wy.Significand >> 64) << 128) % (BigInteger)(ulong)(wx.Significand >> 64)).IsZero;
+                return Round(ref ctx, (exact ? q with { Significand = q.Significand - 1 } : q) with { Sign = y.Sign });
+            }
+
             int f = F + Math.Max(0, d);
             BigInteger t = ((BigInteger)num.Significand << f) / (BigInteger)den.Significand >> d;
             BigInteger a = Atan(t, f);

@@ -90,16 +90,16 @@ public static class X87Transcendental
                 c.FpuWrite(0, Float80Transcendental.Round(ref ctx, cos));
                 break;
             case Mnemonic.Fsincos:
-            {
-                FpuContext sinCtx = ctx;
-                Float80 s = Float80Transcendental.Round(ref sinCtx, sin);
-                Float80 co = Float80Transcendental.Round(ref ctx, cos);
-                ctx.Raised |= sinCtx.Raised;
-                c.FpuWrite(0, s);
-                c.FpuPush(co);
+                {
+                    FpuContext sinCtx = ctx;
+                    Float80 s = Float80Transcendental.Round(ref sinCtx, sin);
+                    Float80 co = Float80Transcendental.Round(ref ctx, cos);
+                    ctx.Raised |= sinCtx.Raised;
+                    c.FpuWrite(0, s);
+                    c.FpuPush(co);
 
-                break;
-            }
+                    break;
+                }
 
             default:
                 c.FpuWrite(0, Float80Transcendental.Round(ref ctx, tan));

@@ -264,6 +264,12 @@ public static unsafe class InstructionTable
         MapSimd(Mnemonic.Maskmovdqu, &SimdIntegerElements.MaskedStore);
         Set(Code.Emms, &SimdInteger.Emms);
 
+        // The SSE/SSE2 members outside the vector registers: MOVNTI is a MOV with a cache hint.
+        Map(Mnemonic.Movnti, &Move.Mov);
+        Map(Mnemonic.Lfence, &Fence.Barrier);
+        Map(Mnemonic.Mfence, &Fence.Barrier);
+        Map(Mnemonic.Sfence, &Fence.Barrier);
+
         // AVX2 integer instructions without a legacy twin (Avx2Integer.cs); AVX2 is not in CPUID yet.
         MapVex(Mnemonic.Vpbroadcastb, &Avx2Integer.Broadcast);
         MapVex(Mnemonic.Vpbroadcastw, &Avx2Integer.Broadcast);

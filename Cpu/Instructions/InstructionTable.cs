@@ -263,6 +263,40 @@ public static unsafe class InstructionTable
         MapSimd(Mnemonic.Maskmovdqu, &SimdIntegerElements.MaskedStore);
         Set(Code.Emms, &SimdInteger.Emms);
 
+        // The SSE/SSE2 members outside the vector registers: MOVNTI is a MOV with a cache hint.
+        Map(Mnemonic.Movnti, &Move.Mov);
+        Map(Mnemonic.Lfence, &Fence.Barrier);
+        Map(Mnemonic.Mfence, &Fence.Barrier);
+        Map(Mnemonic.Sfence, &Fence.Barrier);
+
+        // AVX2 integer instructions without a legacy twin (Avx2Integer.cs); AVX2 is not in CPUID yet.
+        MapVex(Mnemonic.Vpbroadcastb, &Avx2Integer.Broadcast);
+        MapVex(Mnemonic.Vpbroadcastw, &Avx2Integer.Broadcast);
+        MapVex(Mnemonic.Vpbroadcastd, &Avx2Integer.Broadcast);
+        MapVex(Mnemonic.Vpbroadcastq, &Avx2Integer.Broadcast);
+        MapVex(Mnemonic.Vbroadcasti128, &Avx2Integer.Broadcast);
+        MapVex(Mnemonic.Vpermd, &Avx2Integer.Permute);
+        MapVex(Mnemonic.Vpermq, &Avx2Integer.Permute);
+        MapVex(Mnemonic.Vperm2i128, &Avx2Integer.Permute);
+        MapVex(Mnemonic.Vinserti128, &Avx2Integer.Insert128);
+        MapVex(Mnemonic.Vextracti128, &Avx2Integer.Extract128);
+        MapVex(Mnemonic.Vpmaskmovd, &Avx2Integer.MaskedMove);
+        MapVex(Mnemonic.Vpmaskmovq, &Avx2Integer.MaskedMove);
+        MapVex(Mnemonic.Vpsllvd, &Avx2Integer.VariableShift);
+        MapVex(Mnemonic.Vpsllvq, &Avx2Integer.VariableShift);
+        MapVex(Mnemonic.Vpsrlvd, &Avx2Integer.VariableShift);
+        MapVex(Mnemonic.Vpsrlvq, &Avx2Integer.VariableShift);
+        MapVex(Mnemonic.Vpsravd, &Avx2Integer.VariableShift);
+        MapVex(Mnemonic.Vpblendd, &Avx2Integer.BlendDwords);
+        MapVex(Mnemonic.Vpgatherdd, &Avx2Integer.Gather);
+        MapVex(Mnemonic.Vpgatherdq, &Avx2Integer.Gather);
+        MapVex(Mnemonic.Vpgatherqd, &Avx2Integer.Gather);
+        MapVex(Mnemonic.Vpgatherqq, &Avx2Integer.Gather);
+        MapVex(Mnemonic.Vgatherdps, &Avx2Integer.Gather);
+        MapVex(Mnemonic.Vgatherdpd, &Avx2Integer.Gather);
+        MapVex(Mnemonic.Vgatherqps, &Avx2Integer.Gather);
+        MapVex(Mnemonic.Vgatherqpd, &Avx2Integer.Gather);
+
         // Stack (Stack.cs)
         Map(Mnemonic.Push, &Stack.Push);
         Map(Mnemonic.Pop, &Stack.Pop);

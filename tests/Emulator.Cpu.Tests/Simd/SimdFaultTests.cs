@@ -132,4 +132,57 @@ public class SimdFaultTests
         Assert.Equal(ulong.MaxValue, m.Memory.Read(TestMachine.DataAddress + 8, 8));
         Assert.Equal(0x1111UL, m.S.Vector.Ymm[2][0]);
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void GatherFaultKeepsTheElementsDone(Engine engine)
+    {
+        // SDM Vol. 2B VPGATHERQQ: a fault on element 2 leaves elements 0 and 1 loaded and their
+        // mask elements cleared, so the instruction restarts where it stopped.
+        using var m = new TestMachine().LongMode();
+        LongModeIdt.Install(m);
+        m.S.Cr4 |= ControlBits.Cr4OSFXSR | Cr4OsXsave;
+        m.S.Vector.Xcr0 = 7;
+        m.S.Gpr[CpuState.RSI] = TestMachine.DataAddress;
+        m.S.Gpr[R8] = NoFault;
+        for (int k = 0; k < 4; k++)
+        {
+            m.Memory.Write(TestMachine.DataAddress + (ulong)(8 * k), 8, 0x1000UL + (ulong)k);
+            m.S.Vector.Ymm[0][k] = 0xAAAA;
+            m.S.Vector.Ymm[2][k] = ulong.MaxValue;
+        }
+
+        m.S.Vector.Ymm[1][0] = 8;
+        m.S.Vector.Ymm[1][1] = 0;
+        m.S.Vector.Ymm[1][2] = 0x4000_0000_0000_0000; // non-canonical: #GP(0)
+        m.S.Vector.Ymm[1][3] = 16;
+        m.Load(a =>
+        {
+            a.vpgatherqq(ymm0, __[rsi + ymm1], ymm2);
+            a.hlt();
+        }).RunToHlt(engine);
+        Assert.Equal((ulong)Vector.GP, m.S.Gpr[R8]);
+        Assert.Equal([0x1001UL, 0x1000UL, 0xAAAAUL, 0xAAAAUL], [m.S.Vector.Ymm[0][0], m.S.Vector.Ymm[0][1], m.S.Vector.Ymm[0][2], m.S.Vector.Ymm[0][3]]);
+        Assert.Equal([0UL, 0UL, ulong.MaxValue, ulong.MaxValue], [m.S.Vector.Ymm[2][0], m.S.Vector.Ymm[2][1], m.S.Vector.Ymm[2][2], m.S.Vector.Ymm[2][3]]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void MaskedOffElementsDoNotFault(Engine engine)
+    {
+        // The identity map ends at 1 GiB: the last 8 bytes below it are mapped, the next are not.
+        const ulong end = 0x4000_0000;
+        void Setup(TestMachine m, ulong maskHigh)
+        {
+            m.S.Gpr[CpuState.RSI] = end - 8;
+            m.Memory.Write(end - 8, 8, 0x2222_2222_1111_1111);
+            m.S.Vector.Ymm[1][0] = 0x8000_0000_8000_0000;
+            m.S.Vector.Ymm[1][1] = maskHigh;
+        }
+
+        Assert.Equal(NoFault, Run(engine, a => a.vpmaskmovd(xmm0, xmm1, __xmmword_ptr[rsi]), setup: m => Setup(m, 0)));
+        Assert.Equal((ulong)Vector.PF, Run(engine, a => a.vpmaskmovd(xmm0, xmm1, __xmmword_ptr[rsi]), setup: m => Setup(m, 0x8000_0000)));
+        Assert.Equal(NoFault, Run(engine, a => a.vpmaskmovd(__xmmword_ptr[rsi], xmm1, xmm0), setup: m => Setup(m, 0)));
+        Assert.Equal((ulong)Vector.PF, Run(engine, a => a.vpmaskmovd(__xmmword_ptr[rsi], xmm1, xmm0), setup: m => Setup(m, 0x8000_0000)));
+    }
 }

@@ -34,14 +34,18 @@ public sealed class SimdMachineState
         return copy;
     }
 
-    /// <summary>Random registers and data; every byte drawn from a small alphabet half the time, so compares and string searches hit.</summary>
+    /// <summary>
+    /// Random registers and data. A third of the time every byte comes from a small alphabet (so
+    /// compares and string searches hit), a third of the time every quadword is a small number
+    /// (so variable shift counts stay in range).
+    /// </summary>
     public static SimdMachineState Random(Random random)
     {
         var s = new SimdMachineState();
-        bool small = random.Next(2) == 0;
-        Fill(random, s.Fxsave, small);
-        Fill(random, s.Upper, small);
-        Fill(random, s.Data, small);
+        int shape = random.Next(3);
+        Fill(random, s.Fxsave, shape);
+        Fill(random, s.Upper, shape);
+        Fill(random, s.Data, shape);
         for (int k = 0; k < 6; k++)
         {
             s.Gprs[k] = (ulong)random.NextInt64() ^ ((ulong)random.Next() << 63);
@@ -63,10 +67,17 @@ public sealed class SimdMachineState
         return s;
     }
 
-    private static void Fill(Random random, Span<byte> bytes, bool small)
+    private static void Fill(Random random, Span<byte> bytes, int shape)
     {
         random.NextBytes(bytes);
-        if (small)
+        if (shape == 2)
+        {
+            for (int k = 0; k < bytes.Length; k++)
+            {
+                bytes[k] = k % 8 == 0 ? (byte)(bytes[k] % 70) : (byte)0;
+            }
+        }
+        else if (shape == 1)
         {
             ReadOnlySpan<byte> alphabet = [0, 1, 2, 0x7F, 0x80, 0xFF, (byte)'a', (byte)'b'];
             for (int k = 0; k < bytes.Length; k++)
@@ -74,6 +85,13 @@ public sealed class SimdMachineState
                 bytes[k] = alphabet[bytes[k] & 7];
             }
         }
+    }
+
+    /// <summary>Sets all 256 bits of YMM register <paramref name="index"/>.</summary>
+    public void SetYmm(int index, ReadOnlySpan<byte> value)
+    {
+        value[..16].CopyTo(Fxsave.AsSpan(HostSimd.XmmOffset + (16 * index)));
+        value[16..32].CopyTo(Upper.AsSpan(16 * index));
     }
 
     public void RunOnHost(Action<Assembler> body) => HostSimd.Execute(body, Gprs, Fxsave, Upper, Data);

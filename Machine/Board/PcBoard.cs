@@ -8,6 +8,7 @@ using Emulator.Devices.Pic8259;
 using Emulator.Devices.Pit8254;
 using Emulator.Devices.Port92;
 using Emulator.Devices.Post;
+using Emulator.Devices.Rtc;
 using Emulator.Devices.Shutdown;
 using Emulator.Devices.Time;
 using Emulator.Devices.Uart16550;
@@ -80,6 +81,11 @@ public sealed class PcBoard : IDisposable
 
         Map(BochsShutdown.Port, 1, new BochsShutdown(control.PowerOff));
 
+        // MC146818 RTC and CMOS at 0x70/0x71 on IRQ 8; the CMOS holds the memory sizes a BIOS reads.
+        Rtc = new Mc146818Rtc(Clock, IsaIrq(Mc146818Rtc.Irq), config.RtcBase);
+        Map(Mc146818Rtc.BasePort, 2, Rtc);
+        PcCmosLayout.Apply(Rtc, low, config.MemoryBytes - low, mouse: false);
+
         // QEMU's fw_cfg, legacy I/O interface, always present (SeaBIOS and QEMU-targeted kernels probe it).
         FwCfg = new FwCfg(config.MemoryBytes);
         Map(FwCfg.SelectorPort, FwCfg.PortCount, FwCfg);
@@ -131,6 +137,19 @@ public sealed class PcBoard : IDisposable
     public FwCfg FwCfg { get; private set; } = null!;
 
     public PcTestdev? PcTestdev { get; private set; }
+
+    public Mc146818Rtc Rtc { get; private set; } = null!;
+
+    /// <summary>
+    /// A new line for ISA interrupt <paramref name="irq"/>: the board leads it to the 8259A input of
+    /// that number (and, once the I/O APIC is present, to its pin as the MADT describes).
+    /// </summary>
+    private InterruptLine IsaIrq(int irq)
+    {
+        var line = new InterruptLine($"irq{irq}");
+        Pic.Connect(line, irq);
+        return line;
+    }
 
     public IReadOnlyList<IBusDevice> Devices => _devices;
 

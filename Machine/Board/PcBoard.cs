@@ -8,6 +8,7 @@ using Emulator.Devices.Pic8259;
 using Emulator.Devices.Pit8254;
 using Emulator.Devices.Port92;
 using Emulator.Devices.Post;
+using Emulator.Devices.Ps2;
 using Emulator.Devices.Rtc;
 using Emulator.Devices.Shutdown;
 using Emulator.Devices.Time;
@@ -86,6 +87,11 @@ public sealed class PcBoard : IDisposable
         Map(Mc146818Rtc.BasePort, 2, Rtc);
         PcCmosLayout.Apply(Rtc, low, config.MemoryBytes - low, mouse: false);
 
+        // 8042 keyboard controller: data 0x60, status/command 0x64; keyboard on IRQ 1, the (empty) aux port on IRQ 12.
+        Keyboard = new I8042Controller(IsaIrq(I8042Controller.KeyboardIrq), IsaIrq(I8042Controller.AuxIrq), control.RequestReset);
+        Map(I8042Controller.DataPortNumber, 1, Keyboard.DataPort);
+        Map(I8042Controller.CommandPortNumber, 1, Keyboard.CommandPort);
+
         // QEMU's fw_cfg, legacy I/O interface, always present (SeaBIOS and QEMU-targeted kernels probe it).
         FwCfg = new FwCfg(config.MemoryBytes);
         Map(FwCfg.SelectorPort, FwCfg.PortCount, FwCfg);
@@ -139,6 +145,8 @@ public sealed class PcBoard : IDisposable
     public PcTestdev? PcTestdev { get; private set; }
 
     public Mc146818Rtc Rtc { get; private set; } = null!;
+
+    public I8042Controller Keyboard { get; private set; } = null!;
 
     /// <summary>
     /// A new line for ISA interrupt <paramref name="irq"/>: the board leads it to the 8259A input of

@@ -42,6 +42,8 @@ public class BoardMapTests
         Assert.Contains("00a0-00a1 pic-slave", map, StringComparison.Ordinal);
         Assert.Contains("04d0-04d1 elcr", map, StringComparison.Ordinal);
         Assert.Contains("0070-0071 rtc-mc146818", map, StringComparison.Ordinal);
+        Assert.Contains("0060-0060 i8042-data", map, StringComparison.Ordinal);
+        Assert.Contains("0064-0064 i8042-cmd", map, StringComparison.Ordinal);
         Assert.DoesNotContain("pc-testdev", map, StringComparison.Ordinal);
     }
 

@@ -26,6 +26,7 @@ public sealed class CpuidModel
     public const uint EdxMsr = 1u << 5;
     public const uint EdxPae = 1u << 6;
     public const uint EdxCx8 = 1u << 8;
+    public const uint EdxApic = 1u << 9;
     public const uint EdxSep = 1u << 11;
     public const uint EdxMtrr = 1u << 12;
     public const uint EdxPge = 1u << 13;
@@ -45,6 +46,8 @@ public sealed class CpuidModel
 
     // CPUID.1:ECX (SDM table 3-10).
     public const uint EcxPcid = 1u << 17;
+    public const uint EcxX2Apic = 1u << 21;
+    public const uint EcxTscDeadline = 1u << 24;
     public const uint EcxMovbe = 1u << 22;
     public const uint EcxPopcnt = 1u << 23;
     public const uint EcxRdrand = 1u << 30;
@@ -67,7 +70,8 @@ public sealed class CpuidModel
     /// <summary>
     /// CPUID.1:EDX. DE: CR4.DE with DR4/DR5 #UD and I/O breakpoints; MTRR: IA32_MTRRCAP and the
     /// fixed and variable ranges (Mtrr.cs). Not advertised: FPU, MMX, FXSR, SSE/SSE2 (another
-    /// issue implements them), VME (virtual-8086 extensions), APIC (no local APIC device), MCE/MCA
+    /// issue implements them), VME (virtual-8086 extensions), APIC (the
+    /// machine sets it, with x2APIC and TSC-deadline in ECX, when it wires a local APIC), MCE/MCA
     /// (no machine-check architecture), CLFSH, PSN, DS, ACPI, SS, HTT, TM, PBE.
     /// </summary>
     public uint Leaf1Edx { get; set; } = EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxCmov | EdxPat | EdxPse36;

@@ -1,4 +1,5 @@
 using System.Text;
+using Emulator.Devices.Apic;
 using Emulator.Devices.DebugConsole;
 using Emulator.Devices.DebugExit;
 using Emulator.Devices.FwCfg;
@@ -96,6 +97,10 @@ public sealed class PcBoard : IDisposable
         FwCfg = new FwCfg(config.MemoryBytes);
         Map(FwCfg.SelectorPort, FwCfg.PortCount, FwCfg);
 
+        // The local APIC's xAPIC page at 0xFEE00000 (APIC ID 0).
+        Lapic = new LocalApic(Clock);
+        MapMmio(LocalApic.DefaultBase, LocalApic.MmioLength, Lapic);
+
         if (config.PcTestdev)
         {
             // QEMU's pc-testdev: its ports, the IRQ-line block and the MMIO window (hw/misc/pc-testdev.c).
@@ -145,6 +150,8 @@ public sealed class PcBoard : IDisposable
     public PcTestdev? PcTestdev { get; private set; }
 
     public Mc146818Rtc Rtc { get; private set; } = null!;
+
+    public LocalApic Lapic { get; private set; } = null!;
 
     public I8042Controller Keyboard { get; private set; } = null!;
 

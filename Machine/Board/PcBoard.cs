@@ -63,6 +63,13 @@ public sealed class PcBoard : IDisposable
             Memory.MapRam("ram-above-4g", 0x1_0000_0000, low, config.MemoryBytes - low);
         }
 
+        // The local APIC's xAPIC page at 0xFEE00000 (APIC ID 0) and the I/O APIC at 0xFEC00000 (ID 1,
+        // 24 pins, GSI base 0). Built first: the ISA interrupt lines below lead to both 8259A and I/O APIC.
+        Lapic = new LocalApic(Clock);
+        MapMmio(LocalApic.DefaultBase, LocalApic.MmioLength, Lapic);
+        IoApic = new IoApic(Lapic);
+        MapMmio(IoApic.DefaultBase, IoApic.MmioLength, IoApic);
+
         // The 8259A pair (master 0x20, slave 0xA0, cascade on IRQ 2) and the ELCR at 0x4D0/0x4D1.
         Map(DualPic8259.MasterPort, 2, Pic.MasterPorts);
         Map(DualPic8259.SlavePort, 2, Pic.SlavePorts);
@@ -72,13 +79,13 @@ public sealed class PcBoard : IDisposable
         Map(Com1Port, 8, Com1);
 
         // 8254 PIT at 0x40-0x43, OUT0 on IRQ 0; port 0x61 gates counter 2 and shows OUT2.
-        Pit = new Pit8254(Clock, Pic.Inputs[0]);
+        Pit = new Pit8254(Clock, IsaIrq(0));
         Map(Pit8254.BasePort, 4, Pit);
         Map(SystemControlPortB.Port, 1, new SystemControlPortB(Pit, Clock));
 
         // Port 0x92: fast reset (bit 0) and the A20 gate (bit 1, always enabled here).
         Map(SystemControlPortA.Port, 1, new SystemControlPortA(control.RequestReset));
-        Pic.Connect(Com1Irq4, Com1Irq);
+        ConnectIsa(Com1Irq4, Com1Irq);
         Map(PostPort.Port, 1, Post);
 
         Map(BochsShutdown.Port, 1, new BochsShutdown(control.PowerOff));
@@ -97,15 +104,11 @@ public sealed class PcBoard : IDisposable
         FwCfg = new FwCfg(config.MemoryBytes);
         Map(FwCfg.SelectorPort, FwCfg.PortCount, FwCfg);
 
-        // The local APIC's xAPIC page at 0xFEE00000 (APIC ID 0).
-        Lapic = new LocalApic(Clock);
-        MapMmio(LocalApic.DefaultBase, LocalApic.MmioLength, Lapic);
-
         if (config.PcTestdev)
         {
             // QEMU's pc-testdev: its ports, the IRQ-line block and the MMIO window (hw/misc/pc-testdev.c).
-            // Its lines 0-15 are the PIC's inputs (QEMU wires them to the ISA IRQs); 16-23 go to the
-            // I/O APIC, which this board does not have yet.
+            // Its lines 0-15 are the PIC's inputs (QEMU wires them to the ISA IRQs); lines 16-23 (I/O APIC
+            // pins in QEMU) are not wired here.
             PcTestdev = new PcTestdev(Pic.Inputs);
             Map(PcTestdev.IoBase, PcTestdev.IoLength, PcTestdev);
             Map(PcTestdev.IrqPortBase, PcTestdev.IrqLineCount, PcTestdev.IrqLines);
@@ -153,17 +156,36 @@ public sealed class PcBoard : IDisposable
 
     public LocalApic Lapic { get; private set; } = null!;
 
+    public IoApic IoApic { get; private set; } = null!;
+
+    /// <summary>The I/O APIC pin of ISA IRQ <paramref name="irq"/>: identity, except IRQ 0 on pin 2 (the MADT's interrupt source override).</summary>
+    public static int IoApicPin(int irq) => irq == 0 ? 2 : irq;
+
     public I8042Controller Keyboard { get; private set; } = null!;
 
     /// <summary>
     /// A new line for ISA interrupt <paramref name="irq"/>: the board leads it to the 8259A input of
-    /// that number (and, once the I/O APIC is present, to its pin as the MADT describes).
+    /// that number and to the I/O APIC pin the MADT describes (<see cref="IoApicPin"/>).
     /// </summary>
     private InterruptLine IsaIrq(int irq)
     {
         var line = new InterruptLine($"irq{irq}");
-        Pic.Connect(line, irq);
+        ConnectIsa(line, irq);
         return line;
+    }
+
+    // An ISA line drives the 8259A input and the I/O APIC pin together (the MADT tells the OS which to use).
+    private void ConnectIsa(InterruptLine line, int irq)
+    {
+        var picInput = Pic.Inputs[irq];
+        int pin = IoApicPin(irq);
+        line.Sink = level =>
+        {
+            picInput.Set(level);
+            IoApic.SetPin(pin, level);
+        };
+        picInput.Set(line.IsRaised);
+        IoApic.SetPin(pin, line.IsRaised);
     }
 
     public IReadOnlyList<IBusDevice> Devices => _devices;

@@ -43,6 +43,8 @@ public class BoardMapTests
         Assert.Contains("04d0-04d1 elcr", map, StringComparison.Ordinal);
         Assert.Contains("0070-0071 rtc-mc146818", map, StringComparison.Ordinal);
         Assert.Contains("0060-0060 i8042-data", map, StringComparison.Ordinal);
+        Assert.Contains("00000000fec00000-00000000fec00fff Mmio ioapic", map, StringComparison.Ordinal);
+        Assert.Contains("00000000fee00000-00000000fee00fff Mmio lapic", map, StringComparison.Ordinal);
         Assert.Contains("0064-0064 i8042-cmd", map, StringComparison.Ordinal);
         Assert.DoesNotContain("pc-testdev", map, StringComparison.Ordinal);
     }
@@ -148,6 +150,30 @@ public class BoardMapTests
         board.Clock.RunDue();
         Assert.True(board.Pic.Intr);
         Assert.Equal(0x70, board.Pic.Acknowledge());
+    }
+
+    [Fact]
+    public void PitIrq0ReachesIoApicPin2AndTheLocalApic()
+    {
+        ulong now = 0;
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20 }, new NoControl(), new VirtualClock(() => now));
+        board.Memory.Write(0xFEC0_0000, 4, 0x00);
+        Assert.Equal(1UL << 24, board.Memory.Read(0xFEC0_0010, 4)); // I/O APIC ID 1
+        board.Memory.Write(0xFEE0_00F0, 4, 0x1FF); // local APIC software enable
+        board.Memory.Write(0xFEC0_0000, 4, 0x10 + (2 * 2)); // IOREDTBL2 low: vector 0x30, edge, unmasked
+        board.Memory.Write(0xFEC0_0010, 4, 0x30);
+        board.Ports.Write(0x43, 1, 0x34); // PIT counter 0 mode 2, 1193 counts (1 ms)
+        board.Ports.Write(0x40, 1, 0xA9);
+        board.Ports.Write(0x40, 1, 0x04);
+        while (board.Lapic.HasInterrupt)
+        {
+            board.Lapic.Acknowledge(); // the control word's OUT0 edge
+            board.Memory.Write(0xFEE0_00B0, 4, 0);
+        }
+
+        now = 1_000_000; // past the first reload
+        board.Clock.RunDue();
+        Assert.Equal(0x30, board.Lapic.Acknowledge());
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text;
+using Emulator.Devices.Acpi;
 using Emulator.Devices.Apic;
 using Emulator.Devices.DebugConsole;
 using Emulator.Devices.DebugExit;
@@ -104,6 +105,12 @@ public sealed class PcBoard : IDisposable
         FwCfg = new FwCfg(config.MemoryBytes);
         Map(FwCfg.SelectorPort, FwCfg.PortCount, FwCfg);
 
+        // ACPI fixed hardware (PIIX4-style, at the FADT's fixed addresses): PM1a_EVT 0x600, PM1a_CNT 0x604,
+        // PM_TMR 0x608, GPE0 0x620; SCI on IRQ 9; S5 powers the machine off.
+        AcpiPm = new AcpiPm(Clock, IsaIrq(AcpiPm.SciIrq), control.PowerOff);
+        Map(AcpiPm.Pm1EventPort, AcpiPm.Pm1Length, AcpiPm.Pm1);
+        Map(AcpiPm.Gpe0Port, AcpiPm.Gpe0Length, AcpiPm.Gpe0);
+
         if (config.PcTestdev)
         {
             // QEMU's pc-testdev: its ports, the IRQ-line block and the MMIO window (hw/misc/pc-testdev.c).
@@ -157,6 +164,8 @@ public sealed class PcBoard : IDisposable
     public LocalApic Lapic { get; private set; } = null!;
 
     public IoApic IoApic { get; private set; } = null!;
+
+    public AcpiPm AcpiPm { get; private set; } = null!;
 
     /// <summary>The I/O APIC pin of ISA IRQ <paramref name="irq"/>: identity, except IRQ 0 on pin 2 (the MADT's interrupt source override).</summary>
     public static int IoApicPin(int irq) => irq == 0 ? 2 : irq;

@@ -5,6 +5,7 @@ using Emulator.Devices.DebugConsole;
 using Emulator.Devices.DebugExit;
 using Emulator.Devices.FwCfg;
 using Emulator.Devices.Interrupts;
+using Emulator.Devices.Pci;
 using Emulator.Devices.PcTestdev;
 using Emulator.Devices.Pic8259;
 using Emulator.Devices.Pit8254;
@@ -111,6 +112,11 @@ public sealed class PcBoard : IDisposable
         Map(AcpiPm.Pm1EventPort, AcpiPm.Pm1Length, AcpiPm.Pm1);
         Map(AcpiPm.Gpe0Port, AcpiPm.Gpe0Length, AcpiPm.Gpe0);
 
+        // PCI configuration mechanism #1 at 0xCF8-0xCFF: i440FX host bridge 00.0, PIIX3 ISA bridge 01.0;
+        // the PIIX3 reset control register at 0xCF9 (the FADT's reset register, value 0x06).
+        Pci = new PciHostBridge(control.RequestReset);
+        Map(PciHostBridge.BasePort, PciHostBridge.PortCount, Pci);
+
         if (config.PcTestdev)
         {
             // QEMU's pc-testdev: its ports, the IRQ-line block and the MMIO window (hw/misc/pc-testdev.c).
@@ -166,6 +172,8 @@ public sealed class PcBoard : IDisposable
     public IoApic IoApic { get; private set; } = null!;
 
     public AcpiPm AcpiPm { get; private set; } = null!;
+
+    public PciHostBridge Pci { get; private set; } = null!;
 
     /// <summary>The I/O APIC pin of ISA IRQ <paramref name="irq"/>: identity, except IRQ 0 on pin 2 (the MADT's interrupt source override).</summary>
     public static int IoApicPin(int irq) => irq == 0 ? 2 : irq;

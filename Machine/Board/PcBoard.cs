@@ -4,6 +4,7 @@ using Emulator.Devices.Apic;
 using Emulator.Devices.DebugConsole;
 using Emulator.Devices.DebugExit;
 using Emulator.Devices.FwCfg;
+using Emulator.Devices.Hpet;
 using Emulator.Devices.Interrupts;
 using Emulator.Devices.Pci;
 using Emulator.Devices.PcTestdev;
@@ -112,6 +113,11 @@ public sealed class PcBoard : IDisposable
         Map(AcpiPm.Pm1EventPort, AcpiPm.Pm1Length, AcpiPm.Pm1);
         Map(AcpiPm.Gpe0Port, AcpiPm.Gpe0Length, AcpiPm.Gpe0);
 
+        // HPET at 0xFED00000 (10 MHz, 3 timers): comparators on I/O APIC pins 20-23, or with legacy
+        // replacement timer 0 on IRQ 0 (I/O APIC pin 2) and timer 1 on IRQ 8.
+        Hpet = new Hpet(Clock, SetHpetLine);
+        MapMmio(Hpet.DefaultBase, Hpet.MmioLength, Hpet);
+
         // PCI configuration mechanism #1 at 0xCF8-0xCFF: i440FX host bridge 00.0, PIIX3 ISA bridge 01.0;
         // the PIIX3 reset control register at 0xCF9 (the FADT's reset register, value 0x06).
         Pci = new PciHostBridge(control.RequestReset);
@@ -174,6 +180,26 @@ public sealed class PcBoard : IDisposable
     public AcpiPm AcpiPm { get; private set; } = null!;
 
     public PciHostBridge Pci { get; private set; } = null!;
+
+    public Hpet Hpet { get; private set; } = null!;
+
+    private void SetHpetLine(int line, bool level)
+    {
+        switch (line)
+        {
+            case Hpet.LegacyIrq0:
+                Pic.Inputs[0].Set(level);
+                IoApic.SetPin(IoApicPin(0), level);
+                break;
+            case Hpet.LegacyIrq8:
+                Pic.Inputs[8].Set(level);
+                IoApic.SetPin(IoApicPin(8), level);
+                break;
+            case >= 0 and < IoApic.PinCount:
+                IoApic.SetPin(line, level);
+                break;
+        }
+    }
 
     /// <summary>The I/O APIC pin of ISA IRQ <paramref name="irq"/>: identity, except IRQ 0 on pin 2 (the MADT's interrupt source override).</summary>
     public static int IoApicPin(int irq) => irq == 0 ? 2 : irq;

@@ -46,6 +46,7 @@ public class BoardMapTests
         Assert.Contains("0600-060b acpi-pm1", map, StringComparison.Ordinal);
         Assert.Contains("0620-0623 acpi-gpe0", map, StringComparison.Ordinal);
         Assert.Contains("0cf8-0cff pci-host", map, StringComparison.Ordinal);
+        Assert.Contains("00000000fed00000-00000000fed00fff Mmio hpet", map, StringComparison.Ordinal);
         Assert.Contains("00000000fec00000-00000000fec00fff Mmio ioapic", map, StringComparison.Ordinal);
         Assert.Contains("00000000fee00000-00000000fee00fff Mmio lapic", map, StringComparison.Ordinal);
         Assert.Contains("0064-0064 i8042-cmd", map, StringComparison.Ordinal);

@@ -43,6 +43,9 @@ public sealed unsafe partial class X86Cpu : IDisposable
     /// <summary>External interrupts come from here; null means the INTR pin is never asserted.</summary>
     public IInterruptSource? Interrupts { get; set; }
 
+    /// <summary>Device-owned MSRs (the local APIC's); null means only the CPU's own MSRs exist.</summary>
+    public IMsrDevice? MsrDevice { get; set; }
+
     /// <summary>Receives one line per notable event (unimplemented instructions, triple faults).</summary>
     public Action<string>? Log { get; set; }
 

@@ -31,6 +31,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     private volatile bool _resetRequested;
     private int _exitStatus;
     private readonly Tracer? _tracer;
+    private readonly ApicInterruptSource _interrupts;
 
     /// <param name="config">What to build and boot.</param>
     /// <param name="stdout">Where "stdio" character devices write (the process's stdout for <c>emu</c>).</param>
@@ -59,10 +60,17 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                 }
             },
             ExceptionObserver = (vector, _, _) => InterruptCounts.Exception(vector),
-            Interrupts = new PicInterruptSource(Board.Pic),
+            Interrupts = _interrupts = new ApicInterruptSource(Board.Lapic, Board.Pic),
+            MsrDevice = new ApicMsrs(Board.Lapic),
         };
+        // The local APIC is wired: CPUID says so (APIC, x2APIC, TSC-deadline; the APIC ID in EBX is 0).
+        Cpu.Cpuid.Leaf1Edx |= CpuidModel.EdxApic;
+        Cpu.Cpuid.Leaf1Ecx |= CpuidModel.EcxX2Apic | CpuidModel.EcxTscDeadline;
+        Board.Lapic.Tsc = () => Cpu.TimeStampCounter() + Cpu.S.TscOffset;
+
         // An interrupt request wakes a halted vCPU sleeping in the run loop.
         Board.Pic.IntrChanged += OnIntrChanged;
+        Board.Lapic.InterruptRequested += OnApicInterrupt;
 
         try
         {
@@ -281,8 +289,8 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                 case StopReason.Halted when Cpu.Interrupts is null:
                     _diagnostics.WriteLine($"emu: guest halted at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x} and this board has no interrupt controller to wake it yet; stopping");
                     return 1;
-                case StopReason.Halted when !Board.Pic.CanInterrupt && !Board.Pic.Intr:
-                    // Every IRQ is masked in the IMRs and the vCPU thread is the only one that can unmask.
+                case StopReason.Halted when !_interrupts.CanInterrupt:
+                    // Every IRQ is masked in the IMRs (and the local APIC is off) and the vCPU thread is the only one that can unmask.
                     _diagnostics.WriteLine($"emu: guest halted at {Cpu.S.Cs.Selector:x4}:{Cpu.S.Rip:x} with every IRQ masked in the interrupt controller; nothing can wake it, stopping");
                     return 1;
                 case StopReason.Halted when Clock.Deterministic && Clock.NextDeadline is { } next:
@@ -332,6 +340,8 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         }
     }
 
+    private void OnApicInterrupt() => _wake.Set();
+
     private void ResetMachine()
     {
         Board.Reset();
@@ -358,6 +368,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
 
         // Host threads (serial input) may still drive lines: stop them reaching the disposed event.
         Board.Pic.IntrChanged -= OnIntrChanged;
+        Board.Lapic.InterruptRequested -= OnApicInterrupt;
         Cpu.Dispose();
         Board.Dispose();
         _wake.Dispose();

@@ -27,6 +27,7 @@ public sealed class CpuidModel
     public const uint EdxMsr = 1u << 5;
     public const uint EdxPae = 1u << 6;
     public const uint EdxCx8 = 1u << 8;
+    public const uint EdxApic = 1u << 9;
     public const uint EdxSep = 1u << 11;
     public const uint EdxMtrr = 1u << 12;
     public const uint EdxPge = 1u << 13;
@@ -54,6 +55,8 @@ public sealed class CpuidModel
     public const uint EcxXsave = 1u << 26;
     public const uint EcxOsxsave = 1u << 27;
     public const uint EcxAvx = 1u << 28;
+    public const uint EcxX2Apic = 1u << 21;
+    public const uint EcxTscDeadline = 1u << 24;
     public const uint EcxMovbe = 1u << 22;
     public const uint EcxPopcnt = 1u << 23;
     public const uint EcxRdrand = 1u << 30;
@@ -78,7 +81,8 @@ public sealed class CpuidModel
     /// #UD and I/O breakpoints; MTRR: IA32_MTRRCAP and the fixed and variable ranges (Mtrr.cs);
     /// MMX, FXSR (FXSAVE/FXRSTOR and CR4.OSFXSR, SaveState.cs), SSE and SSE2 (floating point in
     /// SseFloat*.cs, packed integer in SimdInteger*.cs). Not advertised: VME (virtual-8086
-    /// extensions), APIC (no local APIC device), MCE/MCA (no machine-check architecture), CLFSH,
+    /// extensions), APIC (the machine sets it, with
+    /// x2APIC and TSC-deadline in ECX, when it wires a local APIC), MCE/MCA (no machine-check architecture), CLFSH,
     /// PSN, DS, ACPI, SS, HTT, TM, PBE.
     /// </summary>
     public uint Leaf1Edx { get; set; } = EdxFpu | EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxCmov | EdxPat | EdxPse36 | EdxMmx | EdxFxsr | EdxSse | EdxSse2;

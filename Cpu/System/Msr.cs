@@ -27,8 +27,10 @@ public static class Msr
     public const uint KernelGsBase = 0xC0000102;
     public const uint TscAux = 0xC0000103;
 
-    /// <summary>IA32_APIC_BASE: BSP (bit 8, read-only here), global enable (bit 11), base (MAXPHYADDR-1:12); no x2APIC (SDM Vol. 3A 10.4.4).</summary>
-    public const ulong ApicBaseBsp = 1UL << 8, ApicBaseEnable = 1UL << 11;
+    public const uint TscDeadline = 0x6E0;
+
+    /// <summary>IA32_APIC_BASE: BSP (bit 8, read-only here), x2APIC enable (bit 10, when CPUID says x2APIC), global enable (bit 11), base (MAXPHYADDR-1:12) (SDM Vol. 3A 10.4.4, 10.12.1).</summary>
+    public const ulong ApicBaseBsp = 1UL << 8, ApicBaseExtd = 1UL << 10, ApicBaseEnable = 1UL << 11;
 
     /// <summary>IA32_MISC_ENABLE bits (SDM Vol. 4, table 2-2): fast strings, automatic thermal control, limit CPUID maxval, xTPR disable, XD bit disable.</summary>
     public const ulong MiscFastStrings = 1UL << 0, MiscThermalControl = 1UL << 3, MiscLimitCpuidMaxval = 1UL << 22, MiscXtprDisable = 1UL << 23, MiscXdDisable = 1UL << 34;
@@ -46,6 +48,11 @@ public static class Msr
     public static bool TryRead(X86Cpu c, uint index, out ulong value)
     {
         ref CpuState s = ref c.S;
+        if (c.MsrDevice is { } device && device.Owns(index))
+        {
+            return device.TryRead(index, out value) || c.RaiseFault(Vector.GP, 0);
+        }
+
         if (Mtrr.IsMtrr(index))
         {
             value = Mtrr.Read(ref s, index);
@@ -80,6 +87,11 @@ public static class Msr
     public static bool TryWrite(X86Cpu c, uint index, ulong value)
     {
         ref CpuState s = ref c.S;
+        if (c.MsrDevice is { } device && device.Owns(index))
+        {
+            return device.TryWrite(index, value) || c.RaiseFault(Vector.GP, 0);
+        }
+
         switch (index)
         {
             case Tsc:
@@ -87,9 +99,14 @@ public static class Msr
                 return true;
             case ApicBase:
                 {
-                    // Bits 7:0, 9, 10 (x2APIC, not supported) and those from MAXPHYADDR up are reserved (SDM Vol. 3A 10.4.4).
+                    // Bits 7:0, 9, 10 (unless CPUID has x2APIC) and those from MAXPHYADDR up are reserved (SDM Vol. 3A 10.4.4).
                     ulong reserved = 0x6FF | ~((1UL << Mmu.Physical.PhysicalMemory.PhysicalAddressBits) - 1);
-                    if ((value & reserved & ~ApicBaseBsp) != 0)
+                    if ((c.Cpuid.Leaf1Ecx & CpuidModel.EcxX2Apic) != 0)
+                    {
+                        reserved &= ~ApicBaseExtd;
+                    }
+
+                    if ((value & reserved & ~ApicBaseBsp) != 0 || (c.MsrDevice is { } apic && !apic.ApicBaseChanging((value & ~ApicBaseBsp) | (s.ApicBase & ApicBaseBsp))))
                     {
                         return c.RaiseFault(Vector.GP, 0);
                     }

@@ -1,13 +1,19 @@
 using System.Text;
+using Emulator.Devices.Acpi;
+using Emulator.Devices.Apic;
 using Emulator.Devices.DebugConsole;
 using Emulator.Devices.DebugExit;
 using Emulator.Devices.FwCfg;
+using Emulator.Devices.Hpet;
 using Emulator.Devices.Interrupts;
+using Emulator.Devices.Pci;
 using Emulator.Devices.PcTestdev;
 using Emulator.Devices.Pic8259;
 using Emulator.Devices.Pit8254;
 using Emulator.Devices.Port92;
 using Emulator.Devices.Post;
+using Emulator.Devices.Ps2;
+using Emulator.Devices.Rtc;
 using Emulator.Devices.Shutdown;
 using Emulator.Devices.Time;
 using Emulator.Devices.Uart16550;
@@ -60,6 +66,13 @@ public sealed class PcBoard : IDisposable
             Memory.MapRam("ram-above-4g", 0x1_0000_0000, low, config.MemoryBytes - low);
         }
 
+        // The local APIC's xAPIC page at 0xFEE00000 (APIC ID 0) and the I/O APIC at 0xFEC00000 (ID 1,
+        // 24 pins, GSI base 0). Built first: the ISA interrupt lines below lead to both 8259A and I/O APIC.
+        Lapic = new LocalApic(Clock);
+        MapMmio(LocalApic.DefaultBase, LocalApic.MmioLength, Lapic);
+        IoApic = new IoApic(Lapic);
+        MapMmio(IoApic.DefaultBase, IoApic.MmioLength, IoApic);
+
         // The 8259A pair (master 0x20, slave 0xA0, cascade on IRQ 2) and the ELCR at 0x4D0/0x4D1.
         Map(DualPic8259.MasterPort, 2, Pic.MasterPorts);
         Map(DualPic8259.SlavePort, 2, Pic.SlavePorts);
@@ -69,26 +82,52 @@ public sealed class PcBoard : IDisposable
         Map(Com1Port, 8, Com1);
 
         // 8254 PIT at 0x40-0x43, OUT0 on IRQ 0; port 0x61 gates counter 2 and shows OUT2.
-        Pit = new Pit8254(Clock, Pic.Inputs[0]);
+        Pit = new Pit8254(Clock, IsaIrq(0));
         Map(Pit8254.BasePort, 4, Pit);
         Map(SystemControlPortB.Port, 1, new SystemControlPortB(Pit, Clock));
 
         // Port 0x92: fast reset (bit 0) and the A20 gate (bit 1, always enabled here).
         Map(SystemControlPortA.Port, 1, new SystemControlPortA(control.RequestReset));
-        Pic.Connect(Com1Irq4, Com1Irq);
+        ConnectIsa(Com1Irq4, Com1Irq);
         Map(PostPort.Port, 1, Post);
 
         Map(BochsShutdown.Port, 1, new BochsShutdown(control.PowerOff));
+
+        // MC146818 RTC and CMOS at 0x70/0x71 on IRQ 8; the CMOS holds the memory sizes a BIOS reads.
+        Rtc = new Mc146818Rtc(Clock, IsaIrq(Mc146818Rtc.Irq), config.RtcBase);
+        Map(Mc146818Rtc.BasePort, 2, Rtc);
+        PcCmosLayout.Apply(Rtc, low, config.MemoryBytes - low, mouse: false);
+
+        // 8042 keyboard controller: data 0x60, status/command 0x64; keyboard on IRQ 1, the (empty) aux port on IRQ 12.
+        Keyboard = new I8042Controller(IsaIrq(I8042Controller.KeyboardIrq), IsaIrq(I8042Controller.AuxIrq), control.RequestReset);
+        Map(I8042Controller.DataPortNumber, 1, Keyboard.DataPort);
+        Map(I8042Controller.CommandPortNumber, 1, Keyboard.CommandPort);
 
         // QEMU's fw_cfg, legacy I/O interface, always present (SeaBIOS and QEMU-targeted kernels probe it).
         FwCfg = new FwCfg(config.MemoryBytes);
         Map(FwCfg.SelectorPort, FwCfg.PortCount, FwCfg);
 
+        // ACPI fixed hardware (PIIX4-style, at the FADT's fixed addresses): PM1a_EVT 0x600, PM1a_CNT 0x604,
+        // PM_TMR 0x608, GPE0 0x620; SCI on IRQ 9; S5 powers the machine off.
+        AcpiPm = new AcpiPm(Clock, IsaIrq(AcpiPm.SciIrq), control.PowerOff);
+        Map(AcpiPm.Pm1EventPort, AcpiPm.Pm1Length, AcpiPm.Pm1);
+        Map(AcpiPm.Gpe0Port, AcpiPm.Gpe0Length, AcpiPm.Gpe0);
+
+        // HPET at 0xFED00000 (10 MHz, 3 timers): comparators on I/O APIC pins 20-23, or with legacy
+        // replacement timer 0 on IRQ 0 (I/O APIC pin 2) and timer 1 on IRQ 8.
+        Hpet = new Hpet(Clock, SetHpetLine);
+        MapMmio(Hpet.DefaultBase, Hpet.MmioLength, Hpet);
+
+        // PCI configuration mechanism #1 at 0xCF8-0xCFF: i440FX host bridge 00.0, PIIX3 ISA bridge 01.0;
+        // the PIIX3 reset control register at 0xCF9 (the FADT's reset register, value 0x06).
+        Pci = new PciHostBridge(control.RequestReset);
+        Map(PciHostBridge.BasePort, PciHostBridge.PortCount, Pci);
+
         if (config.PcTestdev)
         {
             // QEMU's pc-testdev: its ports, the IRQ-line block and the MMIO window (hw/misc/pc-testdev.c).
-            // Its lines 0-15 are the PIC's inputs (QEMU wires them to the ISA IRQs); 16-23 go to the
-            // I/O APIC, which this board does not have yet.
+            // Its lines 0-15 are the PIC's inputs (QEMU wires them to the ISA IRQs); lines 16-23 (I/O APIC
+            // pins in QEMU) are not wired here.
             PcTestdev = new PcTestdev(Pic.Inputs);
             Map(PcTestdev.IoBase, PcTestdev.IoLength, PcTestdev);
             Map(PcTestdev.IrqPortBase, PcTestdev.IrqLineCount, PcTestdev.IrqLines);
@@ -131,6 +170,66 @@ public sealed class PcBoard : IDisposable
     public FwCfg FwCfg { get; private set; } = null!;
 
     public PcTestdev? PcTestdev { get; private set; }
+
+    public Mc146818Rtc Rtc { get; private set; } = null!;
+
+    public LocalApic Lapic { get; private set; } = null!;
+
+    public IoApic IoApic { get; private set; } = null!;
+
+    public AcpiPm AcpiPm { get; private set; } = null!;
+
+    public PciHostBridge Pci { get; private set; } = null!;
+
+    public Hpet Hpet { get; private set; } = null!;
+
+    private void SetHpetLine(int line, bool level)
+    {
+        switch (line)
+        {
+            case Hpet.LegacyIrq0:
+                Pic.Inputs[0].Set(level);
+                IoApic.SetPin(IoApicPin(0), level);
+                break;
+            case Hpet.LegacyIrq8:
+                Pic.Inputs[8].Set(level);
+                IoApic.SetPin(IoApicPin(8), level);
+                break;
+            case >= 0 and < IoApic.PinCount:
+                IoApic.SetPin(line, level);
+                break;
+        }
+    }
+
+    /// <summary>The I/O APIC pin of ISA IRQ <paramref name="irq"/>: identity, except IRQ 0 on pin 2 (the MADT's interrupt source override).</summary>
+    public static int IoApicPin(int irq) => irq == 0 ? 2 : irq;
+
+    public I8042Controller Keyboard { get; private set; } = null!;
+
+    /// <summary>
+    /// A new line for ISA interrupt <paramref name="irq"/>: the board leads it to the 8259A input of
+    /// that number and to the I/O APIC pin the MADT describes (<see cref="IoApicPin"/>).
+    /// </summary>
+    private InterruptLine IsaIrq(int irq)
+    {
+        var line = new InterruptLine($"irq{irq}");
+        ConnectIsa(line, irq);
+        return line;
+    }
+
+    // An ISA line drives the 8259A input and the I/O APIC pin together (the MADT tells the OS which to use).
+    private void ConnectIsa(InterruptLine line, int irq)
+    {
+        var picInput = Pic.Inputs[irq];
+        int pin = IoApicPin(irq);
+        line.Sink = level =>
+        {
+            picInput.Set(level);
+            IoApic.SetPin(pin, level);
+        };
+        picInput.Set(line.IsRaised);
+        IoApic.SetPin(pin, line.IsRaised);
+    }
 
     public IReadOnlyList<IBusDevice> Devices => _devices;
 

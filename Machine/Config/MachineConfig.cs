@@ -37,6 +37,9 @@ public sealed record MachineConfig
     /// <summary>Deterministic time: virtual time advances 2^N ns per instruction (QEMU's -icount shift=N); null follows the host.</summary>
     public int? IcountShift { get; init; }
 
+    /// <summary>The RTC's time at power-on; null means host time (or 2000-01-01 under --icount, so runs repeat).</summary>
+    public DateTimeOffset? RtcBase { get; init; }
+
     /// <summary>What to trace; null traces nothing.</summary>
     public Diagnostics.TraceOptions? Trace { get; init; }
 

@@ -41,6 +41,15 @@ public class BoardMapTests
         Assert.Contains("0020-0021 pic-master", map, StringComparison.Ordinal);
         Assert.Contains("00a0-00a1 pic-slave", map, StringComparison.Ordinal);
         Assert.Contains("04d0-04d1 elcr", map, StringComparison.Ordinal);
+        Assert.Contains("0070-0071 rtc-mc146818", map, StringComparison.Ordinal);
+        Assert.Contains("0060-0060 i8042-data", map, StringComparison.Ordinal);
+        Assert.Contains("0600-060b acpi-pm1", map, StringComparison.Ordinal);
+        Assert.Contains("0620-0623 acpi-gpe0", map, StringComparison.Ordinal);
+        Assert.Contains("0cf8-0cff pci-host", map, StringComparison.Ordinal);
+        Assert.Contains("00000000fed00000-00000000fed00fff Mmio hpet", map, StringComparison.Ordinal);
+        Assert.Contains("00000000fec00000-00000000fec00fff Mmio ioapic", map, StringComparison.Ordinal);
+        Assert.Contains("00000000fee00000-00000000fee00fff Mmio lapic", map, StringComparison.Ordinal);
+        Assert.Contains("0064-0064 i8042-cmd", map, StringComparison.Ordinal);
         Assert.DoesNotContain("pc-testdev", map, StringComparison.Ordinal);
     }
 
@@ -99,6 +108,76 @@ public class BoardMapTests
         }
 
         Assert.Equal(64UL << 20, size);
+    }
+
+    [Theory]
+    [InlineData(64UL << 20, 0xFC00, 0x0300, 0)]
+    [InlineData(4UL << 30, 0xFFFF, 0xBF00, 0x4000)] // 3 GiB below the hole, 1 GiB above 4 GiB
+    public void CmosHoldsTheMemorySizesABiosReads(ulong bytes, int extendedKiB, int above16M, int above4G)
+    {
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = bytes }, new NoControl(), new VirtualClock());
+        int Cmos(int index)
+        {
+            board.Ports.Write(0x70, 1, (uint)index);
+            return (int)board.Ports.Read(0x71, 1);
+        }
+
+        Assert.Equal(640, Cmos(0x15) | Cmos(0x16) << 8);
+        Assert.Equal(extendedKiB, Cmos(0x17) | Cmos(0x18) << 8);
+        Assert.Equal(extendedKiB, Cmos(0x30) | Cmos(0x31) << 8);
+        Assert.Equal(above16M, Cmos(0x34) | Cmos(0x35) << 8);
+        Assert.Equal(above4G, Cmos(0x5B) | Cmos(0x5C) << 8 | Cmos(0x5D) << 16);
+        Assert.Equal(0x02, Cmos(0x14)); // FPU present, no floppy, no mouse
+
+        int sum = 0;
+        for (int i = 0x10; i <= 0x2D; i++)
+        {
+            sum += Cmos(i);
+        }
+
+        Assert.Equal(sum, Cmos(0x2E) << 8 | Cmos(0x2F));
+    }
+
+    [Fact]
+    public void RtcRaisesIrq8OnThePic()
+    {
+        ulong now = 0;
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20 }, new NoControl(), new VirtualClock(() => now));
+        foreach (var (port, value) in new (ushort, byte)[] { (0x20, 0x11), (0x21, 0x08), (0x21, 0x04), (0x21, 0x01), (0xA0, 0x11), (0xA1, 0x70), (0xA1, 0x02), (0xA1, 0x01) })
+        {
+            board.Ports.Write(port, 1, value);
+        }
+
+        board.Ports.Write(0x70, 1, 0x0B);
+        board.Ports.Write(0x71, 1, 0x42); // PIE at the default 1024 Hz
+        now = 1_000_000;
+        board.Clock.RunDue();
+        Assert.True(board.Pic.Intr);
+        Assert.Equal(0x70, board.Pic.Acknowledge());
+    }
+
+    [Fact]
+    public void PitIrq0ReachesIoApicPin2AndTheLocalApic()
+    {
+        ulong now = 0;
+        using var board = new PcBoard(new MachineConfig { MemoryBytes = 64UL << 20 }, new NoControl(), new VirtualClock(() => now));
+        board.Memory.Write(0xFEC0_0000, 4, 0x00);
+        Assert.Equal(1UL << 24, board.Memory.Read(0xFEC0_0010, 4)); // I/O APIC ID 1
+        board.Memory.Write(0xFEE0_00F0, 4, 0x1FF); // local APIC software enable
+        board.Memory.Write(0xFEC0_0000, 4, 0x10 + (2 * 2)); // IOREDTBL2 low: vector 0x30, edge, unmasked
+        board.Memory.Write(0xFEC0_0010, 4, 0x30);
+        board.Ports.Write(0x43, 1, 0x34); // PIT counter 0 mode 2, 1193 counts (1 ms)
+        board.Ports.Write(0x40, 1, 0xA9);
+        board.Ports.Write(0x40, 1, 0x04);
+        while (board.Lapic.HasInterrupt)
+        {
+            board.Lapic.Acknowledge(); // the control word's OUT0 edge
+            board.Memory.Write(0xFEE0_00B0, 4, 0);
+        }
+
+        now = 1_000_000; // past the first reload
+        board.Clock.RunDue();
+        Assert.Equal(0x30, board.Lapic.Acknowledge());
     }
 
     [Fact]

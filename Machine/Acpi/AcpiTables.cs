@@ -127,8 +127,8 @@ public static class AcpiTables
 
     /// <summary>
     /// The Fixed ACPI Description Table, revision 6 (section 5.2.9, table 5.9; 276 bytes). SMI_CMD
-    /// is 0: the hardware is always in ACPI mode, so the OS never asks firmware to switch. Each
-    /// register block is given twice, as a 32-bit port and as an X_ Generic Address Structure.
+    /// is 0: the hardware is always in ACPI mode, so the OS never asks firmware to switch. The DSDT
+    /// and each register block are given twice, as a 32-bit field and as its X_ counterpart.
     /// </summary>
     private static byte[] Fadt(uint facs, uint dsdt)
     {
@@ -168,7 +168,7 @@ public static class AcpiTables
         Gas(116, SystemIo, 8, 1, PlatformLayout.ResetPort); // RESET_REG
         U8(128, PlatformLayout.ResetValue);
         U8(131, 0); // FADT minor version
-        U64(132, facs); // X_FIRMWARE_CTRL
+        // X_FIRMWARE_CTRL stays 0: the FACS is below 4 GiB, and giving both makes an OS load it twice.
         U64(140, dsdt); // X_DSDT
         Gas(148, SystemIo, PlatformLayout.Pm1EventLength * 8, 2, PlatformLayout.Pm1aEventBlock);
         Gas(172, SystemIo, PlatformLayout.Pm1ControlLength * 8, 2, PlatformLayout.Pm1aControlBlock);

@@ -104,6 +104,9 @@ public sealed class LinuxLoaderTests : IDisposable
             Type: BinaryPrimitives.ReadUInt32LittleEndian(bp.AsSpan(0x2D0 + (20 * k) + 16)))).ToList();
         Assert.Equal([(0UL, 0x9FC00UL, 1u), (0x9FC00UL, 0x400UL, 2u), (0xE0000UL, 0x20000UL, 2u), (0x100000UL, Ram - 0x100000, 1u)], map);
         Assert.InRange(rsdp, 0xE0000UL, 0xFFFFFUL);
+
+        // The MP floating pointer, for guests that look for it instead.
+        Assert.Equal("_MP_", Encoding.ASCII.GetString(Read(vm, 0xF0000, 4)));
     }
 
     [Fact]

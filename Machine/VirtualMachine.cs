@@ -2,6 +2,7 @@ using System.Reflection;
 using Emulator.Cpu;
 using Emulator.Cpu.State;
 using Emulator.Devices.Time;
+using Emulator.Machine.Acpi;
 using Emulator.Machine.Board;
 using Emulator.Machine.Boot;
 using Emulator.Machine.Config;
@@ -160,14 +161,45 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         if (_config.KernelPath is { } kernelPath)
         {
             byte[] kernel = ReadInput(kernelPath, "kernel");
-            var modules = _config.Initrds.Select(spec =>
+            // Without firmware, the loader plays its part: the ACPI and MP tables go into the BIOS area.
+            ulong lowRamEnd = Math.Min(_config.MemoryBytes, PcBoard.LowMemoryLimit);
+            var acpi = AcpiTables.Install(Board.Memory, lowRamEnd);
+            MpTable.Install(Board.Memory, CpuidModel.Signature, Cpu.Cpuid.Leaf1Edx);
+            switch (KernelImage.Detect(kernel))
             {
-                string path = spec.Split(' ', 2)[0];
-                return new MultibootLoader.Module(path, spec, ReadInput(path, "module"));
-            }).ToList();
-            // QEMU passes the kernel's file name first, as GRUB does with its path.
-            string commandLine = _config.Append.Length > 0 ? $"{kernelPath} {_config.Append}" : kernelPath;
-            MultibootLoader.Load(Board.Memory, ref Cpu.S, kernelPath, kernel, commandLine, modules);
+                case KernelFormat.BzImage:
+                    {
+                        // Several initrds are concatenated, each padded to 4 bytes (the kernel unpacks cpio archives back to back).
+                        var initrd = new List<byte>();
+                        foreach (string path in _config.Initrds)
+                        {
+                            initrd.AddRange(ReadInput(path, "initrd"));
+                            initrd.AddRange(new byte[(4 - (initrd.Count % 4)) % 4]);
+                        }
+
+                        LinuxLoader.Load(Board.Memory, ref Cpu.S, kernelPath, kernel, [.. initrd], _config.Append, lowRamEnd, acpi.RsdpAddress);
+                        break;
+                    }
+
+                case KernelFormat.Multiboot:
+                    {
+                        var modules = _config.Initrds.Select(spec =>
+                        {
+                            string path = spec.Split(' ', 2)[0];
+                            return new MultibootLoader.Module(path, spec, ReadInput(path, "module"));
+                        }).ToList();
+                        // QEMU passes the kernel's file name first, as GRUB does with its path.
+                        string commandLine = _config.Append.Length > 0 ? $"{kernelPath} {_config.Append}" : kernelPath;
+                        MultibootLoader.Load(Board.Memory, ref Cpu.S, kernelPath, kernel, commandLine, modules);
+                        break;
+                    }
+
+                case KernelFormat.Elf:
+                    throw new ConfigException($"{kernelPath} is an ELF file without a Multiboot header; for Linux, boot the bzImage (vmlinuz), not vmlinux");
+                default:
+                    throw new ConfigException($"{kernelPath} is neither a Linux bzImage nor a Multiboot kernel (no \"HdrS\" setup header, no Multiboot header in its first 8 KiB)");
+            }
+
             Cpu.Tlb.FlushAll();
             return;
         }

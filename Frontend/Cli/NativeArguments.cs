@@ -10,8 +10,8 @@ public static class NativeArguments
 {
     public static readonly Option<string> Memory = new("--memory", "-m") { Description = "Guest RAM: MiB, or with a K/M/G suffix", DefaultValueFactory = _ => $"{MachineConfig.DefaultMemoryMiB}" };
     public static readonly Option<string?> Bios = new("--bios") { Description = "Firmware ROM image, mapped below 4 GiB and 1 MiB and entered at the reset vector" };
-    public static readonly Option<string?> Kernel = new("--kernel") { Description = "Multiboot kernel (ELF32 or a.out kludge)" };
-    public static readonly Option<string[]> Initrd = new("--initrd") { Description = "Multiboot module, \"path [arguments]\"; repeat for more" };
+    public static readonly Option<string?> Kernel = new("--kernel") { Description = "Kernel: a Linux bzImage (boot protocol 2.06+) or a Multiboot kernel (ELF32 or a.out kludge), told apart by its headers" };
+    public static readonly Option<string[]> Initrd = new("--initrd") { Description = "Linux: an initrd (repeat to concatenate). Multiboot: a module, \"path [arguments]\"; repeat for more" };
     public static readonly Option<string> Append = new("--append") { Description = "Kernel command line", DefaultValueFactory = _ => "" };
     public static readonly Option<string> Serial = new("--serial") { Description = "COM1 backend: stdio, file:PATH or none", DefaultValueFactory = _ => "stdio" };
     public static readonly Option<string?> Debugcon = new("--debugcon") { Description = "Debug console (port 0xE9) backend: stdio, file:PATH or none" };

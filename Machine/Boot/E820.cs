@@ -5,6 +5,7 @@ namespace Emulator.Machine.Boot;
 /// <summary>
 /// The BIOS memory map (ACPI 6.5 section 15, "System Address Map Interfaces"): usable RAM, with
 /// the EBDA corner below 640 KiB and the BIOS area below 1 MiB reserved, as a PC firmware reports.
+/// The BIOS area 0xE0000-0xFFFFF holds the ACPI tables and the MP table for kernel boots.
 /// </summary>
 public static class E820
 {
@@ -12,11 +13,16 @@ public static class E820
     {
         Ram = 1,
         Reserved = 2,
+        Acpi = 3,
+        Nvs = 4,
     }
 
     public readonly record struct Entry(ulong Base, ulong Length, EntryType Type);
 
     public const ulong LowRamEnd = 0x9FC00;
+
+    /// <summary>The BIOS area, reserved: 0xE0000 up to 1 MiB.</summary>
+    public const ulong BiosAreaStart = 0xE0000;
 
     public static List<Entry> Build(PhysicalMemory memory)
     {
@@ -24,7 +30,7 @@ public static class E820
         {
             new(0, LowRamEnd, EntryType.Ram),
             new(LowRamEnd, 0xA0000 - LowRamEnd, EntryType.Reserved),
-            new(0xF0000, 0x10000, EntryType.Reserved),
+            new(BiosAreaStart, 0x100000 - BiosAreaStart, EntryType.Reserved),
         };
         foreach (var region in memory.Regions)
         {

@@ -15,7 +15,7 @@ public sealed record MachineConfig
 
     public string? KernelPath { get; init; }
 
-    /// <summary>Multiboot modules: each a path, optionally followed by its command line ("file arg arg").</summary>
+    /// <summary>Linux: initrd files, concatenated in order. Multiboot: modules, each a path optionally followed by its command line ("file arg arg").</summary>
     public IReadOnlyList<string> Initrds { get; init; } = [];
 
     public string Append { get; init; } = "";

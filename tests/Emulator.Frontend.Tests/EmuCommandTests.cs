@@ -113,7 +113,7 @@ public class EmuCommandTests
 
     [Theory]
     [InlineData(1, "cannot read kernel", "-kernel", "/nonexistent/kernel.elf")]
-    [InlineData(1, "not a Multiboot kernel", "-kernel", "@demo.S")]
+    [InlineData(1, "neither a Linux bzImage nor a Multiboot kernel", "-kernel", "@demo.S")]
     [InlineData(1, "give the guest more memory", "-m", "2", "-kernel", "@mbtest.elf", "-initrd", "@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin,@demo.bin")]
     [InlineData(2, "unsupported option '-bogus'", "-bogus")]
     [InlineData(2, "bad memory size", "-m", "lots")]

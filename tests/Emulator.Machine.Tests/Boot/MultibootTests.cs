@@ -61,7 +61,7 @@ public class MultibootTests
     public void NotAMultibootImageIsRefused()
     {
         var e = Assert.Throws<ConfigException>(() => GuestRun.Boot(new MachineConfig { KernelPath = RepoPaths.Rom("demo", "demo.S") }));
-        Assert.Contains("not a Multiboot kernel", e.Message, StringComparison.Ordinal);
+        Assert.Contains("neither a Linux bzImage nor a Multiboot kernel", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -313,10 +313,13 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Instructions run by compiled blocks (the rest of <see cref="CpuState.InstructionsRetired"/> was interpreted).</summary>
     public long CompiledInstructions { get; private set; }
 
-    /// <summary>Entries into compiled blocks, and how many of them were found through a chained successor.</summary>
+    /// <summary>Entries into compiled blocks; and block lookups (either engine) served by a chained successor.</summary>
     public long CompiledEntries { get; private set; }
 
     public long ChainedEntries { get; private set; }
+
+    /// <summary>Compiled blocks that left before their last instruction (a fault, a mode change, invalidated code...).</summary>
+    public long CompiledEarlyExits { get; private set; }
 
     /// <summary>
     /// A block entry may run the translation when nothing needs per-instruction attention: no
@@ -361,6 +364,11 @@ public sealed unsafe partial class X86Cpu
 
         s.InstructionsRetired += (ulong)last;
         CompiledInstructions += last + 1;
+        if (last < block.Instructions.Length - 1)
+        {
+            CompiledEarlyExits++;
+        }
+
         CompiledEntries++;
         return last;
     }

@@ -93,7 +93,13 @@ public sealed unsafe partial class BlockEmitter
         }
 
         var plan = _inline ? Plan() : new bool[n];
-        _liveAfter = FlagLiveness.LiveAfter(_instructions, plan);
+        var pure = new bool[n];
+        for (int k = 0; k < n; k++)
+        {
+            pure[k] = plan[k] && IsPure(in _instructions[k]);
+        }
+
+        _liveAfter = FlagLiveness.LiveAfter(_instructions, pure);
         inlined = plan.Count(p => p);
 
         // A call with a null CPU only makes the runtime compile the method (JitCompiler's warm-up).
@@ -277,19 +283,8 @@ public sealed unsafe partial class BlockEmitter
 
     private void EmitHandlerCall(int k)
     {
-        ref readonly Instruction i = ref _instructions[k];
         SpillDirty();
-
-        // As the interpreter: RIP already points after the instruction while its handler runs.
-        StoreRip(i.NextIP);
-        _il.Emit(OpCodes.Ldarg, ArgCpu);
-
-        // SAFETY: _pinned is allocated on the pinned heap and kept alive by the delegate's target.
-        _il.Emit(OpCodes.Ldc_I8, (long)(nint)Unsafe.AsPointer(ref _pinned[k]));
-        _il.Emit(OpCodes.Conv_U);
-        _il.Emit(OpCodes.Ldc_I8, (long)(nint)InstructionTable.Handlers[(int)i.Code]);
-        _il.Emit(OpCodes.Conv_U);
-        _il.EmitCalli(OpCodes.Calli, System.Reflection.CallingConventions.Standard, typeof(void), s_handlerParameters, null);
+        EmitCalli(k);
         if (k == _instructions.Length - 1)
         {
             Return(k);
@@ -303,6 +298,23 @@ public sealed unsafe partial class BlockEmitter
         Return(k);
         _il.MarkLabel(next);
         LoadAllCached();
+    }
+
+    /// <summary>Calls the handler of instruction <paramref name="k"/> (the state must be stored).</summary>
+    private void EmitCalli(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+
+        // As the interpreter: RIP already points after the instruction while its handler runs.
+        StoreRip(i.NextIP);
+        _il.Emit(OpCodes.Ldarg, ArgCpu);
+
+        // SAFETY: _pinned is allocated on the pinned heap and kept alive by the delegate's target.
+        _il.Emit(OpCodes.Ldc_I8, (long)(nint)Unsafe.AsPointer(ref _pinned[k]));
+        _il.Emit(OpCodes.Conv_U);
+        _il.Emit(OpCodes.Ldc_I8, (long)(nint)InstructionTable.Handlers[(int)i.Code]);
+        _il.Emit(OpCodes.Conv_U);
+        _il.EmitCalli(OpCodes.Calli, System.Reflection.CallingConventions.Standard, typeof(void), s_handlerParameters, null);
     }
 
     private void Note(string line) => _listing?.Add(line);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Emulator.Cpu;
 using Emulator.Cpu.Decode;
+using Emulator.Jit.Cache;
 using Emulator.Jit.Emit;
 
 namespace Emulator.Jit.Tiering;
@@ -89,6 +90,15 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
 
     private unsafe void Compile(Block block)
     {
+        string? key = _options.ShareTranslations && _options.Dump is null ? TranslationCache.KeyOf(block) : null;
+        if (key is not null && TranslationCache.TryGet(key, out var cached) && cached.Inlined >= 0 == _options.InlineFastPaths)
+        {
+            block.CompiledLimit = cached.Limit;
+            block.Compiled = cached.Code;
+            Statistics.Reused();
+            return;
+        }
+
         var watch = Stopwatch.StartNew();
         try
         {
@@ -100,6 +110,10 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
             block.CompiledLimit = limit;
             block.Compiled = compiled;
             Statistics.Compiled(block.Instructions.Length, inlined, watch.Elapsed.TotalMilliseconds);
+            if (key is not null)
+            {
+                TranslationCache.Add(key, new TranslationCache.Translation(compiled, limit, _options.InlineFastPaths ? inlined : -1));
+            }
         }
         catch (Exception e) when (e is InvalidProgramException or NotSupportedException or InvalidOperationException or ArgumentException)
         {

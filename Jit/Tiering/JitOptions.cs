@@ -12,6 +12,9 @@ public sealed record JitOptions
     /// <summary>Emit inline IL for the instruction families that have it; false calls every handler (baseline only).</summary>
     public bool InlineFastPaths { get; init; } = true;
 
+    /// <summary>Reuse translations of identical code across blocks, resets and machines (Cache/TranslationCache).</summary>
+    public bool ShareTranslations { get; init; } = true;
+
     /// <summary>Receives a readable listing of each emitted block (the "dump emitted IL" switch of STYLE.md).</summary>
     public Action<string>? Dump { get; init; }
 }

@@ -10,6 +10,7 @@ public sealed class JitStatistics
     private long _instructionsInlined;
     private long _failures;
     private long _invalidated;
+    private long _reused;
 
     public long BlocksCompiled => Interlocked.Read(ref _blocksCompiled);
 
@@ -32,6 +33,11 @@ public sealed class JitStatistics
             _compileMilliseconds.Add(milliseconds);
         }
     }
+
+    internal void Reused() => Interlocked.Increment(ref _reused);
+
+    /// <summary>Hot blocks that got an existing translation of identical code (TranslationCache) instead of a compile.</summary>
+    public long BlocksReused => Interlocked.Read(ref _reused);
 
     internal void Failed() => Interlocked.Increment(ref _failures);
 

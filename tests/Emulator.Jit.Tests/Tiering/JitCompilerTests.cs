@@ -31,7 +31,8 @@ public class JitCompilerTests
         m.RunToHlt(Engine.Jit);
         Assert.Equal(500_500UL, m.Reg(CpuState.RAX));
         Assert.NotNull(m.Jit);
-        Assert.True(m.Jit!.Statistics.BlocksCompiled >= 2, $"compiled {m.Jit.Statistics.BlocksCompiled} blocks");
+        long translated = m.Jit!.Statistics.BlocksCompiled + m.Jit.Statistics.BlocksReused;
+        Assert.True(translated >= 2, $"translated {translated} blocks");
         Assert.Equal(0, m.Jit.Statistics.Failures);
 
         // The loop body ran 1000 times, all but its first entries compiled.
@@ -42,7 +43,7 @@ public class JitCompilerTests
     public void BackgroundCompilerPublishesHotBlocksWhileTheCpuInterprets()
     {
         using var m = new TestMachine().LongMode().Load(SumLoop);
-        using var jit = new JitCompiler(new JitOptions { Threshold = 10 }).Attach(m.Cpu);
+        using var jit = new JitCompiler(new JitOptions { Threshold = 10, ShareTranslations = false }).Attach(m.Cpu);
         Assert.Equal(StopReason.Halted, m.Cpu.Run(1_000_000));
         Assert.Equal(500_500UL, m.Reg(CpuState.RAX));
         jit.Drain();
@@ -61,9 +62,26 @@ public class JitCompilerTests
     public void CompileTimesAreRecorded()
     {
         using var m = new TestMachine().LongMode().Load(SumLoop);
-        m.RunToHlt(Engine.Jit);
-        var (total, median, p99) = m.Jit!.Statistics.CompileTimeSummary();
+        using var jit = new JitCompiler(new JitOptions { Threshold = 0, Synchronous = true, ShareTranslations = false }).Attach(m.Cpu);
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100_000));
+        var (total, median, p99) = jit.Statistics.CompileTimeSummary();
         Assert.True(total > 0 && median > 0 && p99 >= median);
-        Assert.Equal(m.Jit.Statistics.BlocksCompiled, m.Jit.Statistics.CompileTimes().Length);
+        Assert.Equal(jit.Statistics.BlocksCompiled, jit.Statistics.CompileTimes().Length);
+        Assert.Equal(0, jit.Statistics.BlocksReused);
+    }
+
+    [Fact]
+    public void IdenticalCodeReusesItsTranslationAcrossMachines()
+    {
+        long reused = 0;
+        for (int k = 0; k < 2; k++)
+        {
+            using var m = new TestMachine().LongMode().Load(SumLoop);
+            m.RunToHlt(Engine.Jit);
+            Assert.Equal(500_500UL, m.Reg(CpuState.RAX));
+            reused = m.Jit!.Statistics.BlocksReused;
+        }
+
+        Assert.True(reused >= 2, $"reused {reused}");
     }
 }

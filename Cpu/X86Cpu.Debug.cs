@@ -92,6 +92,7 @@ public sealed partial class X86Cpu
             if (linear < address + length && address < linear + (ulong)size && (any || watchKind == kind))
             {
                 _watchHit = true;
+                S.ExitRequest = 1;
                 WatchHitAddress = Math.Max(linear, address);
                 WatchHitKind = kind;
                 return;

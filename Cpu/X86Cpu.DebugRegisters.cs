@@ -156,6 +156,7 @@ public sealed partial class X86Cpu
             {
                 _pendingDr6 |= 1UL << n;
                 _debugTrapPending = true;
+                S.ExitRequest = 1;
             }
         }
     }
@@ -183,6 +184,7 @@ public sealed partial class X86Cpu
             {
                 _pendingDr6 |= 1UL << n;
                 _debugTrapPending = true;
+                S.ExitRequest = 1;
             }
         }
     }

@@ -30,6 +30,8 @@ public sealed unsafe partial class X86Cpu
             _faultError = errorCode;
         }
 
+        S.ExitRequest = 1;
+
         return false;
     }
 

@@ -22,16 +22,28 @@ public sealed unsafe partial class X86Cpu
     private volatile bool _nmiLatched;
 
     /// <summary>Instruction handlers call this after changing something that decoding or dispatch depends on.</summary>
-    public void EndBlock() => _endBlock = true;
+    public void EndBlock()
+    {
+        _endBlock = true;
+        S.ExitRequest = 1;
+    }
 
     /// <summary>STI: inhibit maskable interrupts (and NMI) until after the next instruction (SDM Vol. 3A 6.8.3).</summary>
-    public void SetInterruptShadow() => _setShadow = ShadowSti;
+    public void SetInterruptShadow()
+    {
+        _setShadow = ShadowSti;
+        S.ExitRequest = 1;
+    }
 
     /// <summary>
     /// MOV SS and POP SS: inhibit interrupts, NMI and debug traps until after the next instruction,
     /// so that a stack switch by MOV SS then MOV ESP is never interrupted (SDM Vol. 3A 6.8.3).
     /// </summary>
-    public void SetStackShadow() => _setShadow = ShadowMovSs;
+    public void SetStackShadow()
+    {
+        _setShadow = ShadowMovSs;
+        S.ExitRequest = 1;
+    }
 
     /// <summary>
     /// Signals a non-maskable interrupt (the NMI pin's edge). Thread-safe; the CPU takes it at the
@@ -56,6 +68,7 @@ public sealed unsafe partial class X86Cpu
     {
         long executed = 0;
         bool first = true;
+        Block? previous = null;
         var table = InstructionTable.Handlers;
         _watchHit = false;
         RefreshDebugRegisters();
@@ -115,8 +128,20 @@ public sealed unsafe partial class X86Cpu
             }
 
             int bitness = s.Bitness;
-            ulong codeBase = CodeLinear - s.Rip;
-            Block? block = Blocks.Get(s.Rip, CodeLinear, bitness);
+            ulong codeLinear = CodeLinear;
+            ulong codeBase = codeLinear - s.Rip;
+            Block? block = previous is null ? null : Chained(previous, s.Rip, codeLinear, bitness);
+            if (block is null)
+            {
+                block = Blocks.Get(s.Rip, codeLinear, bitness);
+                if (block is not null && previous is not null)
+                {
+                    previous.Successor1 = previous.Successor0;
+                    previous.Successor0 = block;
+                }
+            }
+
+            previous = block;
             if (block is null)
             {
                 if (!DeliverPendingFault(s.Rip))
@@ -136,16 +161,44 @@ public sealed unsafe partial class X86Cpu
             BlockObserver?.Invoke(block);
 
             block.Executions++;
+            if (!block.CompileRequested && Compiler is { } compiler && block.Executions >= compiler.Threshold)
+            {
+                block.CompileRequested = true;
+                compiler.BlockIsHot(this, block);
+            }
+
             ulong ipMask = bitness == 64 ? ulong.MaxValue : bitness == 32 ? 0xFFFFFFFFUL : 0xFFFFUL;
 
             // SDM Vol. 3A 5.3: an instruction fetched past the CS limit is #GP(0) (protected mode;
             // a 4 GiB limit and 64-bit mode never hit it).
             ulong csLimit = bitness == 64 || !s.ProtectedMode || (s.Rflags & Flags.VM) != 0 || s.Cs.Limit == uint.MaxValue ? ulong.MaxValue : s.Cs.Limit;
             var instructions = block.Instructions;
-            for (int k = 0; k < instructions.Length; k++)
+            int start = 0;
+            bool compiledRan = false;
+            if (block.Compiled is { } compiled && CanRunCompiled(block, stepping, csLimit, budget - executed))
+            {
+                start = RunCompiled(block, compiled, ipMask);
+                executed += start;
+                compiledRan = true;
+                first = false;
+            }
+
+            for (int k = start; k < instructions.Length; k++)
             {
                 ref readonly Instruction instruction = ref instructions[k];
-                ulong rip = s.Rip;
+                ulong startFlags;
+                ulong rip;
+                if (compiledRan && k == start)
+                {
+                    // The translation ran this instruction's semantics; what follows is the
+                    // interpreter's bookkeeping after a handler. TF and RF were clear on entry and
+                    // only block-ending instructions set them, so no single-step trap is due.
+                    rip = instruction.IP & ipMask;
+                    startFlags = 0;
+                    goto AfterHandler;
+                }
+
+                rip = s.Rip;
                 if (_debugHooks)
                 {
                     ulong linear = bitness == 64 ? rip : (uint)(codeBase + rip);
@@ -175,7 +228,7 @@ public sealed unsafe partial class X86Cpu
                 }
 
                 first = false;
-                ulong startFlags = s.Rflags;
+                startFlags = s.Rflags;
                 s.Rip = instruction.NextIP & ipMask;
                 _endBlock = false;
                 _setShadow = 0;
@@ -197,6 +250,8 @@ public sealed unsafe partial class X86Cpu
                     ClearFault();
                     RaiseFault(Exceptions.Vector.UD);
                 }
+
+            AfterHandler:
                 if (_faultVector >= 0)
                 {
                     _watchHit = false;
@@ -250,6 +305,95 @@ public sealed unsafe partial class X86Cpu
         }
 
         return stepping ? StopReason.Stepped : StopReason.Budget;
+    }
+
+    /// <summary>The translator that compiles hot blocks; null runs everything in the interpreter.</summary>
+    public IBlockCompiler? Compiler { get; set; }
+
+    /// <summary>Instructions run by compiled blocks (the rest of <see cref="CpuState.InstructionsRetired"/> was interpreted).</summary>
+    public long CompiledInstructions { get; private set; }
+
+    /// <summary>Entries into compiled blocks; and block lookups (either engine) served by a chained successor.</summary>
+    public long CompiledEntries { get; private set; }
+
+    public long ChainedEntries { get; private set; }
+
+    /// <summary>Compiled blocks that left before their last instruction (a fault, a mode change, invalidated code...).</summary>
+    public long CompiledEarlyExits { get; private set; }
+
+    /// <summary>
+    /// A block entry may run the translation when nothing needs per-instruction attention: no
+    /// stepping, debugger breakpoints, tracer, guest breakpoints or watched memory; TF, RF and the
+    /// interrupt shadow clear; the CS limit covering the block; and budget for all of it.
+    /// </summary>
+    private bool CanRunCompiled(Block block, bool stepping, ulong csLimit, long budgetLeft)
+    {
+        ref CpuState s = ref S;
+        return !stepping && !_debugHooks && _codeBreakpoints == 0 && !_checkAccesses && !_debugTrapPending
+            && (s.Rflags & (Flags.TF | Flags.RF)) == 0 && s.InterruptShadow == 0
+            && block.CompiledLimit <= csLimit && budgetLeft >= block.Instructions.Length;
+    }
+
+    /// <summary>
+    /// Runs a translation and returns the index of the last instruction it ran (see
+    /// <see cref="CompiledBlock"/>); the instructions before it are counted as retired here.
+    /// </summary>
+    private int RunCompiled(Block block, CompiledBlock compiled, ulong ipMask)
+    {
+        ref CpuState s = ref S;
+        s.ExitRequest = 0;
+        _endBlock = false;
+        _setShadow = 0;
+        int last;
+        try
+        {
+            last = compiled(this, StatePointer);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
+        {
+            // A handler called from the translation threw. Registers were stored before the call
+            // and RIP points after the instruction, which identifies it within the block.
+            var instructions = block.Instructions;
+            ulong next = s.Rip;
+            last = Array.FindIndex(instructions, i => (i.NextIP & ipMask) == next);
+            last = last < 0 ? 0 : last;
+            Log?.Invoke($"internal error in {instructions[last].Code} ({instructions[last]}) at {instructions[last].IP:x}: {e.GetType().Name}: {e.Message}; raising #UD");
+            ClearFault();
+            RaiseFault(Exceptions.Vector.UD);
+        }
+
+        s.InstructionsRetired += (ulong)last;
+        CompiledInstructions += last + 1;
+        if (last < block.Instructions.Length - 1)
+        {
+            CompiledEarlyExits++;
+        }
+
+        CompiledEntries++;
+        return last;
+    }
+
+    /// <summary>The cached successor of <paramref name="previous"/> if it is still the block at this address.</summary>
+    private Block? Chained(Block previous, ulong rip, ulong linear, int bitness)
+    {
+        var candidate = previous.Successor0;
+        if (candidate is null || candidate.Key.Rip != rip)
+        {
+            candidate = previous.Successor1;
+            if (candidate is null || candidate.Key.Rip != rip)
+            {
+                return null;
+            }
+        }
+
+        if (!candidate.Valid || candidate.Key.Linear != linear || candidate.Key.Bitness != bitness
+            || !Tlb.TryTranslateExecute(linear, S.Cpl == 3, out ulong physical) || physical != candidate.Key.Physical)
+        {
+            return null;
+        }
+
+        ChainedEntries++;
+        return candidate;
     }
 
     private StopReason TripleFault()

@@ -3,6 +3,7 @@ using Emulator.Cpu;
 using Emulator.Cpu.State;
 using Emulator.Devices.Time;
 using Emulator.Machine.Acpi;
+using Emulator.Jit.Tiering;
 using Emulator.Machine.Board;
 using Emulator.Machine.Boot;
 using Emulator.Machine.Config;
@@ -72,6 +73,10 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         // An interrupt request wakes a halted vCPU sleeping in the run loop.
         Board.Pic.IntrChanged += OnIntrChanged;
         Board.Lapic.InterruptRequested += OnApicInterrupt;
+        if (config.Accel == Accelerator.Jit)
+        {
+            Jit = new JitCompiler(new JitOptions { Threshold = config.JitThreshold }).Attach(Cpu);
+        }
 
         try
         {
@@ -104,6 +109,11 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     public PcBoard Board { get; }
 
     public X86Cpu Cpu { get; }
+
+    /// <summary>The translator, unless the machine runs on the interpreter alone.</summary>
+    public JitCompiler? Jit { get; }
+
+    private readonly Dictionary<StopReason, long> _stops = [];
 
     /// <summary>Feeds bytes typed at the host console into COM1.</summary>
     public void SendSerialInput(byte value) => Board.Com1.Receive(value);
@@ -251,8 +261,14 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     /// <summary>Runs the guest until it ends; returns the process exit status.</summary>
     public int Run()
     {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         int status = RunLoop();
         FlushOutputs();
+        if (_config.Statistics)
+        {
+            WriteStatistics(_diagnostics, watch.Elapsed);
+        }
+
         Gate.PublishExit(status);
         return status;
     }
@@ -302,6 +318,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             ulong before = Cpu.S.InstructionsRetired;
             StopReason reason = mode == RunCommand.Step ? Cpu.Step() : Cpu.Run(slice);
             executed += (long)(Cpu.S.InstructionsRetired - before);
+            _stops[reason] = _stops.GetValueOrDefault(reason) + 1;
             Clock.RunDue(); // device timer events that fell due during the slice (PIT OUT0 edges, ...)
             FlushOutputs();
             switch (reason)
@@ -390,9 +407,31 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         }
     }
 
+    /// <summary>The --stats report: what ran where, what the JIT compiled and what it cost, the TLB, and why the CPU stopped.</summary>
+    public void WriteStatistics(TextWriter w, TimeSpan elapsed)
+    {
+        ulong retired = Cpu.S.InstructionsRetired;
+        w.WriteLine($"emu: stats: {retired} instructions retired in {elapsed.TotalSeconds:F3} s ({retired / Math.Max(elapsed.TotalSeconds, 1e-9) / 1e6:F1} M/s)");
+        w.WriteLine($"emu: stats: engine {_config.Accel}; {Cpu.CompiledInstructions} instructions ran compiled, {(long)retired - Cpu.CompiledInstructions} interpreted");
+        w.WriteLine($"emu: stats: blocks built {Cpu.Blocks.BlocksBuilt}, invalidated {Cpu.Blocks.Invalidations}, chained entries {Cpu.ChainedEntries}");
+        if (Jit is { } jit)
+        {
+            var s = jit.Statistics;
+            var (total, median, p99) = s.CompileTimeSummary();
+            w.WriteLine($"emu: stats: jit threshold {jit.Threshold}: blocks compiled {s.BlocksCompiled} ({s.InstructionsCompiled} instructions, {s.InstructionsInlined} inline), reused {s.BlocksReused}, failed {s.Failures}, dropped {s.Invalidated}");
+            w.WriteLine($"emu: stats: compile time total {total:F1} ms, median {median:F3} ms, p99 {p99:F3} ms");
+            w.WriteLine($"emu: stats: compiled block entries {Cpu.CompiledEntries}, left early {Cpu.CompiledEarlyExits}");
+        }
+
+        long hits = Cpu.Tlb.Hits, misses = Cpu.Tlb.Misses;
+        w.WriteLine($"emu: stats: TLB hits {hits}, misses (walks) {misses}, hit rate {(hits + misses == 0 ? 0 : 100.0 * hits / (hits + misses)):F2}%");
+        w.WriteLine($"emu: stats: run-loop exits: {string.Join(", ", _stops.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))}");
+    }
+
     public void Dispose()
     {
         _tracer?.Dispose();
+        Jit?.Dispose();
         foreach (var sink in _sinks)
         {
             sink.Dispose();

@@ -27,4 +27,37 @@ public sealed class Block
 
     /// <summary>How many times the block was entered; the tiering policy reads it.</summary>
     public long Executions { get; set; }
+
+    private CompiledBlock? _compiled;
+
+    /// <summary>
+    /// The translation of this block, once a compiler published one (from its own thread, hence the
+    /// volatile accesses). Null means the interpreter runs the block.
+    /// </summary>
+    public CompiledBlock? Compiled
+    {
+        get => Volatile.Read(ref _compiled);
+        set => Volatile.Write(ref _compiled, value);
+    }
+
+    /// <summary>
+    /// Set with <see cref="Compiled"/>: the highest offset in CS the translation fetches from or
+    /// branches to without a check of its own. The run loop enters the translation only when the
+    /// CS limit covers it (SDM Vol. 3A 5.3); the interpreter checks each instruction instead.
+    /// </summary>
+    public ulong CompiledLimit { get; set; }
+
+    /// <summary>True once the block was handed to the compiler (it is handed over once).</summary>
+    public bool CompileRequested { get; set; }
+
+    /// <summary>The offset after the last instruction (RIP after the block runs through).</summary>
+    public ulong EndRip => Instructions[^1].NextIP;
+
+    /// <summary>
+    /// The last two blocks that followed this one (chaining, DESIGN.md "Dispatch and chaining"):
+    /// the run loop checks them before the cache's hash lookup.
+    /// </summary>
+    public Block? Successor0 { get; set; }
+
+    public Block? Successor1 { get; set; }
 }

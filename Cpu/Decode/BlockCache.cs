@@ -54,7 +54,10 @@ public sealed class BlockCache
         {
             if (block.Valid)
             {
+                // A compiled block that just wrote its own code page must leave at once, as the interpreter does.
+                _cpu.S.ExitRequest = 1;
                 block.Valid = false;
+                block.Successor0 = block.Successor1 = null;
                 _blocks.Remove(block.Key);
                 Invalidations++;
                 BlockInvalidated?.Invoke(block);

@@ -81,6 +81,14 @@ public struct CpuState
     /// <summary>Non-zero from NMI delivery until the next IRET: further NMIs wait (SDM Vol. 3A 6.7.1).</summary>
     public int NmiBlocked;
 
+    /// <summary>
+    /// Not architectural: set non-zero by anything that must end the current block at once (a
+    /// fault, EndBlock, an interrupt shadow, a debug trap, code invalidation). Compiled blocks read
+    /// it after each call into the interpreter's handlers and leave when it is set; the run loop
+    /// clears it before entering one.
+    /// </summary>
+    public int ExitRequest;
+
     public const int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
 
     /// <summary>Current privilege level: CS.DPL in protected mode (SDM 5.5), 0 in real mode, 3 in virtual-8086 mode.</summary>

@@ -28,11 +28,14 @@ public static class NativeArguments
     public static readonly Option<string> TraceSyntax = new("--trace-syntax") { Description = "Disassembly syntax: intel or att", DefaultValueFactory = _ => "intel" };
     public static readonly Option<int?> Icount = new("--icount") { Description = "Deterministic time: 2^N ns of virtual time per instruction (default N=0 when given without a value)", Arity = ArgumentArity.ZeroOrOne };
     public static readonly Option<long> MaxInstructions = new("--max-instructions") { Description = "Stop after this many guest instructions (0: no limit)" };
+    public static readonly Option<string> Accel = new("--accel") { Description = "Execution engine: jit (interpret cold code, compile hot blocks; QEMU's tcg) or interp (the interpreter alone)", DefaultValueFactory = _ => "jit" };
+    public static readonly Option<long> JitThreshold = new("--jit-threshold") { Description = "Block entries before the JIT compiles a block", DefaultValueFactory = _ => MachineConfig.DefaultJitThreshold };
+    public static readonly Option<bool> Stats = new("--stats") { Description = "At exit, print instructions retired, blocks compiled, compile times, TLB hit rate and run-loop exits" };
 
     public static Command BuildRunCommand(Func<RunOptions, int> run)
     {
         var command = new Command("run", "Boot a guest (with no options: the built-in demo ROM)");
-        foreach (Option option in (Option[])[Memory, Bios, Kernel, Initrd, Append, Serial, Debugcon, DebugconPort, ExitDevice, Device, NoReboot, Gdb, WaitGdb, Monitor, Trace, TraceFile, TraceRange, TraceSyntax, Icount, MaxInstructions])
+        foreach (Option option in (Option[])[Memory, Bios, Kernel, Initrd, Append, Serial, Debugcon, DebugconPort, ExitDevice, Device, NoReboot, Gdb, WaitGdb, Monitor, Trace, TraceFile, TraceRange, TraceSyntax, Icount, MaxInstructions, Accel, JitThreshold, Stats])
         {
             command.Options.Add(option);
         }
@@ -89,6 +92,12 @@ public static class NativeArguments
             pcTestdev = device == "pc-testdev" ? true : throw new UsageException($"device '{device}' is not supported (pc-testdev)");
         }
 
+        long threshold = result.GetValue(JitThreshold);
+        if (threshold < 0)
+        {
+            throw new UsageException("--jit-threshold must not be negative");
+        }
+
         long max = result.GetValue(MaxInstructions);
         if (max < 0)
         {
@@ -109,6 +118,17 @@ public static class NativeArguments
             NoReboot = result.GetValue(NoReboot),
             PcTestdev = pcTestdev,
             MaxInstructions = max,
+            Accel = ParseAccel(result.GetValue(Accel)!),
+            JitThreshold = threshold,
+            Statistics = result.GetValue(Stats),
         };
     }
+
+    /// <summary>--accel: jit (also tcg, QEMU's name for its translator) or interp; kvm is a separate engine not offered here.</summary>
+    public static Accelerator ParseAccel(string value) => value switch
+    {
+        "jit" or "tcg" => Accelerator.Jit,
+        "interp" or "interpreter" => Accelerator.Interpreter,
+        _ => throw new UsageException($"--accel must be jit or interp (got {value})"),
+    };
 }

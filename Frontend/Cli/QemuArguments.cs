@@ -152,12 +152,14 @@ public static class QemuArguments
 
                 case "-accel":
                     {
+                        // tcg, QEMU's translator, is our JIT; "interp" (not a QEMU name) selects the interpreter alone.
                         string v = Value();
-                        if (v.Split(',')[0] != "tcg")
+                        config = v.Split(',')[0] switch
                         {
-                            throw new UsageException($"option '-accel {v}' is not supported yet (only tcg, the software CPU)");
-                        }
-
+                            "tcg" => config with { Accel = Accelerator.Jit },
+                            "interp" => config with { Accel = Accelerator.Interpreter },
+                            _ => throw new UsageException($"option '-accel {v}' is not supported yet (tcg, the software CPU, or interp)"),
+                        };
                         break;
                     }
 

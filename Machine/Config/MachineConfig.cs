@@ -49,6 +49,17 @@ public sealed record MachineConfig
     /// <summary>Stop after this many instructions (0 = no limit); for tests and benchmarks.</summary>
     public long MaxInstructions { get; init; }
 
+    /// <summary>The execution engine: the JIT over the interpreter (default, QEMU's -accel tcg), or the interpreter alone.</summary>
+    public Accelerator Accel { get; init; } = Accelerator.Jit;
+
+    /// <summary>Block entries before the JIT compiles a block.</summary>
+    public long JitThreshold { get; init; } = DefaultJitThreshold;
+
+    public const long DefaultJitThreshold = 50;
+
+    /// <summary>At exit, print execution statistics (instructions, blocks compiled, compile times, TLB, exits).</summary>
+    public bool Statistics { get; init; }
+
     /// <summary>Parses a memory size: a number of MiB, or with a K, M, G or T suffix (QEMU's -m).</summary>
     public static ulong ParseMemory(string text)
     {

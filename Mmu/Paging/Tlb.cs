@@ -31,6 +31,7 @@ public sealed unsafe class Tlb
         FlushAll();
     }
 
+    /// <summary>Lookups that found their tag (the fast path); a miss is counted by the caller that walks.</summary>
     public long Hits { get; set; }
 
     public long Misses { get; set; }
@@ -54,6 +55,8 @@ public sealed unsafe class Tlb
         {
             return null;
         }
+
+        Hits++;
 
         // SAFETY: HostPage points at a 4 KiB host page that stays mapped while the entry is valid
         // (guest RAM and ROM blocks live as long as the machine; entries are flushed on remap).

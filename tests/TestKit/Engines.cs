@@ -3,8 +3,8 @@ using Xunit;
 namespace Emulator.TestKit;
 
 /// <summary>
-/// Theory data over every engine present. Today that is the interpreter; the JIT joins when the
-/// tiered-translator issue lands, and KVM joins where /dev/kvm can run the test.
+/// Theory data over every engine present: the interpreter and the JIT; KVM joins where /dev/kvm
+/// can run the test.
 /// </summary>
 public static class Engines
 {

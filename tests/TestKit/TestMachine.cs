@@ -1,5 +1,6 @@
 using Emulator.Cpu;
 using Emulator.Cpu.State;
+using Emulator.Jit.Tiering;
 using Emulator.Mmu.Physical;
 using Emulator.Mmu.Ports;
 using Iced.Intel;
@@ -157,14 +158,27 @@ public sealed class TestMachine : IDisposable
         return this;
     }
 
+    /// <summary>The translator, attached by the first run on <see cref="Engine.Jit"/>.</summary>
+    public JitCompiler? Jit { get; private set; }
+
+    /// <summary>Block entries before the JIT compiles a block in <see cref="Engine.Jit"/> runs (0: on first entry).</summary>
+    public long JitThreshold { get; set; }
+
     /// <summary>Runs on <paramref name="engine"/> until HLT (or the budget), returning why it stopped.</summary>
     public StopReason Run(Engine engine = Engine.Interpreter, long budget = 1_000_000)
     {
-        return engine switch
+        switch (engine)
         {
-            Engine.Interpreter => Cpu.Run(budget),
-            _ => throw new ArgumentOutOfRangeException(nameof(engine)),
-        };
+            case Engine.Interpreter:
+                Jit?.Dispose();
+                Jit = null;
+                return Cpu.Run(budget);
+            case Engine.Jit:
+                Jit ??= new JitCompiler(new JitOptions { Threshold = JitThreshold, Synchronous = true }).Attach(Cpu);
+                return Cpu.Run(budget);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(engine));
+        }
     }
 
     /// <summary>Runs and requires that the program reached HLT.</summary>
@@ -189,6 +203,7 @@ public sealed class TestMachine : IDisposable
 
     public void Dispose()
     {
+        Jit?.Dispose();
         Cpu.Dispose();
         Memory.Dispose();
         Ram.Dispose();

@@ -1,0 +1,297 @@
+using System.Numerics;
+using System.Reflection;
+using System.Reflection.Emit;
+using Emulator.Cpu;
+using Emulator.Cpu.State;
+using Emulator.Jit.Analysis;
+using Iced.Intel;
+
+namespace Emulator.Jit.Emit;
+
+/// <summary>
+/// Inline ADD, SUB, AND, OR, XOR, CMP, TEST, INC, DEC, NEG and NOT on register, immediate and
+/// memory operands, with the results and flags of Cpu/Instructions/Arith.cs (SDM Vol. 1 appendix
+/// A): only the flags live after the instruction are computed (<see cref="FlagLiveness"/>).
+/// </summary>
+public sealed partial class BlockEmitter
+{
+    private static readonly MethodInfo s_popCount = typeof(BitOperations).GetMethod(nameof(BitOperations.PopCount), [typeof(uint)])!;
+
+    private LocalBuilder? _a;
+    private LocalBuilder? _b;
+    private LocalBuilder? _r;
+    private LocalBuilder? _sum;
+
+    private LocalBuilder A => _a ??= _il.DeclareLocal(typeof(ulong));
+
+    private LocalBuilder B => _b ??= _il.DeclareLocal(typeof(ulong));
+
+    private LocalBuilder R => _r ??= _il.DeclareLocal(typeof(ulong));
+
+    private LocalBuilder Sum => _sum ??= _il.DeclareLocal(typeof(ulong));
+
+    private enum FlagKind
+    {
+        Add,
+        Sub,
+        Logic,
+    }
+
+    private void EmitAlu(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        int size = X86Cpu.OperandSize(i, 0);
+        var mnemonic = i.Mnemonic;
+        bool memory = i.Op0Kind == OpKind.Memory;
+        int segment = memory ? (int)X86Cpu.MemorySegment(in i) : 0;
+
+        // Operand a: the destination's value (read first, as the interpreter does).
+        if (memory)
+        {
+            EmitRead(k, in i, size);
+            _il.Emit(OpCodes.Ldloc, Value);
+        }
+        else
+        {
+            LoadReg(i.Op0Register);
+        }
+
+        _il.Emit(OpCodes.Stloc, A);
+
+        // Operand b: the source, 1 for INC and DEC; NEG computes 0 - a.
+        switch (mnemonic)
+        {
+            case Mnemonic.Inc or Mnemonic.Dec:
+                _il.Emit(OpCodes.Ldc_I8, 1L);
+                _il.Emit(OpCodes.Stloc, B);
+                break;
+            case Mnemonic.Neg:
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Stloc, B);
+                _il.Emit(OpCodes.Ldc_I8, 0L);
+                _il.Emit(OpCodes.Stloc, A);
+                break;
+            case Mnemonic.Not:
+                break;
+            default:
+                if (i.Op1Kind == OpKind.Memory)
+                {
+                    // Only reached with a register destination: a's read did not touch memory.
+                    EmitRead(k, in i, size);
+                    _il.Emit(OpCodes.Ldloc, Value);
+                }
+                else
+                {
+                    EmitSource(k, in i, 1, size);
+                }
+
+                _il.Emit(OpCodes.Stloc, B);
+                break;
+        }
+
+        // The result.
+        FlagKind kind;
+        _il.Emit(OpCodes.Ldloc, A);
+        switch (mnemonic)
+        {
+            case Mnemonic.Add or Mnemonic.Inc:
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Stloc, Sum);
+                _il.Emit(OpCodes.Ldloc, Sum);
+                kind = FlagKind.Add;
+                break;
+            case Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.Dec or Mnemonic.Neg:
+                if (mnemonic == Mnemonic.Neg)
+                {
+                    _il.Emit(OpCodes.Pop);
+                    _il.Emit(OpCodes.Ldc_I8, 0L);
+                }
+
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Sub);
+                kind = FlagKind.Sub;
+                break;
+            case Mnemonic.And or Mnemonic.Test:
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.And);
+                kind = FlagKind.Logic;
+                break;
+            case Mnemonic.Or:
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Or);
+                kind = FlagKind.Logic;
+                break;
+            case Mnemonic.Xor:
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Xor);
+                kind = FlagKind.Logic;
+                break;
+            default: // NOT
+                _il.Emit(OpCodes.Not);
+                kind = FlagKind.Logic;
+                break;
+        }
+
+        ZeroExtend(size);
+        _il.Emit(OpCodes.Stloc, R);
+
+        // The write, unless CMP or TEST; a faulting memory write leaves the flags alone.
+        if (mnemonic is not (Mnemonic.Cmp or Mnemonic.Test))
+        {
+            if (memory)
+            {
+                EmitWrite(k, segment, size, R);
+            }
+            else
+            {
+                _il.Emit(OpCodes.Ldloc, R);
+                StoreReg(i.Op0Register);
+            }
+        }
+
+        if (mnemonic != Mnemonic.Not)
+        {
+            EmitFlags(kind, _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified), size);
+        }
+
+        if (memory && mnemonic is not (Mnemonic.Cmp or Mnemonic.Test))
+        {
+            EmitExitIfRequested(k);
+        }
+    }
+
+    /// <summary>
+    /// Sets the flags in <paramref name="need"/> from the locals A, B, R (and Sum for additions),
+    /// as Arith.Add, Arith.Sub and Arith.Logic do; the other flags keep their values.
+    /// </summary>
+    private void EmitFlags(FlagKind kind, ulong need, int size)
+    {
+        if (need == 0)
+        {
+            return;
+        }
+
+        int bits = size * 8;
+        _il.Emit(OpCodes.Ldloc, _flags!);
+        _il.Emit(OpCodes.Ldc_I8, (long)~need);
+        _il.Emit(OpCodes.And);
+
+        if ((need & Flags.CF) != 0 && kind != FlagKind.Logic)
+        {
+            if (kind == FlagKind.Sub)
+            {
+                // CF: a borrow, a < b unsigned.
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Clt_Un);
+                _il.Emit(OpCodes.Conv_U8);
+            }
+            else if (size == 8)
+            {
+                // CF: the 64-bit sum wrapped, r < a.
+                _il.Emit(OpCodes.Ldloc, R);
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Clt_Un);
+                _il.Emit(OpCodes.Conv_U8);
+            }
+            else
+            {
+                // CF: the carry out of the operand width, bit n of the untruncated sum.
+                _il.Emit(OpCodes.Ldloc, Sum);
+                _il.Emit(OpCodes.Ldc_I4, bits);
+                _il.Emit(OpCodes.Shr_Un);
+                _il.Emit(OpCodes.Ldc_I8, 1L);
+                _il.Emit(OpCodes.And);
+            }
+
+            _il.Emit(OpCodes.Or);
+        }
+
+        if ((need & Flags.PF) != 0)
+        {
+            // PF: even parity of the low byte.
+            _il.Emit(OpCodes.Ldloc, R);
+            _il.Emit(OpCodes.Conv_U1);
+            _il.Emit(OpCodes.Call, s_popCount);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Xor);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Ldc_I4_2);
+            _il.Emit(OpCodes.Shl);
+            _il.Emit(OpCodes.Or);
+        }
+
+        if ((need & Flags.AF) != 0 && kind != FlagKind.Logic)
+        {
+            // AF: the carry out of bit 3, bit 4 of a ^ b ^ r (already in AF's position).
+            _il.Emit(OpCodes.Ldloc, A);
+            _il.Emit(OpCodes.Ldloc, B);
+            _il.Emit(OpCodes.Xor);
+            _il.Emit(OpCodes.Ldloc, R);
+            _il.Emit(OpCodes.Xor);
+            _il.Emit(OpCodes.Ldc_I8, (long)Flags.AF);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Or);
+        }
+
+        if ((need & Flags.ZF) != 0)
+        {
+            _il.Emit(OpCodes.Ldloc, R);
+            _il.Emit(OpCodes.Ldc_I8, 0L);
+            _il.Emit(OpCodes.Ceq);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Ldc_I4_6);
+            _il.Emit(OpCodes.Shl);
+            _il.Emit(OpCodes.Or);
+        }
+
+        if ((need & Flags.SF) != 0)
+        {
+            // SF: the sign bit of the width, moved to bit 7.
+            _il.Emit(OpCodes.Ldloc, R);
+            _il.Emit(OpCodes.Ldc_I4, bits - 8);
+            _il.Emit(OpCodes.Shr_Un);
+            _il.Emit(OpCodes.Ldc_I8, (long)Flags.SF);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Or);
+        }
+
+        if ((need & Flags.OF) != 0 && kind != FlagKind.Logic)
+        {
+            // OF: addition, both inputs differ in sign from r; subtraction, a and b differ and r differs from a.
+            if (kind == FlagKind.Add)
+            {
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Ldloc, R);
+                _il.Emit(OpCodes.Xor);
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Ldloc, R);
+                _il.Emit(OpCodes.Xor);
+            }
+            else
+            {
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Xor);
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Ldloc, R);
+                _il.Emit(OpCodes.Xor);
+            }
+
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldc_I4, bits - 1);
+            _il.Emit(OpCodes.Shr_Un);
+            _il.Emit(OpCodes.Ldc_I8, 1L);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldc_I4, 11);
+            _il.Emit(OpCodes.Shl);
+            _il.Emit(OpCodes.Or);
+        }
+
+        _il.Emit(OpCodes.Stloc, _flags!);
+        _flagsDirty = true;
+    }
+}

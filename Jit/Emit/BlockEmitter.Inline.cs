@@ -1,0 +1,337 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using Emulator.Cpu;
+using Emulator.Cpu.State;
+using Iced.Intel;
+
+namespace Emulator.Jit.Emit;
+
+/// <summary>
+/// Which instructions get inline IL, the register and operand helpers the family files share, and
+/// the exits of inline code. Inline code keeps the interpreter's order of effects: every memory
+/// access that can fault happens before any register or flag changes, so a fault leaves through
+/// <see cref="EmitFaultExit"/> with the state as it was before the instruction.
+/// </summary>
+public sealed partial class BlockEmitter
+{
+    private static readonly MethodInfo s_read = typeof(X86Cpu).GetMethod(nameof(X86Cpu.Read))!;
+    private static readonly MethodInfo s_write = typeof(X86Cpu).GetMethod(nameof(X86Cpu.Write))!;
+
+    private LocalBuilder? _ea;
+    private LocalBuilder? _value;
+
+    private LocalBuilder Ea => _ea ??= _il.DeclareLocal(typeof(ulong));
+
+    private LocalBuilder Value => _value ??= _il.DeclareLocal(typeof(ulong));
+
+    private bool CanInline(in Instruction i, bool last)
+    {
+        switch (i.Mnemonic)
+        {
+            case Mnemonic.Mov:
+                return IsGprOrMemory(in i, 0) && IsGprMemoryOrImmediate(in i, 1) && !(i.Op0Kind == OpKind.Memory && i.Op1Kind == OpKind.Memory);
+            case Mnemonic.Add or Mnemonic.Sub or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Cmp or Mnemonic.Test:
+                return IsGprOrMemory(in i, 0) && IsGprMemoryOrImmediate(in i, 1);
+            case Mnemonic.Inc or Mnemonic.Dec or Mnemonic.Neg or Mnemonic.Not:
+                return IsGprOrMemory(in i, 0);
+            case Mnemonic.Lea:
+                return IsGpr(in i, 0);
+            case Mnemonic.Movzx or Mnemonic.Movsx or Mnemonic.Movsxd:
+                return IsGpr(in i, 0) && IsGprOrMemory(in i, 1);
+            case Mnemonic.Jmp when i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64:
+                return last && TargetAllowed(i.NearBranchTarget);
+            case var _ when i.Code.IsJccShortOrNear():
+                return last && TargetAllowed(i.NearBranchTarget);
+            case Mnemonic.Push or Mnemonic.Pop:
+                return _bitness == 64 && i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR64();
+            case Mnemonic.Call:
+                return _bitness == 64 && i.Code == Code.Call_rel32_64 && TargetAllowed(i.NearBranchTarget);
+            case Mnemonic.Ret:
+                return _bitness == 64 && i.Code is Code.Retnq or Code.Retnq_imm16;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// A direct branch target the translation may jump to without the handler's check: canonical
+    /// in 64-bit mode (SDM Vol. 3A 6.15, #GP otherwise); elsewhere it raises
+    /// <see cref="_highestTarget"/>, which the run loop compares with the CS limit on entry.
+    /// </summary>
+    private bool TargetAllowed(ulong target)
+    {
+        if (_bitness == 64)
+        {
+            return X86Cpu.IsCanonical(target);
+        }
+
+        return true;
+    }
+
+    private static bool IsGpr(in Instruction i, int n) => i.GetOpKind(n) == OpKind.Register && i.GetOpRegister(n).IsGPR();
+
+    private static bool IsGprOrMemory(in Instruction i, int n) => IsGpr(in i, n) || i.GetOpKind(n) == OpKind.Memory;
+
+    private static bool IsGprMemoryOrImmediate(in Instruction i, int n) => IsGprOrMemory(in i, n) || i.GetOpKind(n) is OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate64 or OpKind.Immediate8to16 or OpKind.Immediate8to32 or OpKind.Immediate8to64 or OpKind.Immediate32to64;
+
+    /// <summary>Instructions whose inline code touches RSP implicitly.</summary>
+    private static bool UsesStack(in Instruction i) => i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Call or Mnemonic.Ret;
+
+    /// <summary>True when the inline code of <paramref name="i"/> can neither fault nor leave early (flag liveness may then look past it).</summary>
+    private static bool IsPure(in Instruction i)
+    {
+        if (UsesStack(in i))
+        {
+            return false;
+        }
+
+        return i.Mnemonic == Mnemonic.Lea || (i.Op0Kind != OpKind.Memory && (i.OpCount < 2 || i.Op1Kind != OpKind.Memory));
+    }
+
+    private void EmitInline(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        switch (i.Mnemonic)
+        {
+            case Mnemonic.Mov:
+            case Mnemonic.Movzx:
+            case Mnemonic.Movsx:
+            case Mnemonic.Movsxd:
+                EmitMove(k);
+                break;
+            case Mnemonic.Lea:
+                EmitLea(k);
+                break;
+            case Mnemonic.Push:
+            case Mnemonic.Pop:
+            case Mnemonic.Call:
+            case Mnemonic.Ret:
+                EmitStack(k);
+                break;
+            case Mnemonic.Jmp:
+                EmitJump(k);
+                break;
+            case var _ when i.Code.IsJccShortOrNear():
+                EmitJcc(k);
+                break;
+            default:
+                EmitAlu(k);
+                break;
+        }
+
+        if (k == _instructions.Length - 1 && !(i.Mnemonic is Mnemonic.Jmp or Mnemonic.Call or Mnemonic.Ret || i.Code.IsJccShortOrNear()))
+        {
+            // The block ended at its size cap or a page end: fall through to the next instruction.
+            SpillDirty();
+            StoreRip(i.NextIP);
+            Return(k);
+        }
+    }
+
+    // ---- Registers ---------------------------------------------------------------------------
+
+    /// <summary>Pushes the value of <paramref name="r"/>, zero-extended to 64 bits.</summary>
+    private void LoadReg(Register r)
+    {
+        int g = GprIndex(r);
+        _il.Emit(OpCodes.Ldloc, _reg[g]!);
+        if (r is Register.AH or Register.CH or Register.DH or Register.BH)
+        {
+            _il.Emit(OpCodes.Ldc_I4_8);
+            _il.Emit(OpCodes.Shr_Un);
+            ZeroExtend(1);
+            return;
+        }
+
+        ZeroExtend(r.GetSize());
+    }
+
+    /// <summary>Truncates the value on the stack to <paramref name="size"/> bytes, zero-extended back to 64 bits.</summary>
+    private void ZeroExtend(int size)
+    {
+        switch (size)
+        {
+            case 1:
+                _il.Emit(OpCodes.Conv_U1);
+                _il.Emit(OpCodes.Conv_U8);
+                break;
+            case 2:
+                _il.Emit(OpCodes.Conv_U2);
+                _il.Emit(OpCodes.Conv_U8);
+                break;
+            case 4:
+                _il.Emit(OpCodes.Conv_U4);
+                _il.Emit(OpCodes.Conv_U8);
+                break;
+        }
+    }
+
+    /// <summary>Sign-extends the low <paramref name="size"/> bytes of the value on the stack to 64 bits.</summary>
+    private void SignExtend(int size)
+    {
+        switch (size)
+        {
+            case 1:
+                _il.Emit(OpCodes.Conv_I1);
+                _il.Emit(OpCodes.Conv_I8);
+                break;
+            case 2:
+                _il.Emit(OpCodes.Conv_I2);
+                _il.Emit(OpCodes.Conv_I8);
+                break;
+            case 4:
+                _il.Emit(OpCodes.Conv_I4);
+                _il.Emit(OpCodes.Conv_I8);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Pops a value into <paramref name="r"/>: a 32-bit write clears bits 63..32, 8- and 16-bit
+    /// writes merge (SDM Vol. 1 3.4.1.1).
+    /// </summary>
+    private void StoreReg(Register r)
+    {
+        int g = GprIndex(r);
+        var local = _reg[g]!;
+        _dirty[g] = true;
+        switch (r.GetSize())
+        {
+            case 8:
+                _il.Emit(OpCodes.Stloc, local);
+                return;
+            case 4:
+                ZeroExtend(4);
+                _il.Emit(OpCodes.Stloc, local);
+                return;
+        }
+
+        ulong keep;
+        if (r is Register.AH or Register.CH or Register.DH or Register.BH)
+        {
+            ZeroExtend(1);
+            _il.Emit(OpCodes.Ldc_I4_8);
+            _il.Emit(OpCodes.Shl);
+            keep = ~0xFF00UL;
+        }
+        else
+        {
+            ZeroExtend(r.GetSize());
+            keep = r.GetSize() == 2 ? ~0xFFFFUL : ~0xFFUL;
+        }
+
+        _il.Emit(OpCodes.Ldloc, local);
+        _il.Emit(OpCodes.Ldc_I8, (long)keep);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Or);
+        _il.Emit(OpCodes.Stloc, local);
+    }
+
+    // ---- Memory ------------------------------------------------------------------------------
+
+    /// <summary>Stores the effective address of the memory operand in <see cref="Ea"/> (as X86Cpu.EffectiveAddress).</summary>
+    private void EmitEffectiveAddress(in Instruction i)
+    {
+        _il.Emit(OpCodes.Ldc_I8, (long)i.MemoryDisplacement64);
+        if (i.MemoryBase == Register.EIP)
+        {
+            _il.Emit(OpCodes.Conv_U4);
+            _il.Emit(OpCodes.Conv_U8);
+        }
+
+        int addressSize = 0;
+        if (i.MemoryBase != Register.None && i.MemoryBase is not (Register.RIP or Register.EIP))
+        {
+            LoadReg(i.MemoryBase);
+            _il.Emit(OpCodes.Add);
+            addressSize = i.MemoryBase.GetSize();
+        }
+
+        if (i.MemoryIndex != Register.None)
+        {
+            LoadReg(i.MemoryIndex);
+            if (i.MemoryIndexScale > 1)
+            {
+                _il.Emit(OpCodes.Ldc_I4, System.Numerics.BitOperations.Log2((uint)i.MemoryIndexScale));
+                _il.Emit(OpCodes.Shl);
+            }
+
+            _il.Emit(OpCodes.Add);
+            addressSize = i.MemoryIndex.GetSize();
+        }
+
+        if (addressSize is 2 or 4)
+        {
+            ZeroExtend(addressSize);
+        }
+
+        _il.Emit(OpCodes.Stloc, Ea);
+    }
+
+    /// <summary>Reads <paramref name="size"/> bytes at the memory operand into <see cref="Value"/>; leaves the block on a fault.</summary>
+    private void EmitRead(int k, in Instruction i, int size)
+    {
+        EmitEffectiveAddress(in i);
+        EmitRead(k, (int)X86Cpu.MemorySegment(in i), size);
+    }
+
+    /// <summary>Reads at segment <paramref name="segment"/>, offset <see cref="Ea"/>, into <see cref="Value"/>.</summary>
+    private void EmitRead(int k, int segment, int size)
+    {
+        _il.Emit(OpCodes.Ldarg, ArgCpu);
+        _il.Emit(OpCodes.Ldc_I4, segment);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Ldc_I4, size);
+        _il.Emit(OpCodes.Ldloca, Value);
+        _il.Emit(OpCodes.Call, s_read);
+        EmitFaultExit(k);
+    }
+
+    /// <summary>Writes the value on the stack to segment <paramref name="segment"/>, offset <see cref="Ea"/>; leaves on a fault.</summary>
+    private void EmitWrite(int k, int segment, int size, LocalBuilder value)
+    {
+        _il.Emit(OpCodes.Ldarg, ArgCpu);
+        _il.Emit(OpCodes.Ldc_I4, segment);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Ldc_I4, size);
+        _il.Emit(OpCodes.Ldloc, value);
+        _il.Emit(OpCodes.Call, s_write);
+        EmitFaultExit(k);
+    }
+
+    /// <summary>
+    /// With a success flag on the stack: when it is false, stores the registers (as they were
+    /// before instruction <paramref name="k"/>) and RIP after it, as the interpreter has them when
+    /// a handler faulted, and returns k; the run loop delivers the fault at the instruction.
+    /// </summary>
+    private void EmitFaultExit(int k)
+    {
+        var ok = _il.DefineLabel();
+        _il.Emit(OpCodes.Brtrue, ok);
+        SpillDirtyOnSidePath();
+        StoreRip(_instructions[k].NextIP);
+        Return(k);
+        _il.MarkLabel(ok);
+    }
+
+    /// <summary>
+    /// After a write that may have hit translated code (which sets <see cref="CpuState.ExitRequest"/>
+    /// when it drops blocks): the instruction is complete, so leave with everything stored.
+    /// </summary>
+    private void EmitExitIfRequested(int k)
+    {
+        if (k == _instructions.Length - 1)
+        {
+            return;
+        }
+
+        var stay = _il.DefineLabel();
+        LoadStateAddress(StateLayout.ExitRequest);
+        _il.Emit(OpCodes.Ldind_I4);
+        _il.Emit(OpCodes.Brfalse, stay);
+        SpillDirtyOnSidePath();
+        StoreRip(_instructions[k].NextIP);
+        Return(k);
+        _il.MarkLabel(stay);
+    }
+}

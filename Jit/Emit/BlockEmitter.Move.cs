@@ -1,0 +1,71 @@
+using System.Reflection.Emit;
+using Emulator.Cpu;
+using Iced.Intel;
+
+namespace Emulator.Jit.Emit;
+
+/// <summary>
+/// Inline MOV (register, immediate and memory forms), MOVZX, MOVSX, MOVSXD and LEA, with the
+/// semantics of Cpu/Instructions/Move.cs (SDM Vol. 2B, MOV, MOVZX, MOVSX/MOVSXD, LEA).
+/// </summary>
+public sealed partial class BlockEmitter
+{
+    private void EmitMove(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        if (i.Mnemonic == Mnemonic.Mov)
+        {
+            int size = X86Cpu.OperandSize(i, 0);
+            if (i.Op0Kind == OpKind.Memory)
+            {
+                // MOV m, r/imm: the address first, then the value, then the write.
+                EmitEffectiveAddress(in i);
+                EmitSource(k, in i, 1, size);
+                _il.Emit(OpCodes.Stloc, Value);
+                EmitWrite(k, (int)X86Cpu.MemorySegment(in i), size, Value);
+                EmitExitIfRequested(k);
+                return;
+            }
+
+            EmitSource(k, in i, 1, size);
+            StoreReg(i.Op0Register);
+            return;
+        }
+
+        // MOVZX, MOVSX, MOVSXD: the source has its own size; the destination write truncates or merges.
+        int from = X86Cpu.OperandSize(i, 1);
+        EmitSource(k, in i, 1, from);
+        if (i.Mnemonic != Mnemonic.Movzx)
+        {
+            SignExtend(from);
+        }
+
+        StoreReg(i.Op0Register);
+    }
+
+    private void EmitLea(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        EmitEffectiveAddress(in i);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        StoreReg(i.Op0Register);
+    }
+
+    /// <summary>Pushes operand <paramref name="n"/> (register, immediate or memory), zero-extended from <paramref name="size"/> bytes.</summary>
+    private void EmitSource(int k, in Instruction i, int n, int size)
+    {
+        switch (i.GetOpKind(n))
+        {
+            case OpKind.Register:
+                LoadReg(i.GetOpRegister(n));
+                break;
+            case OpKind.Memory:
+                EmitRead(k, in i, size);
+                _il.Emit(OpCodes.Ldloc, Value);
+                break;
+            default:
+                _il.Emit(OpCodes.Ldc_I8, (long)(i.GetImmediate(n) & X86Cpu.SizeMask(size)));
+                break;
+        }
+    }
+}

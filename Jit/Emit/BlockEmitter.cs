@@ -1,0 +1,321 @@
+using System.Reflection.Emit;
+using System.Runtime.CompilerServices;
+using Emulator.Cpu;
+using Emulator.Cpu.Decode;
+using Emulator.Cpu.Instructions;
+using Emulator.Cpu.State;
+using Emulator.Jit.Analysis;
+using Iced.Intel;
+
+namespace Emulator.Jit.Emit;
+
+/// <summary>
+/// Translates one <see cref="Block"/> into a <see cref="DynamicMethod"/> (DESIGN.md, "Tier 1: IL").
+/// By default each instruction calls the interpreter's handler through <c>calli</c> on the handler
+/// table's function pointer, with the decoded instruction from a pinned per-block array, so the
+/// JIT and the interpreter share one semantics; after the call it leaves the block when the
+/// handler asked for it (<see cref="CpuState.ExitRequest"/>: a fault, a mode change...), which
+/// keeps faults precise. Instruction families with an inline fast path (the partial files next to
+/// this one) emit IL instead, with the guest registers they touch held in IL locals for the whole
+/// block and the arithmetic flags computed only where a later reader needs them
+/// (<see cref="FlagLiveness"/>).
+/// Emitted method: <c>int Block_xxx(object keepAlive, X86Cpu cpu, CpuState* state)</c>, bound to
+/// its pinned instruction array as the delegate's target.
+/// </summary>
+public sealed unsafe partial class BlockEmitter
+{
+    private const int ArgCpu = 1;
+    private const int ArgState = 2;
+
+    private static readonly Type[] s_parameters = [typeof(object), typeof(X86Cpu), typeof(CpuState*)];
+    private static readonly Type[] s_handlerParameters = [typeof(X86Cpu), typeof(Instruction).MakeByRefType()];
+
+    private readonly Block _block;
+    private readonly Instruction[] _instructions;
+    private readonly Instruction[] _pinned;
+    private readonly ILGenerator _il;
+    private readonly DynamicMethod _method;
+    private readonly int _bitness;
+    private readonly ulong _ipMask;
+    private readonly bool _inline;
+    private readonly List<string>? _listing;
+
+    // Guest registers held in IL locals (encoding order), whether each holds a value newer than the state.
+    private readonly LocalBuilder?[] _reg = new LocalBuilder?[16];
+    private readonly bool[] _dirty = new bool[16];
+    private LocalBuilder? _flags;
+    private bool _flagsDirty;
+    private ulong[] _liveAfter = [];
+    private ulong _highestTarget;
+
+    private BlockEmitter(Block block, bool inline, bool dump)
+    {
+        _block = block;
+        _instructions = block.Instructions;
+        _bitness = block.Key.Bitness;
+        _ipMask = _bitness == 64 ? ulong.MaxValue : _bitness == 32 ? 0xFFFF_FFFFUL : 0xFFFFUL;
+        _inline = inline;
+        _listing = dump ? [] : null;
+
+        // The handlers take the instruction by reference: a pinned copy gives each a fixed address
+        // that the IL embeds as a constant. The array lives as long as the delegate (its target).
+        _pinned = GC.AllocateArray<Instruction>(_instructions.Length, pinned: true);
+        _instructions.CopyTo(_pinned, 0);
+        _method = new DynamicMethod($"Block_{block.Key.Linear:x16}", typeof(int), s_parameters, typeof(BlockEmitter).Module, skipVisibility: true);
+        _il = _method.GetILGenerator();
+    }
+
+    /// <summary>
+    /// Emits the translation of <paramref name="block"/>. <paramref name="compiledLimit"/> receives
+    /// the highest CS offset it fetches from or jumps to unchecked (<see cref="Block.CompiledLimit"/>).
+    /// </summary>
+    public static CompiledBlock Emit(Block block, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined)
+    {
+        var emitter = new BlockEmitter(block, inline, dump is not null);
+        var compiled = emitter.EmitBlock(out inlined);
+        compiledLimit = emitter._highestTarget;
+        if (dump is not null)
+        {
+            dump($"{emitter._method.Name}: {block.Instructions.Length} instructions, {inlined} inline\n{string.Join('\n', emitter._listing!)}");
+        }
+
+        return compiled;
+    }
+
+    private CompiledBlock EmitBlock(out int inlined)
+    {
+        int n = _instructions.Length;
+        _highestTarget = (_block.EndRip - 1) & _ipMask;
+        if (_block.EndRip - 1 > _ipMask)
+        {
+            // The block wraps around the top of a 16-bit or 32-bit segment: leave it to the interpreter's checks.
+            _highestTarget = ulong.MaxValue;
+        }
+
+        var plan = _inline ? Plan() : new bool[n];
+        var pure = new bool[n];
+        for (int k = 0; k < n; k++)
+        {
+            pure[k] = plan[k] && IsPure(in _instructions[k]);
+        }
+
+        _liveAfter = FlagLiveness.LiveAfter(_instructions, pure);
+        inlined = plan.Count(p => p);
+
+        // A call with a null CPU only makes the runtime compile the method (JitCompiler's warm-up).
+        var body = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg, ArgCpu);
+        _il.Emit(OpCodes.Brtrue, body);
+        _il.Emit(OpCodes.Ldc_I4_M1);
+        _il.Emit(OpCodes.Ret);
+        _il.MarkLabel(body);
+
+        DeclareLocals(plan);
+        LoadAllCached();
+        for (int k = 0; k < n; k++)
+        {
+            Note($"{_instructions[k].IP:x}: {_instructions[k]}{(plan[k] ? "  [inline]" : "")}");
+            if (plan[k])
+            {
+                EmitInline(k);
+            }
+            else
+            {
+                EmitHandlerCall(k);
+            }
+        }
+
+        return (CompiledBlock)_method.CreateDelegate(typeof(CompiledBlock), _pinned);
+    }
+
+    /// <summary>Which instructions get inline IL: those a family emitter accepts.</summary>
+    private bool[] Plan()
+    {
+        var plan = new bool[_instructions.Length];
+        for (int k = 0; k < plan.Length; k++)
+        {
+            plan[k] = CanInline(in _instructions[k], k == plan.Length - 1);
+        }
+
+        return plan;
+    }
+
+    /// <summary>Declares a local for every register an inline instruction touches, and for the flags.</summary>
+    private void DeclareLocals(bool[] plan)
+    {
+        for (int k = 0; k < plan.Length; k++)
+        {
+            if (!plan[k])
+            {
+                continue;
+            }
+
+            ref readonly Instruction i = ref _instructions[k];
+            for (int n = 0; n < i.OpCount; n++)
+            {
+                if (i.GetOpKind(n) == OpKind.Register && GprIndex(i.GetOpRegister(n)) is int r and >= 0)
+                {
+                    _reg[r] ??= _il.DeclareLocal(typeof(ulong));
+                }
+            }
+
+            if (i.GetOpKind(0) == OpKind.Memory || i.GetOpKind(1) == OpKind.Memory || i.Mnemonic == Mnemonic.Lea)
+            {
+                foreach (var r in new[] { i.MemoryBase, i.MemoryIndex })
+                {
+                    if (GprIndex(r) is int g and >= 0)
+                    {
+                        _reg[g] ??= _il.DeclareLocal(typeof(ulong));
+                    }
+                }
+            }
+
+            if (UsesStack(in i))
+            {
+                _reg[CpuState.RSP] ??= _il.DeclareLocal(typeof(ulong));
+            }
+
+            if (i.RflagsRead != RflagsBits.None || i.RflagsModified != RflagsBits.None)
+            {
+                _flags ??= _il.DeclareLocal(typeof(ulong));
+            }
+        }
+    }
+
+    /// <summary>The index (RAX = 0) of a general-purpose register, or -1.</summary>
+    internal static int GprIndex(Register r)
+    {
+        if (!r.IsGPR())
+        {
+            return -1;
+        }
+
+        if (r is Register.AH or Register.CH or Register.DH or Register.BH)
+        {
+            return r - Register.AH;
+        }
+
+        return r.GetFullRegister() - Register.RAX;
+    }
+
+    // ---- State <-> locals --------------------------------------------------------------------
+
+    private void LoadStateAddress(int offset)
+    {
+        _il.Emit(OpCodes.Ldarg, ArgState);
+        if (offset != 0)
+        {
+            _il.Emit(OpCodes.Ldc_I4, offset);
+            _il.Emit(OpCodes.Add);
+        }
+    }
+
+    private void LoadAllCached()
+    {
+        for (int r = 0; r < 16; r++)
+        {
+            if (_reg[r] is { } local)
+            {
+                LoadStateAddress(StateLayout.Gpr(r));
+                _il.Emit(OpCodes.Ldind_I8);
+                _il.Emit(OpCodes.Stloc, local);
+                _dirty[r] = false;
+            }
+        }
+
+        if (_flags is not null)
+        {
+            LoadStateAddress(StateLayout.Rflags);
+            _il.Emit(OpCodes.Ldind_I8);
+            _il.Emit(OpCodes.Stloc, _flags);
+            _flagsDirty = false;
+        }
+    }
+
+    /// <summary>Stores every register local newer than the state (before a handler call or an exit).</summary>
+    private void SpillDirty()
+    {
+        for (int r = 0; r < 16; r++)
+        {
+            if (_dirty[r])
+            {
+                LoadStateAddress(StateLayout.Gpr(r));
+                _il.Emit(OpCodes.Ldloc, _reg[r]!);
+                _il.Emit(OpCodes.Stind_I8);
+                _dirty[r] = false;
+            }
+        }
+
+        if (_flagsDirty)
+        {
+            LoadStateAddress(StateLayout.Rflags);
+            _il.Emit(OpCodes.Ldloc, _flags!);
+            _il.Emit(OpCodes.Stind_I8);
+            _flagsDirty = false;
+        }
+    }
+
+    /// <summary>Emits an exit that stores the dirty locals without forgetting that they are dirty (for a side path).</summary>
+    private void SpillDirtyOnSidePath()
+    {
+        var dirty = (bool[])_dirty.Clone();
+        bool flagsDirty = _flagsDirty;
+        SpillDirty();
+        dirty.CopyTo(_dirty, 0);
+        _flagsDirty = flagsDirty;
+    }
+
+    private void StoreRip(ulong rip)
+    {
+        LoadStateAddress(StateLayout.Rip);
+        _il.Emit(OpCodes.Ldc_I8, (long)(rip & _ipMask));
+        _il.Emit(OpCodes.Stind_I8);
+    }
+
+    /// <summary>Leaves the block reporting instruction <paramref name="k"/> as the last one run (stack empty).</summary>
+    private void Return(int k)
+    {
+        _il.Emit(OpCodes.Ldc_I4, k);
+        _il.Emit(OpCodes.Ret);
+    }
+
+    // ---- Baseline: call the interpreter's handler ---------------------------------------------
+
+    private void EmitHandlerCall(int k)
+    {
+        SpillDirty();
+        EmitCalli(k);
+        if (k == _instructions.Length - 1)
+        {
+            Return(k);
+            return;
+        }
+
+        var next = _il.DefineLabel();
+        LoadStateAddress(StateLayout.ExitRequest);
+        _il.Emit(OpCodes.Ldind_I4);
+        _il.Emit(OpCodes.Brfalse, next);
+        Return(k);
+        _il.MarkLabel(next);
+        LoadAllCached();
+    }
+
+    /// <summary>Calls the handler of instruction <paramref name="k"/> (the state must be stored).</summary>
+    private void EmitCalli(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+
+        // As the interpreter: RIP already points after the instruction while its handler runs.
+        StoreRip(i.NextIP);
+        _il.Emit(OpCodes.Ldarg, ArgCpu);
+
+        // SAFETY: _pinned is allocated on the pinned heap and kept alive by the delegate's target.
+        _il.Emit(OpCodes.Ldc_I8, (long)(nint)Unsafe.AsPointer(ref _pinned[k]));
+        _il.Emit(OpCodes.Conv_U);
+        _il.Emit(OpCodes.Ldc_I8, (long)(nint)InstructionTable.Handlers[(int)i.Code]);
+        _il.Emit(OpCodes.Conv_U);
+        _il.EmitCalli(OpCodes.Calli, System.Reflection.CallingConventions.Standard, typeof(void), s_handlerParameters, null);
+    }
+
+    private void Note(string line) => _listing?.Add(line);
+}

@@ -1,0 +1,20 @@
+namespace Emulator.Jit.Tiering;
+
+/// <summary>How the translator tiers blocks up.</summary>
+public sealed record JitOptions
+{
+    /// <summary>Block entries before a block is compiled (QEMU compiles on first entry; we interpret cold code first).</summary>
+    public long Threshold { get; init; } = 50;
+
+    /// <summary>Compile on the vCPU thread the moment a block gets hot (tests), instead of on the background thread.</summary>
+    public bool Synchronous { get; init; }
+
+    /// <summary>Emit inline IL for the instruction families that have it; false calls every handler (baseline only).</summary>
+    public bool InlineFastPaths { get; init; } = true;
+
+    /// <summary>Reuse translations of identical code across blocks, resets and machines (Cache/TranslationCache).</summary>
+    public bool ShareTranslations { get; init; } = true;
+
+    /// <summary>Receives a readable listing of each emitted block (the "dump emitted IL" switch of STYLE.md).</summary>
+    public Action<string>? Dump { get; init; }
+}

@@ -1,0 +1,69 @@
+namespace Emulator.Jit.Tiering;
+
+/// <summary>What the translator did: blocks compiled, compile times, failures, invalidations. Thread-safe.</summary>
+public sealed class JitStatistics
+{
+    private readonly Lock _lock = new();
+    private readonly List<double> _compileMilliseconds = [];
+    private long _blocksCompiled;
+    private long _instructionsCompiled;
+    private long _instructionsInlined;
+    private long _failures;
+    private long _invalidated;
+    private long _reused;
+
+    public long BlocksCompiled => Interlocked.Read(ref _blocksCompiled);
+
+    public long InstructionsCompiled => Interlocked.Read(ref _instructionsCompiled);
+
+    public long InstructionsInlined => Interlocked.Read(ref _instructionsInlined);
+
+    public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>Compiled blocks dropped because their code changed (or the cache was cleared).</summary>
+    public long Invalidated => Interlocked.Read(ref _invalidated);
+
+    internal void Compiled(int instructions, int inlined, double milliseconds)
+    {
+        Interlocked.Increment(ref _blocksCompiled);
+        Interlocked.Add(ref _instructionsCompiled, instructions);
+        Interlocked.Add(ref _instructionsInlined, inlined);
+        lock (_lock)
+        {
+            _compileMilliseconds.Add(milliseconds);
+        }
+    }
+
+    internal void Reused() => Interlocked.Increment(ref _reused);
+
+    /// <summary>Hot blocks that got an existing translation of identical code (TranslationCache) instead of a compile.</summary>
+    public long BlocksReused => Interlocked.Read(ref _reused);
+
+    internal void Failed() => Interlocked.Increment(ref _failures);
+
+    internal void Dropped() => Interlocked.Increment(ref _invalidated);
+
+    /// <summary>Compile times in milliseconds (emit plus RyuJIT), in the order blocks were compiled.</summary>
+    public double[] CompileTimes()
+    {
+        lock (_lock)
+        {
+            return [.. _compileMilliseconds];
+        }
+    }
+
+    /// <summary>The total, median and 99th percentile of <see cref="CompileTimes"/>, in milliseconds.</summary>
+    public (double Total, double Median, double P99) CompileTimeSummary()
+    {
+        var times = CompileTimes();
+        if (times.Length == 0)
+        {
+            return (0, 0, 0);
+        }
+
+        Array.Sort(times);
+        return (times.Sum(), Percentile(times, 0.5), Percentile(times, 0.99));
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+}

@@ -143,6 +143,15 @@ public static unsafe class InstructionTable
         Map(Mnemonic.Bound, &Branch.Bound);
         Set(Code.Pause, &Move.Nop);
 
+        // CET hints on a CPU without CET: ENDBR32/ENDBR64 and RDSSPD/RDSSPQ sit in the hint-NOP
+        // space (0F 1E) and execute as NOPs, leaving every register alone (SDM Vol. 1 18.3.1;
+        // Vol. 2A, ENDBR64 and RDSSP). Distribution binaries built with -fcf-protection start every
+        // function with ENDBR64.
+        Set(Code.Endbr32, &Move.Nop);
+        Set(Code.Endbr64, &Move.Nop);
+        Set(Code.Rdsspd_r32, &Move.Nop);
+        Set(Code.Rdsspq_r64, &Move.Nop);
+
         // Decimal and ASCII adjust (Bcd.cs)
         Set(Code.Daa, &Bcd.Daa);
         Set(Code.Das, &Bcd.Das);

@@ -203,26 +203,20 @@ public sealed class Hpet : IBusDevice
                     value &= 0xFFFF_FFFF;
                 }
 
-                // In periodic mode a write sets the period too, and with VAL_SET the comparator (spec 2.3.9.2.2).
-                if ((t.Config & TnPeriodic) != 0)
-                {
-                    if ((t.Config & TnValSet) != 0)
-                    {
-                        t.Value = value;
-                        t.Config &= ~TnValSet;
-                    }
-                    else
-                    {
-                        t.Value = value;
-                    }
-
-                    t.Period = value;
-                }
-                else
+                // A write sets the comparator unless the timer is periodic without VAL_SET; in
+                // periodic mode it always sets the period (spec 2.3.9.2.2). Linux writes
+                // "now + delta" with VAL_SET, then "delta" alone: the second write is the period.
+                if ((t.Config & TnPeriodic) == 0 || (t.Config & TnValSet) != 0)
                 {
                     t.Value = value;
                 }
 
+                if ((t.Config & TnPeriodic) != 0)
+                {
+                    t.Period = value;
+                }
+
+                t.Config &= ~TnValSet;
                 break;
             default:
                 return;

@@ -69,8 +69,8 @@ public class HpetTests
     public void PeriodicLevelTimerLatchesStatusUntilCleared()
     {
         var rig = new Rig();
-        rig[0x120] = (21 << 9) | (1 << 3) | (1 << 2) | (1 << 1); // timer 1: pin 21, periodic, enabled, level
-        rig[0x128] = 1000; // 100 us period
+        rig[0x120] = (21 << 9) | (1 << 6) | (1 << 3) | (1 << 2) | (1 << 1); // timer 1: pin 21, VAL_SET, periodic, enabled, level
+        rig[0x128] = 1000; // comparator and 100 us period
         rig[0x010] = 1;
         rig.Bus.RunTo(100_000);
         Assert.Equal(2UL, rig[0x020]);
@@ -84,10 +84,27 @@ public class HpetTests
     }
 
     [Fact]
+    public void PeriodicWriteWithoutValSetChangesOnlyThePeriod()
+    {
+        // Linux's periodic set-up (hpet_clkevt_set_state_periodic): VAL_SET, write "now + delta"
+        // as the comparator, then write "delta" alone, which must set the period, not the comparator.
+        var rig = new Rig();
+        rig[0x010] = 1;
+        rig.Bus.RunTo(100_000); // counter 1000
+        rig[0x100] = (1 << 8) | (1 << 6) | (1 << 3) | (1 << 2); // 32-bit, VAL_SET, periodic, edge
+        rig[0x108] = 1000 + 400;
+        Assert.Equal(0UL, rig[0x100] & (1 << 6)); // VAL_SET clears itself
+        rig[0x108] = 400;
+        Assert.Equal(1400UL, rig[0x108]);
+        rig.Bus.RunTo(220_000);
+        Assert.Equal([140_000UL, 180_000UL, 220_000UL], rig.Lines.Where(l => l.Level).Select(l => l.Time));
+    }
+
+    [Fact]
     public void LegacyReplacementRoutesTimers0And1ToIrq0And8()
     {
         var rig = new Rig();
-        rig[0x100] = (1 << 3) | (1 << 2); // periodic, edge
+        rig[0x100] = (1 << 6) | (1 << 3) | (1 << 2); // VAL_SET, periodic, edge
         rig[0x108] = 100;
         rig[0x120] = 1 << 2;
         rig[0x128] = 250;

@@ -32,9 +32,13 @@ public class LinuxGuestBootTests
         {
             KernelPath = Path.Combine(RequiresLinuxGuestFactAttribute.GuestDirectory, "vmlinuz"),
             Initrds = [Path.Combine(RequiresLinuxGuestFactAttribute.GuestDirectory, "initramfs.gz")],
-            Append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1",
+            // hpet=disable: with the HPET as the legacy clock event, Linux's IO-APIC timer check
+            // ("IO-APIC + timer doesn't work") still fails on this board; an open problem of the
+            // platform issue, recorded in its note. The PIT path boots.
+            Append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 hpet=disable",
             MemoryBytes = 256UL << 20,
             NoReboot = true,
+            Accel = Accelerator.Interpreter, // the issue's CI boot runs on the interpreter
             Trace = new TraceOptions { Categories = TraceCategories.Int | TraceCategories.Unimp },
         };
 
@@ -68,9 +72,9 @@ public class LinuxGuestBootTests
             }
 
             Type("cat /proc/cpuinfo");
-            if (failure is null && !Await("vendor_id"))
+            if (failure is null && !(Await("vendor_id") && Await(" sse4_2 ") && Await(" popcnt ")))
             {
-                failure = "/proc/cpuinfo did not show vendor_id";
+                failure = "/proc/cpuinfo did not show vendor_id and our flags (sse4_2, popcnt)";
             }
 
             Type("i=0; s=0; while [ $i -lt 2000 ]; do s=$((s + i * 3)); i=$((i + 1)); done; echo \"sum=$s\"");

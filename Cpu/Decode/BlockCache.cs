@@ -124,7 +124,9 @@ public sealed class BlockCache
 
             instructions.Add(instruction);
             linear += (ulong)instruction.Length;
-            if (instruction.FlowControl != FlowControl.Next)
+            // Iced calls HLT's flow "next", but what follows it is often zeroed RAM (ADD [RAX],AL
+            // over and over) that never runs; building and compiling it wastes the JIT's time.
+            if (instruction.FlowControl != FlowControl.Next || instruction.Mnemonic == Mnemonic.Hlt)
             {
                 break;
             }

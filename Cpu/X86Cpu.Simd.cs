@@ -154,7 +154,8 @@ public sealed unsafe partial class X86Cpu
         int size = instruction.MemorySize.GetSize();
         if (instruction.Encoding == EncodingKind.VEX)
         {
-            return instruction.Mnemonic is Mnemonic.Vmovdqa or Mnemonic.Vmovntdq or Mnemonic.Vmovntdqa ? size : 1;
+            return instruction.Mnemonic is Mnemonic.Vmovdqa or Mnemonic.Vmovntdq or Mnemonic.Vmovntdqa
+                or Mnemonic.Vmovaps or Mnemonic.Vmovapd or Mnemonic.Vmovntps or Mnemonic.Vmovntpd ? size : 1;
         }
 
         if (size != 16)

@@ -86,15 +86,24 @@ public sealed unsafe partial class X86Cpu
     }
 
     /// <summary>
-    /// Ends an SSE floating-point operation (SDM Vol. 1 11.5.1-11.5.3): ORs the flags it raised into
-    /// MXCSR; if one of them is unmasked, the destination must stay unchanged and the exception is
-    /// #XM with CR4.OSXMMEXCPT = 1, else #UD (11.5.1). Returns true when the result may be written.
+    /// Ends an SSE or AVX floating-point operation (SDM Vol. 1 11.5.1-11.5.3): ORs the flags it
+    /// raised into MXCSR; if one of them is unmasked, the destination must stay unchanged and the
+    /// exception is #XM with CR4.OSXMMEXCPT = 1, else #UD (11.5.1). An unmasked pre-computation
+    /// exception (IE, DE, ZE) in any lane means the post-computation checks never ran: OE, UE and
+    /// PE raised by the lanes are dropped (11.5.2). Returns true when the result may be written.
     /// </summary>
     public bool CommitSimdFlags(uint flags)
     {
         ref uint mxcsr = ref S.Vector.Mxcsr;
+        const uint PreComputation = Mxcsr.IE | Mxcsr.DE | Mxcsr.ZE;
+        uint masks = mxcsr >> Mxcsr.MaskShift;
+        if ((flags & PreComputation & ~masks) != 0)
+        {
+            flags &= PreComputation;
+        }
+
         mxcsr |= flags;
-        uint unmasked = flags & ~(mxcsr >> Mxcsr.MaskShift) & Mxcsr.FlagBits;
+        uint unmasked = flags & ~masks & Mxcsr.FlagBits;
         if (unmasked == 0)
         {
             return true;

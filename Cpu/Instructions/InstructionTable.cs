@@ -306,6 +306,115 @@ public static unsafe class InstructionTable
         MapVex(Mnemonic.Vgatherqps, &Avx2Integer.Gather);
         MapVex(Mnemonic.Vgatherqpd, &Avx2Integer.Gather);
 
+        // AVX/AVX2 floating point: the VEX forms of the SSE float instructions and the AVX-only
+        // ones (AvxFloat.cs, AvxFloatMove.cs, AvxFloatConvert.cs, AvxPermute.cs).
+        foreach (var m in new[]
+        {
+            Mnemonic.Vaddps, Mnemonic.Vaddpd, Mnemonic.Vaddss, Mnemonic.Vaddsd, Mnemonic.Vsubps, Mnemonic.Vsubpd, Mnemonic.Vsubss, Mnemonic.Vsubsd,
+            Mnemonic.Vmulps, Mnemonic.Vmulpd, Mnemonic.Vmulss, Mnemonic.Vmulsd, Mnemonic.Vdivps, Mnemonic.Vdivpd, Mnemonic.Vdivss, Mnemonic.Vdivsd,
+            Mnemonic.Vminps, Mnemonic.Vminpd, Mnemonic.Vminss, Mnemonic.Vminsd, Mnemonic.Vmaxps, Mnemonic.Vmaxpd, Mnemonic.Vmaxss, Mnemonic.Vmaxsd,
+        })
+        {
+            MapVex(m, &AvxFloat.Binary);
+        }
+
+        foreach (var m in new[]
+        {
+            Mnemonic.Vsqrtps, Mnemonic.Vsqrtpd, Mnemonic.Vsqrtss, Mnemonic.Vsqrtsd, Mnemonic.Vrcpps, Mnemonic.Vrcpss, Mnemonic.Vrsqrtps, Mnemonic.Vrsqrtss,
+            Mnemonic.Vroundps, Mnemonic.Vroundpd, Mnemonic.Vroundss, Mnemonic.Vroundsd,
+        })
+        {
+            MapVex(m, &AvxFloat.Unary);
+        }
+
+        foreach (var m in new[] { Mnemonic.Vcmpps, Mnemonic.Vcmppd, Mnemonic.Vcmpss, Mnemonic.Vcmpsd })
+        {
+            MapVex(m, &AvxFloat.Compare);
+        }
+
+        foreach (var m in new[] { Mnemonic.Vcomiss, Mnemonic.Vcomisd, Mnemonic.Vucomiss, Mnemonic.Vucomisd })
+        {
+            MapVex(m, &AvxFloat.CompareFlags);
+        }
+
+        foreach (var m in new[] { Mnemonic.Vaddsubps, Mnemonic.Vaddsubpd, Mnemonic.Vhaddps, Mnemonic.Vhaddpd, Mnemonic.Vhsubps, Mnemonic.Vhsubpd })
+        {
+            MapVex(m, &AvxFloat.Horizontal);
+        }
+
+        MapVex(Mnemonic.Vdpps, &AvxFloat.DotProduct);
+        MapVex(Mnemonic.Vdppd, &AvxFloat.DotProduct);
+        foreach (var m in new[] { Mnemonic.Vmovaps, Mnemonic.Vmovapd, Mnemonic.Vmovups, Mnemonic.Vmovupd, Mnemonic.Vmovntps, Mnemonic.Vmovntpd })
+        {
+            MapVex(m, &AvxFloatMove.Move);
+        }
+
+        MapVex(Mnemonic.Vmovss, &AvxFloatMove.MoveScalar);
+        MapVex(Mnemonic.Vmovsd, &AvxFloatMove.MoveScalar);
+        foreach (var m in new[] { Mnemonic.Vmovlps, Mnemonic.Vmovlpd, Mnemonic.Vmovhps, Mnemonic.Vmovhpd, Mnemonic.Vmovhlps, Mnemonic.Vmovlhps })
+        {
+            MapVex(m, &AvxFloatMove.MoveHalf);
+        }
+
+        MapVex(Mnemonic.Vmovmskps, &AvxFloatMove.MoveMask);
+        MapVex(Mnemonic.Vmovmskpd, &AvxFloatMove.MoveMask);
+        MapVex(Mnemonic.Vmovsldup, &AvxFloatMove.Duplicate);
+        MapVex(Mnemonic.Vmovshdup, &AvxFloatMove.Duplicate);
+        MapVex(Mnemonic.Vmovddup, &AvxFloatMove.Duplicate);
+        foreach (var m in new[] { Mnemonic.Vandps, Mnemonic.Vandpd, Mnemonic.Vandnps, Mnemonic.Vandnpd, Mnemonic.Vorps, Mnemonic.Vorpd, Mnemonic.Vxorps, Mnemonic.Vxorpd })
+        {
+            MapVex(m, &AvxFloatMove.Logic);
+        }
+
+        foreach (var m in new[] { Mnemonic.Vshufps, Mnemonic.Vshufpd, Mnemonic.Vunpcklps, Mnemonic.Vunpckhps, Mnemonic.Vunpcklpd, Mnemonic.Vunpckhpd })
+        {
+            MapVex(m, &AvxFloatMove.Shuffle);
+        }
+
+        foreach (var m in new[] { Mnemonic.Vblendps, Mnemonic.Vblendpd, Mnemonic.Vblendvps, Mnemonic.Vblendvpd })
+        {
+            MapVex(m, &AvxFloatMove.Blend);
+        }
+
+        MapVex(Mnemonic.Vinsertps, &AvxFloatMove.Insertps);
+        MapVex(Mnemonic.Vextractps, &AvxFloatMove.Extractps);
+        MapVex(Mnemonic.Vcvtsi2ss, &AvxFloatConvert.FromInteger);
+        MapVex(Mnemonic.Vcvtsi2sd, &AvxFloatConvert.FromInteger);
+        foreach (var m in new[] { Mnemonic.Vcvtss2si, Mnemonic.Vcvttss2si, Mnemonic.Vcvtsd2si, Mnemonic.Vcvttsd2si })
+        {
+            MapVex(m, &AvxFloatConvert.ToInteger);
+        }
+
+        MapVex(Mnemonic.Vcvtss2sd, &AvxFloatConvert.Scalar);
+        MapVex(Mnemonic.Vcvtsd2ss, &AvxFloatConvert.Scalar);
+        foreach (var m in new[]
+        {
+            Mnemonic.Vcvtps2pd, Mnemonic.Vcvtpd2ps, Mnemonic.Vcvtdq2ps, Mnemonic.Vcvtps2dq, Mnemonic.Vcvttps2dq, Mnemonic.Vcvtdq2pd,
+            Mnemonic.Vcvtpd2dq, Mnemonic.Vcvttpd2dq,
+        })
+        {
+            MapVex(m, &AvxFloatConvert.Packed);
+        }
+
+        MapVex(Mnemonic.Vbroadcastss, &AvxPermute.Broadcast);
+        MapVex(Mnemonic.Vbroadcastsd, &AvxPermute.Broadcast);
+        MapVex(Mnemonic.Vbroadcastf128, &AvxPermute.Broadcast);
+        MapVex(Mnemonic.Vinsertf128, &Avx2Integer.Insert128);
+        MapVex(Mnemonic.Vextractf128, &Avx2Integer.Extract128);
+        MapVex(Mnemonic.Vperm2f128, &Avx2Integer.Permute);
+        MapVex(Mnemonic.Vpermilps, &AvxPermute.PermuteInLane);
+        MapVex(Mnemonic.Vpermilpd, &AvxPermute.PermuteInLane);
+        MapVex(Mnemonic.Vpermps, &AvxPermute.PermuteCrossLane);
+        MapVex(Mnemonic.Vpermpd, &AvxPermute.PermuteCrossLane);
+        MapVex(Mnemonic.Vmaskmovps, &AvxPermute.MaskedMove);
+        MapVex(Mnemonic.Vmaskmovpd, &AvxPermute.MaskedMove);
+        MapVex(Mnemonic.Vtestps, &AvxPermute.Test);
+        MapVex(Mnemonic.Vtestpd, &AvxPermute.Test);
+        MapVex(Mnemonic.Vzeroupper, &AvxPermute.Zero);
+        MapVex(Mnemonic.Vzeroall, &AvxPermute.Zero);
+        MapVex(Mnemonic.Vldmxcsr, &AvxPermute.LoadStoreMxcsr);
+        MapVex(Mnemonic.Vstmxcsr, &AvxPermute.LoadStoreMxcsr);
+
         // Stack (Stack.cs)
         Map(Mnemonic.Push, &Stack.Push);
         Map(Mnemonic.Pop, &Stack.Pop);

@@ -634,41 +634,53 @@ public static class SoftFloat
 
     /// <summary>
     /// The approximate reciprocal and reciprocal square root of RCPPS/RSQRTPS (SDM Vol. 2: relative
-    /// error at most 1.5 * 2^-12). This model returns the exact value truncated to 12 fraction
-    /// bits (well inside the bound). Denormal inputs count as zeros and give infinity; results
-    /// below the normal range flush to zero; MXCSR is neither read nor written (SDM Vol. 2 RCPPS).
+    /// error at most 1.5 * 2^-12), bit for bit as the AMD Zen host computes them
+    /// (<see cref="ReciprocalTable"/>): the top 12 fraction bits of the input pick a 12-bit result
+    /// fraction, the exponent is negated (halved for RSQRT, whose table also depends on the
+    /// exponent's parity). Zeros and denormals give a signed infinity, results below the normal
+    /// range a signed zero, whatever DAZ and FTZ say; RSQRT of a negative number is the QNaN
+    /// indefinite; an infinity gives zero; a NaN is quieted. MXCSR is neither read nor written.
     /// </summary>
     public static uint Reciprocal(uint a, bool squareRoot)
     {
-        var f = FloatFormat.Single;
-        var env = new FpEnv { Rounding = RoundingMode.TowardZero, Daz = true, Ftz = true, UnderflowMasked = true };
-        ulong input = a;
-        if (f.IsNaN(input))
+        const uint SignBit = 0x8000_0000, QuietBit = 0x0040_0000, Infinity = 0x7F80_0000, Indefinite = 0xFFC0_0000;
+        uint sign = a & SignBit;
+        int biased = (int)((a >> 23) & 0xFF);
+        uint fraction = a & 0x7F_FFFF;
+        if (biased == 0xFF)
         {
-            return (uint)Quiet(f, input);
+            return fraction != 0 ? a | QuietBit : squareRoot && sign != 0 ? Indefinite : sign;
         }
 
-        ulong result;
-        if (squareRoot)
+        if (biased == 0)
         {
-            if ((input & ~f.SignBit) != 0 && f.IsDenormal(input))
-            {
-                input &= f.SignBit;
-            }
+            return sign | Infinity;
+        }
 
-            ulong root = Sqrt(f, input, ref env);
-            result = f.IsNaN(root) ? f.DefaultNaN : Div(f, 0x3F80_0000, root, ref env);
+        if (squareRoot && sign != 0)
+        {
+            return Indefinite;
+        }
+
+        int k = (int)(fraction >> 11);
+        int exponent;
+        ushort result;
+        if (!squareRoot)
+        {
+            result = ReciprocalTable.Reciprocal[k];
+            exponent = 253 - biased;
+        }
+        else if (((biased - 127) & 1) == 0)
+        {
+            result = ReciprocalTable.ReciprocalSqrtEven[k];
+            exponent = 126 - ((biased - 127) / 2);
         }
         else
         {
-            result = Div(f, 0x3F80_0000, ApplyDaz(f, input, true), ref env);
+            result = ReciprocalTable.ReciprocalSqrtOdd[k];
+            exponent = 126 - ((biased - 128) / 2);
         }
 
-        if (!f.IsNaN(result) && ((result >> f.FractionBits) & 0xFF) != 0xFF)
-        {
-            result &= ~0x7FFUL; // keep 12 fraction bits
-        }
-
-        return (uint)result;
+        return exponent <= 0 ? sign : sign | ((uint)exponent << 23) | ((uint)result << 11);
     }
 }

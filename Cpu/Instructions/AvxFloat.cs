@@ -299,9 +299,31 @@ public static class AvxFloat
         Finish(c, i, r, env);
     }
 
+    /// <summary>True when <paramref name="env"/> holds a flag MXCSR leaves unmasked: a multi-step instruction stops at that step.</summary>
+    internal static bool Unmasked(X86Cpu c, in FpEnv env) => (env.Flags & ~(c.S.Vector.Mxcsr >> Mxcsr.MaskShift) & Mxcsr.FlagBits) != 0;
+
+    /// <summary>
+    /// Ends one step of a multi-step instruction: true (go on) when no flag it raised is
+    /// unmasked; then its flags move to <paramref name="done"/>, where the pre-computation rule
+    /// of a later step cannot drop them (checked on hardware).
+    /// </summary>
+    internal static bool NextStep(X86Cpu c, ref FpEnv env, ref uint done)
+    {
+        if (Unmasked(c, env))
+        {
+            return false;
+        }
+
+        done |= env.Flags;
+        env.Flags = 0;
+        return true;
+    }
+
     /// <summary>
     /// VDPPS (each 128-bit lane on its own, SDM Vol. 2 DPPS: products selected by imm8[7:4], summed
-    /// (p0 + p1) + (p2 + p3), stored where imm8[3:0] says) and VDPPD (128-bit only).
+    /// (p0 + p1) + (p2 + p3), stored where imm8[3:0] says) and VDPPD (128-bit only). The steps run
+    /// one after the other, products, pair sums, total: an unmasked exception in one step faults
+    /// there, and the flags of the steps before it stay set (checked on hardware).
     /// </summary>
     public static void DotProduct(X86Cpu c, in Instruction i)
     {
@@ -311,36 +333,50 @@ public static class AvxFloat
         }
 
         int imm = i.Immediate8;
+        uint done = 0;
         YmmRegister r = default;
         if (i.Mnemonic == Mnemonic.Vdppd)
         {
             ulong p0 = (imm & 0x10) != 0 ? SoftFloat.Mul(D, a[0], b[0], ref env) : 0;
             ulong p1 = (imm & 0x20) != 0 ? SoftFloat.Mul(D, a[1], b[1], ref env) : 0;
-            ulong sum = SoftFloat.Add(D, p0, p1, ref env);
-            r[0] = (imm & 1) != 0 ? sum : 0;
-            r[1] = (imm & 2) != 0 ? sum : 0;
+            if (NextStep(c, ref env, ref done))
+            {
+                ulong sum = SoftFloat.Add(D, p0, p1, ref env);
+                r[0] = (imm & 1) != 0 ? sum : 0;
+                r[1] = (imm & 2) != 0 ? sum : 0;
+            }
+
+            c.S.Vector.Mxcsr |= done;
             Finish(c, i, r, env);
             return;
         }
 
-        Span<ulong> p = stackalloc ulong[4];
-        for (int lane = 0; lane < Width(i) / 16; lane++)
+        int lanes = Width(i) / 16;
+        Span<ulong> p = stackalloc ulong[8];
+        for (int n = 0; n < 4 * lanes; n++)
         {
-            for (int k = 0; k < 4; k++)
+            p[n] = (imm & (0x10 << (n & 3))) != 0 ? SoftFloat.Mul(S, Lane(a, S, n), Lane(b, S, n), ref env) : 0;
+        }
+
+        if (NextStep(c, ref env, ref done))
+        {
+            Span<ulong> pairs = stackalloc ulong[4];
+            for (int n = 0; n < 2 * lanes; n++)
             {
-                int n = (4 * lane) + k;
-                p[k] = (imm & (0x10 << k)) != 0 ? SoftFloat.Mul(S, Lane(a, S, n), Lane(b, S, n), ref env) : 0;
+                pairs[n] = SoftFloat.Add(S, p[2 * n], p[(2 * n) + 1], ref env);
             }
 
-            ulong low = SoftFloat.Add(S, p[0], p[1], ref env);
-            ulong high = SoftFloat.Add(S, p[2], p[3], ref env);
-            ulong sum = SoftFloat.Add(S, low, high, ref env);
-            for (int k = 0; k < 4; k++)
+            for (int lane = 0; lane < lanes && NextStep(c, ref env, ref done); lane++)
             {
-                SetLane(ref r, S, (4 * lane) + k, (imm & (1 << k)) != 0 ? sum : 0);
+                ulong sum = SoftFloat.Add(S, pairs[2 * lane], pairs[(2 * lane) + 1], ref env);
+                for (int k = 0; k < 4; k++)
+                {
+                    SetLane(ref r, S, (4 * lane) + k, (imm & (1 << k)) != 0 ? sum : 0);
+                }
             }
         }
 
+        c.S.Vector.Mxcsr |= done;
         Finish(c, i, r, env);
     }
 }

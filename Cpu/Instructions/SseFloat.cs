@@ -355,9 +355,21 @@ public static class SseFloat
             p[k] = (imm & (0x10 << k)) != 0 ? SoftFloat.Mul(S, dst.GetDword(k), src.GetDword(k), ref env) : 0;
         }
 
-        ulong low = SoftFloat.Add(S, p[0], p[1], ref env);
-        ulong high = SoftFloat.Add(S, p[2], p[3], ref env);
-        ulong sum = SoftFloat.Add(S, low, high, ref env);
+        // The steps run one after the other: an unmasked exception stops at its step, and the
+        // flags of the steps before it stay set (AvxFloat.NextStep, checked on hardware).
+        uint done = 0;
+        ulong sum = 0;
+        if (AvxFloat.NextStep(c, ref env, ref done))
+        {
+            ulong low = SoftFloat.Add(S, p[0], p[1], ref env);
+            ulong high = SoftFloat.Add(S, p[2], p[3], ref env);
+            if (AvxFloat.NextStep(c, ref env, ref done))
+            {
+                sum = SoftFloat.Add(S, low, high, ref env);
+            }
+        }
+
+        c.S.Vector.Mxcsr |= done;
         Vec128 result = default;
         for (int k = 0; k < 4; k++)
         {
@@ -378,7 +390,9 @@ public static class SseFloat
         int imm = i.Immediate8;
         ulong p0 = (imm & 0x10) != 0 ? SoftFloat.Mul(D, dst.Lo, src.Lo, ref env) : 0;
         ulong p1 = (imm & 0x20) != 0 ? SoftFloat.Mul(D, dst.Hi, src.Hi, ref env) : 0;
-        ulong sum = SoftFloat.Add(D, p0, p1, ref env);
+        uint done = 0;
+        ulong sum = AvxFloat.NextStep(c, ref env, ref done) ? SoftFloat.Add(D, p0, p1, ref env) : 0;
+        c.S.Vector.Mxcsr |= done;
         Finish(c, d, new Vec128((imm & 1) != 0 ? sum : 0, (imm & 2) != 0 ? sum : 0), env);
     }
 }

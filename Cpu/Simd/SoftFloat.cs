@@ -207,8 +207,10 @@ public static class SoftFloat
 
         if (y.Kind == Kind.Zero)
         {
-            // Divide-by-zero outranks a denormal dividend: ZE alone (checked on hardware).
-            env.Flags |= Mxcsr.ZE;
+            // Divide-by-zero outranks a denormal dividend: ZE alone (checked on hardware). An
+            // infinite dividend gives an exact infinity, no ZE (IEEE 754 7.3; SDM Vol. 1 4.9.1.3:
+            // only a finite nonzero dividend).
+            env.Flags |= x.Kind == Kind.Infinity ? 0 : Mxcsr.ZE;
             return f.Infinity(sign);
         }
 
@@ -360,7 +362,8 @@ public static class SoftFloat
     /// exact value to the format under MXCSR.RC, raising PE when inexact, OE on overflow (result
     /// infinity or the largest finite number as the rounding direction says, table 4-10), UE when
     /// tiny and inexact (or tiny at all with UE unmasked), and with FTZ and UE masked returns a
-    /// signed zero for a tiny result, raising UE and PE (10.2.3.3).
+    /// signed zero for a tiny result, raising UE and PE (10.2.3.3). With OE or UE unmasked, PE
+    /// means the full-precision result with an unbounded exponent is inexact, as on the host.
     /// </summary>
     private static ulong RoundPack(FloatFormat f, bool sign, int exponent, UInt128 significand, ref FpEnv env)
     {
@@ -405,7 +408,17 @@ public static class SoftFloat
                 return f.Zero(sign);
             }
 
-            if (inexact || !env.UnderflowMasked)
+            if (!env.UnderflowMasked)
+            {
+                // Unmasked underflow (SDM Vol. 1 4.9.1.5): UE even for an exact result, and PE
+                // only when the result rounded to full precision with an unbounded exponent is
+                // inexact, not the denormalized one, which is never stored (checked on hardware).
+                RoundToMultiple(significand, exponent, lsbNormal, sign, env.Rounding, out bool wideInexact);
+                env.Flags |= Mxcsr.UE | (wideInexact ? Mxcsr.PE : 0);
+                return f.Zero(sign) | q;
+            }
+
+            if (inexact)
             {
                 env.Flags |= Mxcsr.UE;
             }
@@ -424,7 +437,7 @@ public static class SoftFloat
         int biased = lsb + f.FractionBits + f.Bias;
         if (biased >= f.MaxExponent)
         {
-            env.Flags |= Mxcsr.OE | Mxcsr.PE;
+            env.Flags |= env.OverflowUnmasked ? Mxcsr.OE : Mxcsr.OE | Mxcsr.PE;
             bool toInfinity = env.Rounding switch
             {
                 RoundingMode.Nearest => true,

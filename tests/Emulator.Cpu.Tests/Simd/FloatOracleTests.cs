@@ -214,11 +214,38 @@ public class FloatOracleTests
 
     private static void FillFloats(Random random, Span<byte> bytes, bool singles)
     {
+        // A quarter of the states hold only special values, so that every pairing of them (inf/0,
+        // inf-inf, 0*inf, SNaN with QNaN, denormal with zero) comes up.
+        bool specials = random.Next(4) == 0;
         for (int k = 0; k + 8 <= bytes.Length; k += 8)
         {
-            ulong value = singles ? Edge(random, 8, 23) | (Edge(random, 8, 23) << 32) : Edge(random, 11, 52);
+            ulong value = singles
+                ? Value(random, 8, 23, specials) | (Value(random, 8, 23, specials) << 32)
+                : Value(random, 11, 52, specials);
             BinaryPrimitives.WriteUInt64LittleEndian(bytes[k..], value);
         }
+    }
+
+    private static ulong Value(Random random, int exponentBits, int fractionBits, bool specials) =>
+        specials ? Special(random, exponentBits, fractionBits) : Edge(random, exponentBits, fractionBits);
+
+    /// <summary>±0, ±inf, a QNaN, an SNaN, a denormal, ±1 or the largest finite value, with a random sign.</summary>
+    public static ulong Special(Random random, int exponentBits, int fractionBits)
+    {
+        ulong sign = (ulong)random.Next(2) << (exponentBits + fractionBits);
+        ulong maxExponent = (1UL << exponentBits) - 1;
+        ulong quiet = 1UL << (fractionBits - 1);
+        ulong payload = (ulong)random.Next(1, 1 << 8);
+        return sign | random.Next(7) switch
+        {
+            0 => 0,
+            1 => maxExponent << fractionBits,
+            2 => (maxExponent << fractionBits) | quiet | payload,
+            3 => (maxExponent << fractionBits) | payload,
+            4 => payload,
+            5 => (maxExponent >> 1) << fractionBits,
+            _ => ((maxExponent - 1) << fractionBits) | ((1UL << fractionBits) - 1),
+        };
     }
 
     private static ulong Integer(Random random) => random.Next(6) switch

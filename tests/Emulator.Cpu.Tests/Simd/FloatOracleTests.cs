@@ -34,6 +34,7 @@ public class FloatOracleTests
             "Unpcklps", "Unpckhps", "Unpcklpd", "Unpckhpd", "Blendps", "Blendpd", "Blendvps", "Blendvpd"],
         ["convert"] = ["Cvtsi2ss", "Cvtsi2sd", "Cvtss2si", "Cvttss2si", "Cvtsd2si", "Cvttsd2si", "Cvtss2sd", "Cvtsd2ss", "Cvtps2pd", "Cvtpd2ps",
             "Cvtdq2ps", "Cvtps2dq", "Cvttps2dq", "Cvtdq2pd", "Cvtpd2dq", "Cvttpd2dq"],
+        ["convert-mmx"] = ["Cvtpi2ps", "Cvtpi2pd", "Cvtps2pi", "Cvttps2pi", "Cvtpd2pi", "Cvttpd2pi"],
         ["avx-only"] = ["Vbroadcastss", "Vbroadcastsd", "Vbroadcastf128", "Vinsertf128", "Vextractf128", "Vperm2f128", "Vpermilps", "Vpermilpd",
             "Vpermps", "Vpermpd", "Vmaskmovps", "Vmaskmovpd", "Vtestps", "Vtestpd", "Vzeroupper", "Vzeroall"],
     };

@@ -346,4 +346,35 @@ public class AvxFloatRuleTests
             }
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void OutsideSixtyFourBitModeVexReachesOnlyYmm0To7(Engine engine)
+    {
+        // SDM Vol. 2 VZEROUPPER: outside 64-bit mode YMM8-15 are not modified; VEX runs in
+        // 32-bit protected mode (C4/C5 there are VEX when ModRM.mod is 11b, not LES/LDS).
+        using var m = new TestMachine().ProtectedMode32();
+        m.S.Cr4 |= ControlBits.Cr4OSFXSR | Cr4OsXsave;
+        m.S.Vector.Xcr0 = 7;
+        for (int r = 0; r < 16; r++)
+        {
+            for (int q = 0; q < 4; q++)
+            {
+                m.S.Vector.Ymm[r][q] = (ulong)((r * 4) + q + 1);
+            }
+        }
+
+        SetSingles(m, 1, One, One, One, One, One, One, One, One);
+        SetSingles(m, 2, Two, Two, Two, Two, Two, Two, Two, Two);
+        Run(m, engine, a =>
+        {
+            a.vaddps(ymm3, ymm1, ymm2);
+            a.vzeroupper();
+        });
+        ulong threes = ((ulong)Three << 32) | Three;
+        Assert.Equal([threes, threes, 0UL, 0UL], Ymm(m, 3));
+        Assert.Equal([1UL, 2UL, 0UL, 0UL], Ymm(m, 0));
+        Assert.Equal([(8UL * 4) + 1, (8UL * 4) + 2, (8UL * 4) + 3, (8UL * 4) + 4], Ymm(m, 8));
+        Assert.Equal([(15UL * 4) + 1, (15UL * 4) + 2, (15UL * 4) + 3, (15UL * 4) + 4], Ymm(m, 15));
+    }
 }

@@ -377,4 +377,31 @@ public class AvxFloatRuleTests
         Assert.Equal([(8UL * 4) + 1, (8UL * 4) + 2, (8UL * 4) + 3, (8UL * 4) + 4], Ymm(m, 8));
         Assert.Equal([(15UL * 4) + 1, (15UL * 4) + 2, (15UL * 4) + 3, (15UL * 4) + 4], Ymm(m, 15));
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void VldmxcsrLoadsAndRefusesReservedBits(Engine engine)
+    {
+        // SDM Vol. 2 LDMXCSR: #GP(0) when a reserved bit (31:16 here, MXCSR_MASK FFFFh) is set.
+        using (var m = Machine())
+        {
+            m.Memory.Write(TestMachine.DataAddress, 4, 0x9FC0); // FTZ, round to nearest, masks, DAZ
+            Run(m, engine, a =>
+            {
+                a.vldmxcsr(__dword_ptr[rsi]);
+                a.vstmxcsr(__dword_ptr[rsi + 8]);
+            });
+            Assert.Equal(NoFault, m.S.Gpr[R8]);
+            Assert.Equal(0x9FC0u, m.S.Vector.Mxcsr);
+            Assert.Equal(0x9FC0UL, m.Memory.Read(TestMachine.DataAddress + 8, 4));
+        }
+
+        using (var m = Machine())
+        {
+            m.Memory.Write(TestMachine.DataAddress, 4, 0x1_1F80);
+            Run(m, engine, a => a.vldmxcsr(__dword_ptr[rsi]));
+            Assert.Equal((ulong)Vector.GP, m.S.Gpr[R8]);
+            Assert.Equal(0x1F80u, m.S.Vector.Mxcsr);
+        }
+    }
 }

@@ -101,7 +101,7 @@ public class FloatExceptionOracleTests
 
                 if (lines.Count > 0)
                 {
-                    failures.Add($"{code} `{instruction}` (family {family} seed {seed} case {cases}): guest vs host: {string.Join("; ", lines)}");
+                    failures.Add($"{code} `{instruction}` (family {family} seed {seed} case {cases}) inputs [{FloatOracleTests.Inputs(instruction, input)}]: guest vs host: {string.Join("; ", lines)}");
                 }
             }
         }

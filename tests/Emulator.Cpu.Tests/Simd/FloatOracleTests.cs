@@ -149,12 +149,51 @@ public class FloatOracleTests
 
                 if (difference is not null)
                 {
-                    failures.Add($"{code} `{instruction}` (family {family} seed {seed} case {cases}): guest vs host: {difference}");
+                    failures.Add($"{code} `{instruction}` (family {family} seed {seed} case {cases}) inputs [{Inputs(instruction, input)}]: guest vs host: {difference}");
                 }
             }
         }
 
         Assert.True(failures.Count == 0, $"{failures.Count} of {cases} cases differ:\n" + string.Join("\n", failures.Take(25)));
+    }
+
+    /// <summary>
+    /// What the instruction read, for a one-line reproduction: MXCSR, each vector or general
+    /// register operand (vector registers as little-endian bytes, 32 for YMM) and the memory
+    /// operand's bytes.
+    /// </summary>
+    public static string Inputs(in Instruction instruction, SimdMachineState input)
+    {
+        var parts = new List<string> { $"mxcsr={Mxcsr(input):x}" };
+        for (int k = 0; k < instruction.OpCount; k++)
+        {
+            if (instruction.GetOpKind(k) == OpKind.Memory)
+            {
+                int offset = (int)instruction.MemoryDisplacement64;
+                int size = Math.Min(instruction.MemorySize.GetSize(), HostSimd.DataBytes - offset);
+                parts.Add($"[r15+{offset:x}]={Convert.ToHexString(input.Data.AsSpan(offset, Math.Max(size, 0)))}");
+            }
+            else if (instruction.GetOpKind(k) == OpKind.Register)
+            {
+                Register r = instruction.GetOpRegister(k);
+                if (r.IsXMM() || r.IsYMM())
+                {
+                    int n = r.IsXMM() ? r - Register.XMM0 : r - Register.YMM0;
+                    string low = Convert.ToHexString(input.Fxsave.AsSpan(HostSimd.XmmOffset + (16 * n), 16));
+                    parts.Add($"{r.ToString().ToLowerInvariant()}={low}{(r.IsYMM() ? Convert.ToHexString(input.Upper.AsSpan(16 * n, 16)) : "")}");
+                }
+                else if (r.IsGPR())
+                {
+                    int slot = Array.IndexOf([Register.RAX, Register.RBX, Register.RCX, Register.RDX, Register.RSI, Register.RDI], r.GetFullRegister());
+                    if (slot >= 0)
+                    {
+                        parts.Add($"{r.ToString().ToLowerInvariant()}={input.Gprs[slot]:x}");
+                    }
+                }
+            }
+        }
+
+        return string.Join(" ", parts);
     }
 
     private static byte[] Assemble(Instruction instruction)

@@ -306,6 +306,15 @@ public static unsafe class InstructionTable
         MapVex(Mnemonic.Vgatherqps, &Avx2Integer.Gather);
         MapVex(Mnemonic.Vgatherqpd, &Avx2Integer.Gather);
 
+        // FMA3 and F16C (Fma.cs, HalfFloat.cs); not in CPUID yet.
+        foreach (Mnemonic fma in Fma.Mnemonics)
+        {
+            MapVex(fma, &Fma.Execute);
+        }
+
+        MapVex(Mnemonic.Vcvtph2ps, &HalfFloat.Vcvtph2ps);
+        MapVex(Mnemonic.Vcvtps2ph, &HalfFloat.Vcvtps2ph);
+
         // Stack (Stack.cs)
         Map(Mnemonic.Push, &Stack.Push);
         Map(Mnemonic.Pop, &Stack.Pop);

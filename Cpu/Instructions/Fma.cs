@@ -136,6 +136,8 @@ public static class Fma
     /// unmasked post-computation one (OE, UE, PE) still leaves the destination unchanged. The
     /// fault is #XM with CR4.OSXMMEXCPT = 1, else #UD (11.5.1). True when the result may be written.
     /// </summary>
+    internal static bool RaisesUnmasked(X86Cpu c, uint flags) => (flags & ~(c.S.Vector.Mxcsr >> Mxcsr.MaskShift) & Mxcsr.FlagBits) != 0;
+
     internal static bool CommitFlags(X86Cpu c, uint flags)
     {
         ref uint mxcsr = ref c.S.Vector.Mxcsr;

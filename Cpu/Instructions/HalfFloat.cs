@@ -66,16 +66,24 @@ public static class HalfFloat
             result[k >> 2] |= half << (16 * (k & 3));
         }
 
-        if (!Fma.CommitFlags(c, env.Flags))
+        // A store that faults (#PF, #GP) leaves MXCSR as it was: probe the destination before
+        // the flags go in, unless an unmasked exception is to be raised first.
+        if (i.Op0Kind == OpKind.Memory)
         {
+            if (!Fma.RaisesUnmasked(c, env.Flags) && !c.ProbeWrite(X86Cpu.MemorySegment(i), c.EffectiveAddress(i), count * 2))
+            {
+                return;
+            }
+
+            if (Fma.CommitFlags(c, env.Flags))
+            {
+                c.WriteVectorMemory(i, count * 2, result);
+            }
+
             return;
         }
 
-        if (i.Op0Kind == OpKind.Memory)
-        {
-            c.WriteVectorMemory(i, count * 2, result);
-        }
-        else
+        if (Fma.CommitFlags(c, env.Flags))
         {
             c.WriteVectorRegister(i.Op0Register, result, vex: true);
         }

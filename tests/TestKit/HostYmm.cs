@@ -6,34 +6,36 @@ namespace Emulator.TestKit;
 
 /// <summary>
 /// The host CPU as the oracle for AVX floating-point code, unmasked MXCSR exceptions included:
-/// YMM0-15, MXCSR and 64 bytes at [R15] go in and come out. While the body runs, a SIGFPE
-/// handler (machine code in the same page) is installed: a fault inside the body (#XM, which
-/// Linux delivers as SIGFPE) resumes after it with the state the CPU left, so a test sees what
-/// the hardware keeps when an instruction faults (destination, MXCSR flags). A SIGFPE anywhere
-/// else goes on to the handler that was installed before (the runtime's), and that handler is
-/// put back afterwards. Only for bodies that use no general register but R15 and cannot fault
+/// YMM0-15, MXCSR and 64 bytes at [R15] go in and come out. While the body runs, a SIGFPE and
+/// SIGILL handler (machine code in the same page) is installed: a fault inside the body (#XM,
+/// which Linux delivers as SIGFPE, or #UD as SIGILL) resumes after it with the state the CPU
+/// left, so a test sees what the hardware keeps when an instruction faults (destination, MXCSR
+/// flags). A signal anywhere else goes on to the handler that was installed before (the
+/// runtime's), and those handlers are put back afterwards. Only for bodies that use no general register but R15 and cannot fault
 /// any other way.
 /// </summary>
 public static unsafe partial class HostYmm
 {
     public const int DataBytes = 64;
 
-    private const int YmmBytes = 512, MxcsrSlot = 512, DataPointerSlot = 520, FaultedSlot = 528, OldHandlerSlot = 536, BlockBytes = 576;
+    private const int YmmBytes = 512, MxcsrSlot = 512, DataPointerSlot = 520, FaultedSlot = 528, OldHandlerSlot = 536, OldIllegalSlot = 544, BlockBytes = 576;
     private const int Page = 8192;
 
     /// <summary>ucontext_t.uc_mcontext.gregs[REG_RIP] on x86-64 Linux (glibc sys/ucontext.h: 40 bytes of header, RIP is register 16).</summary>
     private const int UcontextRip = 40 + (16 * 8);
 
-    private const int SigFpe = 8, SaSigInfo = 4;
+    public const int SigIll = 4, SigFpe = 8;
+    private const int SaSigInfo = 4;
 
     private static readonly Lock s_lock = new();
 
     /// <summary>
     /// Runs <paramref name="body"/> natively with YMM0-15 from <paramref name="ymm"/> (32 bytes
     /// each), <paramref name="mxcsr"/> and <paramref name="data"/> at [R15]; all are updated in
-    /// place. Returns true when the body faulted (SIGFPE) and was skipped.
+    /// place. Returns the signal the body took and was skipped after (<see cref="SigFpe"/>,
+    /// <see cref="SigIll"/>), or 0.
     /// </summary>
-    public static bool Execute(Action<Assembler> body, Span<byte> ymm, ref uint mxcsr, Span<byte> data)
+    public static int Execute(Action<Assembler> body, Span<byte> ymm, ref uint mxcsr, Span<byte> data)
     {
         if (ymm.Length != YmmBytes || data.Length != DataBytes)
         {
@@ -84,8 +86,9 @@ public static unsafe partial class HostYmm
             a.pop(rbx);
             a.ret();
 
-            // The SIGFPE handler (RDI = signal, RSI = siginfo, RDX = ucontext): a fault between
-            // bodyStart and after resumes at after and is recorded; anything else is chained.
+            // The signal handler (RDI = signal, RSI = siginfo, RDX = ucontext): a fault between
+            // bodyStart and after resumes at after and its signal is recorded; anything else is
+            // chained to the previous handler of that signal.
             a.Label(ref handler);
             a.mov(rax, __qword_ptr[rdx + UcontextRip]);
             a.lea(rcx, __[bodyStart]);
@@ -96,10 +99,13 @@ public static unsafe partial class HostYmm
             a.jae(chain);
             a.mov(__qword_ptr[rdx + UcontextRip], rcx);
             a.mov(rax, (ulong)(block + FaultedSlot));
-            a.mov(__qword_ptr[rax], 1);
+            a.mov(__qword_ptr[rax], rdi);
             a.ret();
             a.Label(ref chain);
             a.mov(rax, (ulong)(block + OldHandlerSlot));
+            a.mov(rcx, (ulong)(block + OldIllegalSlot));
+            a.cmp(edi, SigIll);
+            a.cmove(rax, rcx);
             a.jmp(__qword_ptr[rax]);
 
             using var stream = new MemoryStream();
@@ -125,7 +131,7 @@ public static unsafe partial class HostYmm
             var action = default(SigAction);
             action.Handler = (nint)result.GetLabelRIP(handler);
             action.Flags = SaSigInfo;
-            SigAction previous;
+            SigAction previous, previousIllegal;
             lock (s_lock)
             {
                 if (SigActionCall(SigFpe, &action, &previous) != 0)
@@ -133,10 +139,23 @@ public static unsafe partial class HostYmm
                     throw new InvalidOperationException("sigaction failed");
                 }
 
-                *(nint*)(block + OldHandlerSlot) = previous.Handler;
                 try
                 {
-                    ((delegate* unmanaged<byte*, void>)page)(block);
+                    if (SigActionCall(SigIll, &action, &previousIllegal) != 0)
+                    {
+                        throw new InvalidOperationException("sigaction failed");
+                    }
+
+                    *(nint*)(block + OldHandlerSlot) = previous.Handler;
+                    *(nint*)(block + OldIllegalSlot) = previousIllegal.Handler;
+                    try
+                    {
+                        ((delegate* unmanaged<byte*, void>)page)(block);
+                    }
+                    finally
+                    {
+                        _ = SigActionCall(SigIll, &previousIllegal, null);
+                    }
                 }
                 finally
                 {
@@ -147,7 +166,7 @@ public static unsafe partial class HostYmm
             new Span<byte>(block, YmmBytes).CopyTo(ymm);
             mxcsr = *(uint*)(block + MxcsrSlot);
             new Span<byte>(buffer, DataBytes).CopyTo(data);
-            return *(ulong*)(block + FaultedSlot) != 0;
+            return (int)*(ulong*)(block + FaultedSlot);
         }
         finally
         {

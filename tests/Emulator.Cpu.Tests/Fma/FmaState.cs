@@ -37,8 +37,14 @@ public sealed class FmaState
     public void RunOnHost(byte[] code)
     {
         uint mxcsr = Mxcsr;
-        // Linux runs with CR4.OSXMMEXCPT = 1, so an unmasked SIMD exception is #XM (SIGFPE).
-        Fault = HostYmm.Execute(a => a.db(code), Ymm, ref mxcsr, Data) ? Vector.XM : NoFault;
+        // Linux runs with CR4.OSXMMEXCPT = 1, so an unmasked SIMD exception is #XM (SIGFPE); #UD is SIGILL.
+        Fault = HostYmm.Execute(a => a.db(code), Ymm, ref mxcsr, Data) switch
+        {
+            0 => NoFault,
+            HostYmm.SigFpe => Vector.XM,
+            HostYmm.SigIll => Vector.UD,
+            int signal => 1000 + signal,
+        };
         Mxcsr = mxcsr;
     }
 

@@ -134,4 +134,53 @@ public class FmaEncodingTests
         Assert.Equal((ulong)Vector.UD, Run(engine, Body, cr4Clear: ControlBits.Cr4OSXMMEXCPT, mxcsr: invalidUnmasked));
         Assert.Equal(NoFault, Run(engine, Body));
     }
+
+    /// <summary>
+    /// A page fault on the memory operand leaves MXCSR, the destination and memory as they were
+    /// (SDM Vol. 3A 6.5: a fault restores the state before the instruction): VCVTPS2PH storing 16
+    /// bytes into a page that is not present, and VFMADD reading from it.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void PageFaultLeavesMxcsrDestinationAndMemory(Engine engine)
+    {
+        const ulong Edge = 0x60_0000; // the 2 MiB page from here on is made not present
+        using var m = new TestMachine().LongMode();
+        m.Memory.Write(TestMachine.PageTableAddress + 0x2000 + (8 * (Edge >> 21)), 8, 0);
+        LongModeIdt.Install(m);
+        m.S.Cr4 |= ControlBits.Cr4OSFXSR | ControlBits.Cr4OSXMMEXCPT | Cr4OsXsave;
+        m.S.Vector.Xcr0 = 7;
+        m.S.Vector.Mxcsr = 0x1F80;
+        m.S.Gpr[R8] = NoFault;
+        m.S.Gpr[Emulator.Cpu.State.CpuState.RSI] = Edge - 8;
+        m.Memory.Write(Edge - 8, 8, 0x1122_3344_5566_7788);
+        for (int q = 0; q < 4; q++)
+        {
+            m.S.Vector.Ymm[1][q] = 0x3F80_0001_3F80_0001; // 1 + 2^-23: inexact in half precision
+            m.S.Vector.Ymm[0][q] = 0xAAAA_AAAA_AAAA_AAAA;
+        }
+
+        m.Load(a =>
+        {
+            a.vcvtps2ph(__xmmword_ptr[rsi], ymm1, 0);
+            a.hlt();
+        }).RunToHlt(engine);
+        Assert.Equal((ulong)Vector.PF, m.S.Gpr[R8]);
+        Assert.Equal(0x1F80u, m.S.Vector.Mxcsr);
+        Assert.Equal(0x1122_3344_5566_7788UL, m.Memory.Read(Edge - 8, 8));
+
+        m.S.Gpr[R8] = NoFault;
+        m.S.Gpr[Emulator.Cpu.State.CpuState.RSP] = TestMachine.StackTop;
+        m.S.Rip = TestMachine.CodeAddress;
+        m.S.Halted = 0;
+        m.Cpu.Blocks.Clear();
+        m.Load(a =>
+        {
+            a.vfmadd231ps(ymm0, ymm1, __ymmword_ptr[rsi]);
+            a.hlt();
+        }).RunToHlt(engine);
+        Assert.Equal((ulong)Vector.PF, m.S.Gpr[R8]);
+        Assert.Equal(0x1F80u, m.S.Vector.Mxcsr);
+        Assert.Equal(0xAAAA_AAAA_AAAA_AAAAUL, m.S.Vector.Ymm[0][3]);
+    }
 }

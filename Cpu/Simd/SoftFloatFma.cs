@@ -8,7 +8,8 @@ namespace Emulator.Cpu.Simd;
 /// exact and so never an infinity); DE for a denormal input (none if any input is a NaN or the
 /// operation is invalid); OE, UE
 /// and PE from the single rounding. IE and DE are the pre-computation exceptions of SDM Vol. 1
-/// 11.5.2: they depend on the inputs alone.
+/// 11.5.2: they depend on the inputs alone. Also here: the rounding step that reports PE the way
+/// the hardware does under an unmasked OE or UE, and the narrowing conversion of VCVTPS2PH built on it.
 /// </summary>
 public static partial class SoftFloat
 {

@@ -10,7 +10,7 @@ namespace Emulator.Cpu.Tests.Fma;
 
 /// <summary>
 /// The VEX rules of FMA3 and F16C: encodings the SDM makes #UD (VEX.W1 or VEX.vvvv other than
-/// 1111b for F16C) against the host, which takes them as SIGILL; encodings that must run (the
+/// 1111b for F16C; a 66, F2, F3, REX or LOCK prefix before VEX, Vol. 2A 2.3.2) against the host, which takes them as SIGILL; encodings that must run (the
 /// scalar forms ignore VEX.L, W selects PS or PD); and, in the guest only, the #UD without
 /// CR4.OSXSAVE or XCR0.AVX, the #NM with CR0.TS, and the #UD instead of #XM with
 /// CR4.OSXMMEXCPT = 0 (SDM Vol. 2A 2.3.6, 2.8 exception classes 2 and 6; Vol. 1 11.5.1).
@@ -35,6 +35,10 @@ public class FmaEncodingTests
             ("vfmadd231ss L1 (LIG)", "C4E275B9C2"),
             ("vfnmsub213sd L1 (LIG)", "C4E2F5AFC2"),
             ("vfmaddsub132ps ymm0,ymm1,ymm2", "C4E27596C2"),
+            ("66 prefix + vfmadd231ps", "66C4E271B8C2"),
+            ("F3 prefix + vfmadd231ps", "F3C4E271B8C2"),
+            ("REX prefix + vfmadd231ps", "40C4E271B8C2"),
+            ("LOCK + vcvtph2ps", "F0C4E27913C1"),
         ];
         var data = new TheoryData<Engine, string, string>();
         foreach (var engine in Enum.GetValues<Engine>())
@@ -69,7 +73,8 @@ public class FmaEncodingTests
         Assert.True(guest.Difference(host) is null, $"{name}: guest vs host: {guest.Difference(host)}");
 
         // The SDM's #UD encodings are #UD on this host too (else the comparison proves little).
-        bool undefined = name.StartsWith("vcvt", StringComparison.Ordinal) && (name.EndsWith("W1", StringComparison.Ordinal) || name.Contains("vvvv", StringComparison.Ordinal));
+        bool undefined = name.Contains("prefix", StringComparison.Ordinal) || name.StartsWith("LOCK", StringComparison.Ordinal)
+            || (name.StartsWith("vcvt", StringComparison.Ordinal) && (name.EndsWith("W1", StringComparison.Ordinal) || name.Contains("vvvv", StringComparison.Ordinal)));
         Assert.Equal(undefined ? Vector.UD : FmaState.NoFault, host.Fault);
     }
 

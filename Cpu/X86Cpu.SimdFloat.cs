@@ -93,6 +93,15 @@ public sealed unsafe partial class X86Cpu
     public bool CommitSimdFlags(uint flags)
     {
         ref uint mxcsr = ref S.Vector.Mxcsr;
+        const uint PreComputation = Mxcsr.IE | Mxcsr.DE | Mxcsr.ZE;
+        if ((flags & PreComputation & ~(mxcsr >> Mxcsr.MaskShift)) != 0)
+        {
+            // SDM Vol. 1 11.5.2: an unmasked invalid, denormal or divide-by-zero exception is
+            // detected before the result is computed, so the instruction reports only those
+            // (in every element) and none of the post-computation flags OE, UE and PE.
+            flags &= PreComputation;
+        }
+
         mxcsr |= flags;
         uint unmasked = flags & ~(mxcsr >> Mxcsr.MaskShift) & Mxcsr.FlagBits;
         if (unmasked == 0)

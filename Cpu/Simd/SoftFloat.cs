@@ -405,7 +405,18 @@ public static class SoftFloat
                 return f.Zero(sign);
             }
 
-            if (inexact || !env.UnderflowMasked)
+            if (!env.UnderflowMasked)
+            {
+                // Unmasked, UE is reported for any tiny result and the instruction writes nothing;
+                // PE then means "inexact when rounded to the destination precision with an
+                // unbounded exponent", not the denormalised result's loss (SDM Vol. 1 11.5.2.5,
+                // 4.9.1.5; the host oracle agrees).
+                RoundToMultiple(significand, exponent, lsbNormal, sign, env.Rounding, out bool wideInexact);
+                env.Flags |= Mxcsr.UE | (wideInexact ? Mxcsr.PE : 0);
+                return f.Zero(sign) | q;
+            }
+
+            if (inexact)
             {
                 env.Flags |= Mxcsr.UE;
             }

@@ -52,6 +52,17 @@ public sealed unsafe partial class X86Cpu : IDisposable
     /// <summary>The CPUID model this CPU reports.</summary>
     public CpuidModel Cpuid { get; } = new();
 
+    /// <summary>The CPU model (<c>--cpu</c>): sets the CPUID bits it decides and drops decoded blocks, which the feature gate shaped.</summary>
+    public CpuModel Model
+    {
+        get => Cpuid.Model;
+        set
+        {
+            Cpuid.Apply(value);
+            Blocks.Clear();
+        }
+    }
+
     /// <summary>Time source for RDTSC, in ticks of the nominal TSC frequency. Defaults to host time.</summary>
     public Func<ulong> TimeStampCounter { get; set; } = CpuidModel.HostTsc;
 

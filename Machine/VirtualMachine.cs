@@ -65,6 +65,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             Interrupts = _interrupts = new ApicInterruptSource(Board.Lapic, Board.Pic),
             MsrDevice = new ApicMsrs(Board.Lapic),
         };
+        Cpu.Model = config.CpuModel;
         // The local APIC is wired: CPUID says so (APIC, x2APIC, TSC-deadline; the APIC ID in EBX is 0).
         Cpu.Cpuid.Leaf1Edx |= CpuidModel.EdxApic;
         Cpu.Cpuid.Leaf1Ecx |= CpuidModel.EcxX2Apic | CpuidModel.EcxTscDeadline;

@@ -17,6 +17,7 @@ public sealed class BlockCache
     private readonly X86Cpu _cpu;
     private readonly Dictionary<BlockKey, Block> _blocks = [];
     private readonly Dictionary<ulong, List<Block>> _byPage = [];
+    private readonly HashSet<Code> _reportedGated = [];
 
     internal BlockCache(X86Cpu cpu)
     {
@@ -93,6 +94,7 @@ public sealed class BlockCache
         ulong firstPage = key.Linear & ~0xFFFUL;
         ulong linear = key.Linear;
         ulong cr2 = _cpu.S.Cr2;
+        var advertised = CpuModels.Advertised(_cpu.Cpuid);
         while (instructions.Count < MaxInstructions)
         {
             if (instructions.Count > 0 && (linear & ~0xFFFUL) != firstPage)
@@ -120,6 +122,24 @@ public sealed class BlockCache
                 _cpu.ClearFault();
                 _cpu.S.Cr2 = cr2;
                 break;
+            }
+
+            if (!FeatureGate.Allows(ref instruction, advertised, key.Bitness, out var missing))
+            {
+                // An extension the CPU model does not advertise: #UD when execution reaches it. The
+                // block ends before it, so the fault is raised by a block that starts there.
+                if (instructions.Count > 0)
+                {
+                    break;
+                }
+
+                if (_reportedGated.Add(instruction.Code))
+                {
+                    _cpu.Log?.Invoke($"#UD: {instruction.Code} needs {missing}, which CPU model {_cpu.Model} does not advertise");
+                }
+
+                _cpu.RaiseFault(Vector.UD);
+                return null;
             }
 
             instructions.Add(instruction);

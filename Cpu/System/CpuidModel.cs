@@ -76,6 +76,24 @@ public sealed class CpuidModel
     private static readonly byte[] s_vendor = Encoding.ASCII.GetBytes("GenuineIntel");
     private static readonly byte[] s_brand = Encoding.ASCII.GetBytes("Emulator software x86-64 CPU".PadRight(48, '\0'));
 
+    /// <summary>Starts as <see cref="CpuModels.DefaultModel"/>; the property values below are the bits every model shares, and those a model decides are set by <see cref="Apply"/>.</summary>
+    public CpuidModel()
+        : this(CpuModels.DefaultModel)
+    {
+    }
+
+    public CpuidModel(CpuModel model) => Apply(model);
+
+    /// <summary>The model last applied; tests may have changed single bits since.</summary>
+    public CpuModel Model { get; private set; }
+
+    /// <summary>Sets the bits a model decides (<see cref="CpuModels"/>), leaving the rest (the machine's APIC bits) alone.</summary>
+    public void Apply(CpuModel model)
+    {
+        CpuModels.Apply(this, model);
+        Model = model;
+    }
+
     /// <summary>
     /// CPUID.1:EDX. FPU: the x87 in software (Fpu/, Instructions/X87*.cs); DE: CR4.DE with DR4/DR5
     /// #UD and I/O breakpoints; MTRR: IA32_MTRRCAP and the fixed and variable ranges (Mtrr.cs);

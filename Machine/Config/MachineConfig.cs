@@ -57,6 +57,9 @@ public sealed record MachineConfig
 
     public const long DefaultJitThreshold = 50;
 
+    /// <summary>The CPU model: the instruction-set extensions CPUID advertises and the decoder accepts (--cpu, QEMU's -cpu).</summary>
+    public Emulator.Cpu.CpuModel CpuModel { get; init; } = Emulator.Cpu.CpuModels.DefaultModel;
+
     /// <summary>At exit, print execution statistics (instructions, blocks compiled, compile times, TLB, exits).</summary>
     public bool Statistics { get; init; }
 

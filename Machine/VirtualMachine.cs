@@ -34,6 +34,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     private int _exitStatus;
     private readonly Tracer? _tracer;
     private readonly ApicInterruptSource _interrupts;
+    private readonly DeadlineKicker? _kicker;
 
     /// <param name="config">What to build and boot.</param>
     /// <param name="stdout">Where "stdio" character devices write (the process's stdout for <c>emu</c>).</param>
@@ -82,6 +83,11 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         {
             // The time-stamp counter runs at a nominal 1 GHz: one tick per virtual nanosecond.
             Cpu.TimeStampCounter = () => Clock.Nanoseconds;
+            if (!Clock.Deterministic)
+            {
+                _kicker = new DeadlineKicker(Clock, Cpu.RequestStop);
+            }
+
             if (config.Trace is { Categories: not TraceCategories.None } trace)
             {
                 _tracer = new Tracer(trace, diagnostics);
@@ -315,6 +321,12 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                 slice = Math.Clamp((long)((deadline > now ? deadline - now : 0) >> Clock.Shift) + 1, 1, slice);
             }
 
+            if (mode == RunCommand.Continue)
+            {
+                // Host time: a kicker thread ends the slice when the next timer falls due.
+                _kicker?.Arm(Clock.NextDeadline);
+            }
+
             ulong before = Cpu.S.InstructionsRetired;
             StopReason reason = mode == RunCommand.Step ? Cpu.Step() : Cpu.Run(slice);
             executed += (long)(Cpu.S.InstructionsRetired - before);
@@ -430,6 +442,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
 
     public void Dispose()
     {
+        _kicker?.Dispose();
         _tracer?.Dispose();
         Jit?.Dispose();
         foreach (var sink in _sinks)

@@ -66,9 +66,11 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             Interrupts = _interrupts = new ApicInterruptSource(Board.Lapic, Board.Pic),
             MsrDevice = new ApicMsrs(Board.Lapic),
         };
-        // The local APIC is wired: CPUID says so (APIC, x2APIC, TSC-deadline; the APIC ID in EBX is 0).
+        // The local APIC is wired: CPUID says so (APIC, TSC-deadline, x2APIC when asked for; the APIC
+        // ID in EBX is 0). The hypervisor bit tells the guest it runs in a virtual machine, as every
+        // VMM's CPUID does (Linux then reports a missing PMU as virtualization, not as broken hardware).
         Cpu.Cpuid.Leaf1Edx |= CpuidModel.EdxApic;
-        Cpu.Cpuid.Leaf1Ecx |= CpuidModel.EcxX2Apic | CpuidModel.EcxTscDeadline;
+        Cpu.Cpuid.Leaf1Ecx |= CpuidModel.EcxTscDeadline | CpuidModel.EcxHypervisor | (config.X2Apic ? CpuidModel.EcxX2Apic : 0);
         Board.Lapic.Tsc = () => Cpu.TimeStampCounter() + Cpu.S.TscOffset;
 
         // An interrupt request wakes a halted vCPU sleeping in the run loop.
@@ -299,7 +301,15 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
 
             if (_resetRequested)
             {
+                // A reset the guest asked for (ACPI reset register, 0xCF9, the 8042's pulse, port 0x92).
                 _resetRequested = false;
+                if (_config.NoReboot)
+                {
+                    // QEMU's -no-reboot: the machine exits (status 0) instead of booting again.
+                    _diagnostics.WriteLine("emu: guest requested a reset; stopping (--no-reboot)");
+                    return 0;
+                }
+
                 ResetMachine();
             }
 

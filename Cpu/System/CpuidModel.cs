@@ -60,6 +60,7 @@ public sealed class CpuidModel
     public const uint EcxMovbe = 1u << 22;
     public const uint EcxPopcnt = 1u << 23;
     public const uint EcxRdrand = 1u << 30;
+    public const uint EcxHypervisor = 1u << 31;
 
     // CPUID.(EAX=7,ECX=0):EBX.
     public const uint Leaf7EbxBmi1 = 1u << 3;
@@ -72,6 +73,7 @@ public sealed class CpuidModel
     public const uint Leaf7EbxInvpcid = 1u << 10;
     public const uint Leaf7EbxSmap = 1u << 20;
     public const uint Leaf7EcxUmip = 1u << 2;
+    public const uint Leaf7EdxArchCapabilities = 1u << 29;
 
     private static readonly byte[] s_vendor = Encoding.ASCII.GetBytes("GenuineIntel");
     private static readonly byte[] s_brand = Encoding.ASCII.GetBytes("Emulator software x86-64 CPU".PadRight(48, '\0'));
@@ -133,6 +135,9 @@ public sealed class CpuidModel
     /// <summary>CPUID.(EAX=7,ECX=0):ECX.</summary>
     public uint Leaf7Ecx { get; set; } = Leaf7EcxUmip;
 
+    /// <summary>CPUID.(EAX=7,ECX=0):EDX: IA32_ARCH_CAPABILITIES (Msr.ArchCapabilitiesValue).</summary>
+    public uint Leaf7Edx { get; set; } = Leaf7EdxArchCapabilities;
+
     public uint ExtendedEcx { get; set; } = ExtEcxLahfSahf | ExtEcxLzcnt | ExtEcxPrefetchw;
 
     /// <summary>
@@ -164,7 +169,7 @@ public sealed class CpuidModel
             // Leaf 2: AL = 1 (one query), every other descriptor byte null: no cache or TLB data.
             2 => (1u, 0u, 0u, 0u),
             // Leaf 7 subleaf 0: EAX = the highest subleaf (0); structured feature flags.
-            7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u),
+            7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, Leaf7Edx) : (0u, 0u, 0u, 0u),
             0xD => XsaveLeaf(subleaf, xcr0),
             0x80000000 => (MaxExtendedLeaf, 0, 0, 0),
             0x80000001 => (0, 0, ExtendedEcx, extendedEdx),

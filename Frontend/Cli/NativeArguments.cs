@@ -19,7 +19,7 @@ public static class NativeArguments
     public static readonly Option<string> DebugconPort = new("--debugcon-port") { Description = "Port of the debug console", DefaultValueFactory = _ => "0xe9" };
     public static readonly Option<string?> ExitDevice = new("--exit-device") { Description = "isa-debug-exit device, e.g. iobase=0xf4,iosize=4: a write of V exits with (V<<1)|1" };
     public static readonly Option<string[]> Device = new("--device") { Description = "Add a device: pc-testdev (QEMU's test device); repeatable" };
-    public static readonly Option<bool> NoReboot = new("--no-reboot") { Description = "Stop instead of resetting on a triple fault" };
+    public static readonly Option<bool> NoReboot = new("--no-reboot") { Description = "Exit (status 0) instead of resetting on a triple fault or a reset request" };
     public static readonly Option<string?> Gdb = new("--gdb") { Description = "Start a GDB stub: tcp::1234, tcp:HOST:PORT or PORT (loopback unless a host is given)" };
     public static readonly Option<bool> WaitGdb = new("--wait-gdb") { Description = "Do not start the CPU until the debugger continues (QEMU's -S)" };
     public static readonly Option<string?> Monitor = new("--monitor") { Description = "Human monitor: stdio or tcp:HOST:PORT" };

@@ -34,6 +34,13 @@ public sealed record MachineConfig
     /// <summary>On a guest reset (triple fault, reset request): stop instead of rebooting.</summary>
     public bool NoReboot { get; init; }
 
+    /// <summary>
+    /// Advertise x2APIC in CPUID.1:ECX (the local APIC's MSR interface works either way once
+    /// enabled). Off by default, as on QEMU's default CPU: with x2APIC and no interrupt remapping
+    /// Linux complains ("x2apic: IRQ remapping doesn't support X2APIC mode").
+    /// </summary>
+    public bool X2Apic { get; init; }
+
     /// <summary>Deterministic time: virtual time advances 2^N ns per instruction (QEMU's -icount shift=N); null follows the host.</summary>
     public int? IcountShift { get; init; }
 

@@ -123,6 +123,7 @@ public class SystemRegisterTests
         { Msr.Lstar, 0x0000_8000_0000_0000, false }, // non-canonical address
         { Msr.KernelGsBase, 0xFFFF_8000_0000_0000, true },
         { Mtrr.Cap, 0x508, false },                 // read-only
+        { Msr.ArchCapabilities, 0, false },         // read-only
         { Mtrr.DefType, 0xC06, true },
         { Mtrr.DefType, 0x106, false },             // bits 9:8 reserved
         { Mtrr.DefType, 0x802, false },             // type 2 is reserved
@@ -171,6 +172,29 @@ public class SystemRegisterTests
         Assert.Equal(NoFault, vector);
         Assert.Equal(0x508UL, m.Reg(13)); // VCNT 8, FIX, WC (SDM 11.11.1)
         Assert.Equal(0x0606_0606_0504_0100UL, m.Reg(14));
+    }
+
+    [Fact]
+    public void ArchCapabilitiesSaysNotAffectedByMeltdownMdsAndTaaAndCpuidSaysItExists()
+    {
+        using var m = new TestMachine().LongMode();
+        ulong vector = Probe(m, a =>
+        {
+            a.mov(eax, 7);
+            a.xor(ecx, ecx);
+            a.cpuid();
+            a.mov(r13d, edx);
+            a.mov(ecx, Msr.ArchCapabilities);
+            a.rdmsr();
+            a.shl(rdx, 32);
+            a.or(rdx, rax);
+            a.mov(r14, rdx);
+        });
+
+        Assert.Equal(NoFault, vector);
+        Assert.Equal(1UL << 29, m.Reg(13) & (1UL << 29)); // CPUID.(7,0):EDX.ARCH_CAPABILITIES
+        Assert.Equal((1UL << 0) | (1UL << 5) | (1UL << 8), m.Reg(14) & ((1UL << 0) | (1UL << 5) | (1UL << 8))); // RDCL_NO, MDS_NO, TAA_NO (SDM Vol. 4 table 2-2)
+        Assert.Equal(0UL, m.Reg(14) & (1UL << 1)); // not IBRS_ALL: there is no IBRS
     }
 
     [Fact]

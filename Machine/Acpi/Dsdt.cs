@@ -44,6 +44,10 @@ public static class Dsdt
             Name("_HID", EisaId("PNP0303")),
             Name("_CRS", Resources.Template(Resources.Io(0x60, 0x60, 1, 1), Resources.Io(0x64, 0x64, 1, 1), Resources.IrqNoFlags(1)))),
         Device(
+            "MOU",
+            Name("_HID", EisaId("PNP0F13")), // PS/2 mouse on the 8042's auxiliary port, as QEMU's DSDT has it
+            Name("_CRS", Resources.Template(Resources.IrqNoFlags(12)))),
+        Device(
             "COM1",
             Name("_HID", EisaId("PNP0501")),
             Name("_UID", Integer(1)),

@@ -17,6 +17,10 @@ public static class Dsdt
         return
         [
             // Name (\_S5, Package (4) { SLP_TYP_a, SLP_TYP_b, 0, 0 }): ACPI 6.5 section 7.4.2.
+            // S5 only: no \_S3 (suspend to RAM needs a firmware resume path through the FACS waking
+            // vector, which direct kernel boot does not have) and no \_S4 (nothing here saves the
+            // machine). Linux prints "ACPI: PM: (supports S0 S5)", as it does on QEMU's pc machine
+            // with -global PIIX4_PM.disable_s3=1 -global PIIX4_PM.disable_s4=1.
             .. Name("\\_S5", Package(Integer(PlatformLayout.S5SleepType), Integer(PlatformLayout.S5SleepType), Integer(0), Integer(0))),
             .. Scope("\\_SB", PciRoot(pciHoleStart)),
         ];

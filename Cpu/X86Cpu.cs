@@ -24,7 +24,18 @@ public sealed unsafe partial class X86Cpu : IDisposable
         Ports = ports;
         Blocks = new BlockCache(this);
         Memory.CodeModified += Blocks.InvalidatePage;
+        Memory.A20Changed += OnA20Changed;
         Reset();
+    }
+
+    /// <summary>
+    /// The A20 gate changed (a device write, on this CPU's thread): cached translations hold gated
+    /// physical addresses, so drop them, and leave the block so the next fetch translates again.
+    /// </summary>
+    private void OnA20Changed()
+    {
+        Tlb.FlushAll();
+        EndBlock();
     }
 
     /// <summary>The architectural state, in native memory.</summary>
@@ -63,12 +74,16 @@ public sealed unsafe partial class X86Cpu : IDisposable
         }
     }
 
+    /// <summary>The machine-check banks (reported by CPUID.1:EDX.MCA).</summary>
+    public MachineCheck MachineCheck { get; } = new();
+
     /// <summary>Time source for RDTSC, in ticks of the nominal TSC frequency. Defaults to host time.</summary>
     public Func<ulong> TimeStampCounter { get; set; } = CpuidModel.HostTsc;
 
     public void Reset()
     {
         S.Reset();
+        MachineCheck.Reset();
         Tlb.FlushAll();
         Blocks.Clear();
         ClearFault();
@@ -175,6 +190,7 @@ public sealed unsafe partial class X86Cpu : IDisposable
     public void Dispose()
     {
         Memory.CodeModified -= Blocks.InvalidatePage;
+        Memory.A20Changed -= OnA20Changed;
         _stateBlock.Dispose();
     }
 }

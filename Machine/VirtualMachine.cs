@@ -180,10 +180,11 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         if (_config.KernelPath is { } kernelPath)
         {
             byte[] kernel = ReadInput(kernelPath, "kernel");
-            // Without firmware, the loader plays its part: the ACPI and MP tables go into the BIOS area.
+            // Without firmware, the loader plays its part: the ACPI, MP and SMBIOS tables go into the BIOS area.
             ulong lowRamEnd = Math.Min(_config.MemoryBytes, PcBoard.LowMemoryLimit);
             var acpi = AcpiTables.Install(Board.Memory, lowRamEnd);
             MpTable.Install(Board.Memory, CpuidModel.Signature, Cpu.Cpuid.Leaf1Edx);
+            Smbios.Install(Board.Memory, CpuidModel.Signature, Cpu.Cpuid.Leaf1Edx);
             switch (KernelImage.Detect(kernel))
             {
                 case KernelFormat.BzImage:

@@ -79,6 +79,12 @@ public static class Msr
             return true;
         }
 
+        if (MachineCheck.Owns(index) && (c.Cpuid.Leaf1Edx & CpuidModel.EdxMca) != 0)
+        {
+            value = c.MachineCheck.Read(index);
+            return true;
+        }
+
         value = index switch
         {
             Tsc => c.TimeStampCounter() + s.TscOffset,
@@ -110,6 +116,11 @@ public static class Msr
         if (c.MsrDevice is { } device && device.Owns(index))
         {
             return device.TryWrite(index, value) || c.RaiseFault(Vector.GP, 0);
+        }
+
+        if (MachineCheck.Owns(index) && (c.Cpuid.Leaf1Edx & CpuidModel.EdxMca) != 0)
+        {
+            return c.MachineCheck.TryWrite(index, value) || c.RaiseFault(Vector.GP, 0);
         }
 
         switch (index)

@@ -87,8 +87,10 @@ public sealed class PcBoard : IDisposable
         Map(Pit8254.BasePort, 4, Pit);
         Map(SystemControlPortB.Port, 1, new SystemControlPortB(Pit, Clock));
 
-        // Port 0x92: fast reset (bit 0) and the A20 gate (bit 1, always enabled here).
-        Map(SystemControlPortA.Port, 1, new SystemControlPortA(control.RequestReset));
+        // Port 0x92: fast reset (bit 0) and the A20 gate (bit 1). It and the 8042's output port drive
+        // one A20 line, the last write deciding (as QEMU wires them); the gate masks physical address
+        // bit 20 of every CPU access while it is off (PhysicalMemory.A20Mask).
+        Map(SystemControlPortA.Port, 1, new SystemControlPortA(control.RequestReset, SetA20));
         ConnectIsa(Com1Irq4, Com1Irq);
         Map(PostPort.Port, 1, Post);
 
@@ -98,10 +100,11 @@ public sealed class PcBoard : IDisposable
         _rtcIrq8 = IsaIrq(Mc146818Rtc.Irq, yieldsToHpet: true);
         Rtc = new Mc146818Rtc(Clock, _rtcIrq8, config.RtcBase);
         Map(Mc146818Rtc.BasePort, 2, Rtc);
-        PcCmosLayout.Apply(Rtc, low, config.MemoryBytes - low, mouse: false);
+        PcCmosLayout.Apply(Rtc, low, config.MemoryBytes - low, mouse: true);
 
-        // 8042 keyboard controller: data 0x60, status/command 0x64; keyboard on IRQ 1, the (empty) aux port on IRQ 12.
-        Keyboard = new I8042Controller(IsaIrq(I8042Controller.KeyboardIrq), IsaIrq(I8042Controller.AuxIrq), control.RequestReset);
+        // 8042 keyboard controller: data 0x60, status/command 0x64; keyboard on IRQ 1, the PS/2 mouse
+        // on the aux port on IRQ 12; output port bit 1 is the A20 gate.
+        Keyboard = new I8042Controller(IsaIrq(I8042Controller.KeyboardIrq), IsaIrq(I8042Controller.AuxIrq), control.RequestReset, SetA20);
         Map(I8042Controller.DataPortNumber, 1, Keyboard.DataPort);
         Map(I8042Controller.CommandPortNumber, 1, Keyboard.CommandPort);
 
@@ -219,6 +222,9 @@ public sealed class PcBoard : IDisposable
                 break;
         }
     }
+
+    /// <summary>The A20 line: physical address bit 20 follows it for every CPU access.</summary>
+    private void SetA20(bool enabled) => Memory.A20Enabled = enabled;
 
     /// <summary>The I/O APIC pin of ISA IRQ <paramref name="irq"/>: identity, except IRQ 0 on pin 2 (the MADT's interrupt source override).</summary>
     public static int IoApicPin(int irq) => irq == 0 ? 2 : irq;

@@ -42,6 +42,11 @@ public sealed partial class BlockEmitter
                 return last && TargetAllowed(i.NearBranchTarget);
             case var _ when i.Code.IsJccShortOrNear():
                 return last && TargetAllowed(i.NearBranchTarget);
+            case Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar:
+                // A masked count of zero leaves the flags alone: that case stays with the handler.
+                return IsGpr(in i, 0) && i.Op1Kind == OpKind.Immediate8 && (i.Immediate8 & (X86Cpu.OperandSize(i, 0) == 8 ? 0x3F : 0x1F)) != 0;
+            case Mnemonic.Imul:
+                return i.OpCount >= 2 && IsGpr(in i, 0) && IsGprOrMemory(in i, 1) && (i.OpCount == 2 || IsGprMemoryOrImmediate(in i, 2));
             case Mnemonic.Push or Mnemonic.Pop:
                 return _bitness == 64 && i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR64();
             case Mnemonic.Call:
@@ -73,6 +78,12 @@ public sealed partial class BlockEmitter
     private static bool IsGprOrMemory(in Instruction i, int n) => IsGpr(in i, n) || i.GetOpKind(n) == OpKind.Memory;
 
     private static bool IsGprMemoryOrImmediate(in Instruction i, int n) => IsGprOrMemory(in i, n) || i.GetOpKind(n) is OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate64 or OpKind.Immediate8to16 or OpKind.Immediate8to32 or OpKind.Immediate8to64 or OpKind.Immediate32to64;
+
+    /// <summary>
+    /// Instructions inlined only where no later reader needs their flags (the inline code computes
+    /// none): shifts, whose OF and AF are partly undefined, and IMUL, whose CF/OF need the full product.
+    /// </summary>
+    private static bool InlineOnlyWithDeadFlags(in Instruction i) => i.Mnemonic is Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Imul;
 
     /// <summary>Instructions whose inline code touches RSP implicitly.</summary>
     private static bool UsesStack(in Instruction i) => i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Call or Mnemonic.Ret;
@@ -111,6 +122,9 @@ public sealed partial class BlockEmitter
             case Mnemonic.Jmp:
                 EmitJump(k);
                 break;
+            case Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Imul:
+                EmitShiftOrMultiply(k);
+                break;
             case var _ when i.Code.IsJccShortOrNear():
                 EmitJcc(k);
                 break;
@@ -139,50 +153,30 @@ public sealed partial class BlockEmitter
         {
             _il.Emit(OpCodes.Ldc_I4_8);
             _il.Emit(OpCodes.Shr_Un);
-            ZeroExtend(1);
+            Extend(1);
             return;
         }
 
-        ZeroExtend(r.GetSize());
+        Extend(r.GetSize());
     }
 
-    /// <summary>Truncates the value on the stack to <paramref name="size"/> bytes, zero-extended back to 64 bits.</summary>
-    private void ZeroExtend(int size)
+    /// <summary>
+    /// Truncates the value on the stack to <paramref name="size"/> bytes and extends it back to 64
+    /// bits, with zeros or (<paramref name="signed"/>) copies of its sign bit; 8 bytes is a no-op.
+    /// </summary>
+    private void Extend(int size, bool signed = false)
     {
-        switch (size)
+        var (narrow, wide) = size switch
         {
-            case 1:
-                _il.Emit(OpCodes.Conv_U1);
-                _il.Emit(OpCodes.Conv_U8);
-                break;
-            case 2:
-                _il.Emit(OpCodes.Conv_U2);
-                _il.Emit(OpCodes.Conv_U8);
-                break;
-            case 4:
-                _il.Emit(OpCodes.Conv_U4);
-                _il.Emit(OpCodes.Conv_U8);
-                break;
-        }
-    }
-
-    /// <summary>Sign-extends the low <paramref name="size"/> bytes of the value on the stack to 64 bits.</summary>
-    private void SignExtend(int size)
-    {
-        switch (size)
+            1 => signed ? (OpCodes.Conv_I1, OpCodes.Conv_I8) : (OpCodes.Conv_U1, OpCodes.Conv_U8),
+            2 => signed ? (OpCodes.Conv_I2, OpCodes.Conv_I8) : (OpCodes.Conv_U2, OpCodes.Conv_U8),
+            4 => signed ? (OpCodes.Conv_I4, OpCodes.Conv_I8) : (OpCodes.Conv_U4, OpCodes.Conv_U8),
+            _ => (OpCodes.Nop, OpCodes.Nop),
+        };
+        if (size < 8)
         {
-            case 1:
-                _il.Emit(OpCodes.Conv_I1);
-                _il.Emit(OpCodes.Conv_I8);
-                break;
-            case 2:
-                _il.Emit(OpCodes.Conv_I2);
-                _il.Emit(OpCodes.Conv_I8);
-                break;
-            case 4:
-                _il.Emit(OpCodes.Conv_I4);
-                _il.Emit(OpCodes.Conv_I8);
-                break;
+            _il.Emit(narrow);
+            _il.Emit(wide);
         }
     }
 
@@ -201,7 +195,7 @@ public sealed partial class BlockEmitter
                 _il.Emit(OpCodes.Stloc, local);
                 return;
             case 4:
-                ZeroExtend(4);
+                Extend(4);
                 _il.Emit(OpCodes.Stloc, local);
                 return;
         }
@@ -209,14 +203,14 @@ public sealed partial class BlockEmitter
         ulong keep;
         if (r is Register.AH or Register.CH or Register.DH or Register.BH)
         {
-            ZeroExtend(1);
+            Extend(1);
             _il.Emit(OpCodes.Ldc_I4_8);
             _il.Emit(OpCodes.Shl);
             keep = ~0xFF00UL;
         }
         else
         {
-            ZeroExtend(r.GetSize());
+            Extend(r.GetSize());
             keep = r.GetSize() == 2 ? ~0xFFFFUL : ~0xFFUL;
         }
 
@@ -262,7 +256,7 @@ public sealed partial class BlockEmitter
 
         if (addressSize is 2 or 4)
         {
-            ZeroExtend(addressSize);
+            Extend(addressSize);
         }
 
         _il.Emit(OpCodes.Stloc, Ea);

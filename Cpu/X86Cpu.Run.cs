@@ -367,6 +367,7 @@ public sealed unsafe partial class X86Cpu
         // Every iteration retires n instructions, and the final pass up to n more.
         int loopBudget = (int)Math.Min(MaxLoopIterations, (budgetLeft - n) / n);
         s.LoopBudget = loopBudget;
+        s.TlbSet = block.Key.Bitness == 64 || (IsFlatData(ref s.Ds) && IsFlatData(ref s.Es) && IsFlatData(ref s.Ss)) ? Tlb.SetAddress(s.Cpl == 3) : Mmu.Paging.Tlb.MissSetAddress;
         _endBlock = false;
         _setShadow = 0;
         int last;
@@ -395,6 +396,9 @@ public sealed unsafe partial class X86Cpu
         CompiledEntries++;
         return last;
     }
+
+    /// <summary>A segment whose offsets are linear addresses with no check to make: base 0, 4 GiB limit, writable data.</summary>
+    private static bool IsFlatData(ref SegmentRegister r) => r.Base == 0 && r.Limit == uint.MaxValue && (r.Attributes & FlatDataMask) == FlatDataValue;
 
     private static int FaultingIndex(Block block, ulong next, ulong ipMask)
     {

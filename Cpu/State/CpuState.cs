@@ -104,6 +104,14 @@ public struct CpuState
     /// </summary>
     public int InterruptPoll;
 
+    /// <summary>
+    /// Not architectural: the software TLB set that translated code probes inline for DS, ES and
+    /// SS accesses (Mmu.Paging.Tlb.SetAddress), set by the run loop before each entry: the set of
+    /// the current privilege level when those segments are flat (base 0, 4 GiB, writable data;
+    /// always in 64-bit mode), else a set that never hits, which sends every access to the checked path.
+    /// </summary>
+    public nint TlbSet;
+
     public const int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
 
     /// <summary>Current privilege level: CS.DPL in protected mode (SDM 5.5), 0 in real mode, 3 in virtual-8086 mode.</summary>

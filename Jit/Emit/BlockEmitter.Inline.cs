@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Reflection.Emit;
 using Emulator.Cpu;
 using Emulator.Cpu.State;
+using Emulator.Mmu.Paging;
 using Iced.Intel;
 
 namespace Emulator.Jit.Emit;
@@ -272,6 +273,17 @@ public sealed partial class BlockEmitter
     /// <summary>Reads at segment <paramref name="segment"/>, offset <see cref="Ea"/>, into <see cref="Value"/>.</summary>
     private void EmitRead(int k, int segment, int size)
     {
+        var done = _il.DefineLabel();
+        if (EmitTlbProbe(segment, size, Tlb.ReadTagOffset, out var miss))
+        {
+            _il.Emit(OpCodes.Unaligned, (byte)1);
+            _il.Emit(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Stloc, Value);
+            _il.Emit(OpCodes.Br, done);
+            _il.MarkLabel(miss);
+        }
+
         _il.Emit(OpCodes.Ldarg, ArgCpu);
         _il.Emit(OpCodes.Ldc_I4, segment);
         _il.Emit(OpCodes.Ldloc, Ea);
@@ -279,11 +291,25 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldloca, Value);
         _il.Emit(OpCodes.Call, s_read);
         EmitFaultExit(k);
+        _il.MarkLabel(done);
     }
 
     /// <summary>Writes the value on the stack to segment <paramref name="segment"/>, offset <see cref="Ea"/>; leaves on a fault.</summary>
     private void EmitWrite(int k, int segment, int size, LocalBuilder value)
     {
+        var done = _il.DefineLabel();
+        if (EmitTlbProbe(segment, size, Tlb.WriteTagOffset, out var miss))
+        {
+            // A write tag exists only for RAM pages without translated code (Tlb), so a hit cannot
+            // be self-modifying code: the checked path handles code pages and MMIO.
+            _il.Emit(OpCodes.Ldloc, value);
+            _il.Emit(size switch { 1 => OpCodes.Conv_U1, 2 => OpCodes.Conv_U2, 4 => OpCodes.Conv_U4, _ => OpCodes.Conv_U8 });
+            _il.Emit(OpCodes.Unaligned, (byte)1);
+            _il.Emit(size switch { 1 => OpCodes.Stind_I1, 2 => OpCodes.Stind_I2, 4 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
+            _il.Emit(OpCodes.Br, done);
+            _il.MarkLabel(miss);
+        }
+
         _il.Emit(OpCodes.Ldarg, ArgCpu);
         _il.Emit(OpCodes.Ldc_I4, segment);
         _il.Emit(OpCodes.Ldloc, Ea);
@@ -291,6 +317,84 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldloc, value);
         _il.Emit(OpCodes.Call, s_write);
         EmitFaultExit(k);
+        _il.MarkLabel(done);
+    }
+
+    /// <summary>Inline TLB probes per block at most: RyuJIT's compile time grows faster than linearly with them.</summary>
+    internal const int MaxInlineProbes = 24;
+
+    private int _probes;
+    private LocalBuilder? _entry;
+
+    /// <summary>
+    /// The software TLB's hit path inline (Mmu/Paging/Tlb.cs) for an access of <paramref name="size"/>
+    /// bytes at DS, ES or SS offset <see cref="Ea"/> in 32- or 64-bit code: picks the entry of the
+    /// page in <see cref="CpuState.TlbSet"/> (which the run loop points at a never-hitting set
+    /// unless those segments are flat, so the offset is the linear address) and compares its tag
+    /// with the page of the access's last byte, which also sends page-crossing accesses to the
+    /// miss path. On a hit leaves the host address on the stack; on a miss branches to
+    /// <paramref name="miss"/> with an empty stack. Returns false (and emits nothing) when the
+    /// access always takes the checked path.
+    /// </summary>
+    private bool EmitTlbProbe(int segment, int size, int tagOffset, out System.Reflection.Emit.Label miss)
+    {
+        miss = default;
+        if (_bitness == 16 || segment is not ((int)Seg.DS or (int)Seg.ES or (int)Seg.SS) || _probes >= MaxInlineProbes)
+        {
+            return false;
+        }
+
+        _probes++;
+        _entry ??= _il.DeclareLocal(typeof(nint));
+        miss = _il.DefineLabel();
+
+        // entry = TlbSet + ((Ea >> 12) & (Entries - 1)) * EntrySize
+        LoadStateAddress(StateLayout.TlbSet);
+        _il.Emit(OpCodes.Ldind_I);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Ldc_I4, 12);
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Conv_U4);
+        _il.Emit(OpCodes.Ldc_I4, Tlb.Entries - 1);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Ldc_I4, Tlb.EntrySize);
+        _il.Emit(OpCodes.Mul);
+        _il.Emit(OpCodes.Conv_U);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _entry);
+
+        // tag == page of the last byte
+        _il.Emit(OpCodes.Ldloc, _entry);
+        if (tagOffset != 0)
+        {
+            _il.Emit(OpCodes.Ldc_I4, tagOffset);
+            _il.Emit(OpCodes.Add);
+        }
+
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        if (size > 1)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)(size - 1));
+            _il.Emit(OpCodes.Add);
+        }
+
+        _il.Emit(OpCodes.Ldc_I8, ~0xFFFL);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Bne_Un, miss);
+
+        // host = HostPage + (Ea & 0xFFF)
+        _il.Emit(OpCodes.Ldloc, _entry);
+        _il.Emit(OpCodes.Ldc_I4, Tlb.HostPageOffset);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldind_I);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Conv_U4);
+        _il.Emit(OpCodes.Ldc_I4, 0xFFF);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Conv_U);
+        _il.Emit(OpCodes.Add);
+        return true;
     }
 
     /// <summary>

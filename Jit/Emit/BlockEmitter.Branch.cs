@@ -16,6 +16,12 @@ public sealed partial class BlockEmitter
     {
         ref readonly Instruction i = ref _instructions[k];
         NoteTarget(i.NearBranchTarget);
+        if (k < _instructions.Length - 1)
+        {
+            // A JMP the block builder followed: the next instruction is its target, nothing to do.
+            return;
+        }
+
         if (_loops)
         {
             EmitBackEdge(k);

@@ -90,11 +90,17 @@ public sealed unsafe partial class BlockEmitter
     private CompiledBlock EmitBlock(out int inlined)
     {
         int n = _instructions.Length;
-        _highestTarget = (_block.EndRip - 1) & _ipMask;
-        if (_block.EndRip - 1 > _ipMask)
+        // The highest offset fetched: blocks follow forward JMPs, so the last instruction need not end highest.
+        _highestTarget = 0;
+        foreach (ref readonly Instruction i in _instructions.AsSpan())
         {
-            // The block wraps around the top of a 16-bit or 32-bit segment: leave it to the interpreter's checks.
-            _highestTarget = ulong.MaxValue;
+            _highestTarget = Math.Max(_highestTarget, (i.NextIP - 1) & _ipMask);
+            if (i.NextIP - 1 > _ipMask)
+            {
+                // The block wraps around the top of a 16-bit or 32-bit segment: leave it to the interpreter's checks.
+                _highestTarget = ulong.MaxValue;
+                break;
+            }
         }
 
         var plan = _inline ? Plan() : new bool[n];
@@ -168,7 +174,8 @@ public sealed unsafe partial class BlockEmitter
         var plan = new bool[_instructions.Length];
         for (int k = 0; k < plan.Length; k++)
         {
-            plan[k] = CanInline(in _instructions[k], k == plan.Length - 1);
+            plan[k] = CanInline(in _instructions[k], k == plan.Length - 1)
+                || (IsFollowedJump(k) && TargetAllowed(_instructions[k].NearBranchTarget));
         }
 
         return plan;
@@ -274,6 +281,15 @@ public sealed unsafe partial class BlockEmitter
         }
 
         _flagsDirty = _flags is not null;
+    }
+
+    /// <summary>A direct JMP inside the block that the block builder followed: the next instruction is its target.</summary>
+    private bool IsFollowedJump(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        return k < _instructions.Length - 1 && i.Mnemonic == Mnemonic.Jmp
+            && i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64
+            && i.NearBranchTarget == _instructions[k + 1].IP;
     }
 
     /// <summary>A direct JMP or Jcc to the block's first instruction: the block is a loop.</summary>

@@ -90,7 +90,11 @@ public sealed unsafe partial class X86Cpu : IDisposable
     }
 
     /// <summary>Asks a running <see cref="Run"/> to return at the next instruction boundary. Thread-safe.</summary>
-    public void RequestStop() => _stopRequested = true;
+    public void RequestStop()
+    {
+        _stopRequested = true;
+        NotifyInterrupt();
+    }
 
     /// <summary>The paging mode the control registers select (SDM Vol. 3A 4.1.1).</summary>
     public PagingMode PagingMode

@@ -409,11 +409,16 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     {
         if (raised)
         {
+            Cpu.NotifyInterrupt();
             _wake.Set();
         }
     }
 
-    private void OnApicInterrupt() => _wake.Set();
+    private void OnApicInterrupt()
+    {
+        Cpu.NotifyInterrupt();
+        _wake.Set();
+    }
 
     private void ResetMachine()
     {

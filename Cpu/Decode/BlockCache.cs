@@ -86,9 +86,25 @@ public sealed class BlockCache
         return Build(key);
     }
 
+    private static ulong LinearMask(int bitness) => bitness == 64 ? ulong.MaxValue : 0xFFFF_FFFFUL;
+
+    /// <summary>The target of a direct near JMP that lands after it in the block's first page, or null.</summary>
+    private static ulong? ForwardJumpInPage(in Instruction i, BlockKey key, ulong firstPage)
+    {
+        if (i.Mnemonic != Mnemonic.Jmp || i.Op0Kind is not (OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64))
+        {
+            return null;
+        }
+
+        ulong target = i.NearBranchTarget;
+        ulong targetLinear = (key.Linear - key.Rip + target) & LinearMask(key.Bitness);
+        return target >= i.NextIP && (targetLinear & ~0xFFFUL) == firstPage ? target : null;
+    }
+
     private Block? Build(BlockKey key)
     {
         var reader = new GuestCodeReader(_cpu, key.Linear);
+        var readers = new List<GuestCodeReader> { reader };
         var decoder = Decoder.Create(key.Bitness, reader, key.Rip, DecoderOptions.None);
         var instructions = new List<Instruction>();
         ulong firstPage = key.Linear & ~0xFFFUL;
@@ -144,6 +160,18 @@ public sealed class BlockCache
 
             instructions.Add(instruction);
             linear += (ulong)instruction.Length;
+            if (ForwardJumpInPage(in instruction, key, firstPage) is ulong target)
+            {
+                // A direct JMP forward within the page: the block goes on at the target (the JMP
+                // runs as usual and sets RIP to the next instruction's address), which saves a
+                // dispatch per taken JMP. Backward jumps end the block, so nothing is decoded twice.
+                linear = (key.Linear - key.Rip + target) & LinearMask(key.Bitness);
+                reader = new GuestCodeReader(_cpu, linear);
+                readers.Add(reader);
+                decoder = Decoder.Create(key.Bitness, reader, target, DecoderOptions.None);
+                continue;
+            }
+
             // Iced calls HLT's flow "next", but what follows it is often zeroed RAM (ADD [RAX],AL
             // over and over) that never runs; building and compiling it wastes the JIT's time.
             if (instruction.FlowControl != FlowControl.Next || instruction.Mnemonic == Mnemonic.Hlt)
@@ -152,7 +180,7 @@ public sealed class BlockCache
             }
         }
 
-        var pages = reader.PhysicalPages.Distinct().ToArray();
+        var pages = readers.SelectMany(r => r.PhysicalPages).Distinct().ToArray();
         var block = new Block(key, [.. instructions], pages);
         foreach (ulong page in pages)
         {

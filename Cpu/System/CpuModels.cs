@@ -10,19 +10,16 @@ public static class CpuModels
 {
     /// <summary>
     /// The model a machine gets without <c>--cpu</c>: the highest x86-64 level whose every feature
-    /// is in <see cref="Implemented"/> (V2 while AVX, FMA and F16C are missing; the
+    /// is in <see cref="Implemented"/> (the
     /// <c>GlibcIsaLevel</c> test says which level each model reaches).
     /// </summary>
-    public const CpuModel DefaultModel = CpuModel.V2;
+    public const CpuModel DefaultModel = CpuModel.V3;
 
     /// <summary>
     /// The families with complete, tested implementations; the one place to switch a family on
-    /// when it lands. Not yet: <see cref="IsaFeature.Avx"/> (the VEX floating-point
-    /// instructions), <see cref="IsaFeature.Fma"/>, <see cref="IsaFeature.F16c"/>.
-    /// <see cref="IsaFeature.Avx2"/> (integer, Avx2Integer.cs) and <see cref="IsaFeature.Xsave"/>
-    /// (SaveState.cs) are implemented but wait for AVX: AVX2 needs the AVX state and VEX
-    /// instructions, and an OS that sees XSAVE expects AVX with it. When AVX lands, add Avx, Avx2
-    /// and Xsave here (the AVX XSAVE component follows Avx in <see cref="Apply"/>).
+    /// when it lands. AVX (the VEX floating-point instructions, AvxFloat*.cs), AVX2 (integer,
+    /// Avx2Integer.cs), FMA (Fma.cs), F16C and XSAVE (SaveState.cs; the AVX XSAVE component
+    /// follows Avx in <see cref="Apply"/>) complete x86-64-v3.
     /// </summary>
     public const IsaFeature Implemented =
         IsaFeature.Sse3 | IsaFeature.Ssse3 | IsaFeature.Sse41 | IsaFeature.Sse42 | IsaFeature.Popcnt
@@ -30,7 +27,8 @@ public static class CpuModels
         | IsaFeature.Pclmulqdq | IsaFeature.Aes | IsaFeature.Movbe | IsaFeature.Rdrand | IsaFeature.Rdseed
         | IsaFeature.Bmi1 | IsaFeature.Bmi2 | IsaFeature.Lzcnt | IsaFeature.Adx | IsaFeature.Prefetchw
         | IsaFeature.Pcid | IsaFeature.Invpcid | IsaFeature.Smep | IsaFeature.Smap | IsaFeature.Umip
-        | IsaFeature.Page1Gb | IsaFeature.Rdtscp;
+        | IsaFeature.Page1Gb | IsaFeature.Rdtscp
+        | IsaFeature.Avx | IsaFeature.Avx2 | IsaFeature.Fma | IsaFeature.F16c | IsaFeature.Xsave;
 
     /// <summary>x86-64-v2 (glibc's level 2), plus RDTSCP as Nehalem has.</summary>
     public const IsaFeature V2Features =

@@ -17,11 +17,10 @@ public sealed class OracleGenerator
     private static readonly CpuidFeature[] s_sseFeatures = [CpuidFeature.MMX, CpuidFeature.SSE, CpuidFeature.SSE2, CpuidFeature.SSE3, CpuidFeature.SSSE3, CpuidFeature.SSE4_1, CpuidFeature.SSE4_2];
 
     /// <summary>
-    /// The families. A family that lands later plugs in with one line here, e.g.
-    /// <c>OracleFamily.ByFeatures("fma", EncodingKind.VEX, CpuidFeature.FMA)</c> or
-    /// <c>OracleFamily.ByFeatures("f16c", EncodingKind.VEX, CpuidFeature.F16C)</c>; the AVX
-    /// floating-point instructions join "avx" by themselves as their handlers appear, since a
-    /// family only ever draws implemented codes.
+    /// The families. A family that lands later plugs in with one line here, like
+    /// <c>OracleFamily.ByFeatures("fma", EncodingKind.VEX, CpuidFeature.FMA)</c>; instructions
+    /// of an existing family join it by themselves as their handlers appear, since a family only
+    /// ever draws implemented codes.
     /// </summary>
     public static readonly OracleFamily[] Families =
     [
@@ -37,6 +36,8 @@ public sealed class OracleGenerator
         new("sse", code => code.Encoding() == EncodingKind.Legacy && !HasMmxOperand(code) && code.CpuidFeatures().All(s_sseFeatures.Contains) && code.Mnemonic() != Mnemonic.Crc32),
         OracleFamily.ByFeatures("aes", EncodingKind.Legacy, CpuidFeature.AES, CpuidFeature.PCLMULQDQ),
         OracleFamily.ByFeatures("avx", EncodingKind.VEX, CpuidFeature.AVX, CpuidFeature.AVX2, CpuidFeature.AES, CpuidFeature.PCLMULQDQ),
+        OracleFamily.ByFeatures("fma", EncodingKind.VEX, CpuidFeature.FMA),
+        OracleFamily.ByFeatures("f16c", EncodingKind.VEX, CpuidFeature.F16C),
     ];
 
     /// <summary>

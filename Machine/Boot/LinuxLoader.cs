@@ -213,7 +213,6 @@ public static class LinuxLoader
         memory.WriteBytes(GdtAddress, gdt);
 
         s.Reset();
-        SetFirmwareMtrrs(ref s);
         s.Gdtr = new TableRegister { Base = GdtAddress, Limit = 31 };
         s.Rflags = Flags.Reserved1;
         s.Cs = Cpu.X86Cpu.FromDescriptor(0x10, code);
@@ -229,35 +228,6 @@ public static class LinuxLoader
             s.Cr4 = ControlBits.Cr4PAE;
             s.Efer = ControlBits.EferLME | ControlBits.EferLMA;
             s.Cr0 |= ControlBits.Cr0PG;
-        }
-    }
-
-    /// <summary>
-    /// The MTRRs as firmware leaves them (SeaBIOS's mtrr_setup does the same): write-back by default,
-    /// the fixed ranges WB for 0-640 KiB, UC for the legacy video hole at 0xA0000, WP for the ROM
-    /// area from 0xC0000, and one variable range making the MMIO hole from 3 GiB to 4 GiB (APICs, HPET,
-    /// firmware) uncacheable; fixed and variable ranges enabled. Without them Linux reports "MTRRs
-    /// disabled" and skips its PAT set-up (SDM Vol. 3A 11.11).
-    /// </summary>
-    private static void SetFirmwareMtrrs(ref CpuState s)
-    {
-        const ulong wb = 0x0606_0606_0606_0606, wp = 0x0505_0505_0505_0505;
-        const ulong holeSize = 0x1_0000_0000 - Board.PcBoard.LowMemoryLimit;
-        ulong physMask = ((1UL << PhysicalMemory.PhysicalAddressBits) - 1) & ~(holeSize - 1);
-        bool ok = Mtrr.TryWrite(ref s, Mtrr.Fix64K00000, wb)
-            && Mtrr.TryWrite(ref s, Mtrr.Fix16K80000, wb)
-            && Mtrr.TryWrite(ref s, Mtrr.Fix16KA0000, 0);
-        for (uint k = Mtrr.Fix4KC0000; k <= Mtrr.Fix4KF8000; k++)
-        {
-            ok &= Mtrr.TryWrite(ref s, k, wp);
-        }
-
-        ok &= Mtrr.TryWrite(ref s, Mtrr.PhysBase0, Board.PcBoard.LowMemoryLimit | 0) // UC
-            && Mtrr.TryWrite(ref s, Mtrr.PhysBase0 + 1, physMask | (1UL << 11)) // valid
-            && Mtrr.TryWrite(ref s, Mtrr.DefType, (1UL << 11) | (1UL << 10) | 6); // E, FE, WB
-        if (!ok)
-        {
-            throw new InvalidOperationException("the firmware MTRR values were refused");
         }
     }
 

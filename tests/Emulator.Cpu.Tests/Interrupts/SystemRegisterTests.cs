@@ -59,8 +59,10 @@ public class SystemRegisterTests
         Assert.True(InstructionTable.IsImplemented(Code.Paddq_mm_mmm64));
         Assert.True(InstructionTable.IsImplemented(Code.Addps_xmm_xmmm128));
         Assert.True(InstructionTable.IsImplemented(Code.Pcmpistri_xmm_xmmm128_imm8));
-        // XSAVE and AVX wait for the AVX instructions.
-        Assert.Equal(0u, ecx1 & (CpuidModel.EcxXsave | (1u << 28)));
+        // XSAVE and AVX, with handlers for both.
+        Assert.Equal(CpuidModel.EcxXsave | CpuidModel.EcxAvx, ecx1 & (CpuidModel.EcxXsave | CpuidModel.EcxAvx));
+        Assert.True(InstructionTable.IsImplemented(Code.Xsave64_mem));
+        Assert.True(InstructionTable.IsImplemented(Code.VEX_Vaddps_ymm_ymm_ymmm256));
         Assert.NotEqual(0u, ecx1 & (1u << 17)); // PCID, with INVPCID (tests/Emulator.Cpu.Tests/Paging)
         Assert.True(InstructionTable.IsImplemented(Code.Invpcid_r64_m128));
         Assert.NotEqual(0u, edx1 & CpuidModel.EdxMtrr);
@@ -225,7 +227,7 @@ public class SystemRegisterTests
         { "CR0 PG without PE", 0, 0x8001_0010, false },
         { "CR0 NW without CD", 0, 0xA001_0011, false },
         { "CR4 LA57", 4, (1UL << 12) | 0x20, false },
-        { "CR4 OSXSAVE", 4, (1UL << 18) | 0x20, false },
+        { "CR4 OSXSAVE", 4, (1UL << 18) | 0x20, true }, // XSAVE is advertised; SaveStateTests has the #GP without it
         { "CR4 bit 32", 4, (1UL << 32) | 0x20, false },
         { "CR4 DE", 4, 0x28, true },
         { "CR8 15", 8, 15, true },

@@ -287,20 +287,6 @@ public sealed class LinuxLoaderTests : IDisposable
     }
 
     [Fact]
-    public void MtrrsAreLeftAsFirmwareLeavesThemWriteBackByDefault()
-    {
-        using var vm = new VirtualMachine(Config(new FakeBzImage()), new MemoryStream(), new StringWriter());
-        ref CpuState s = ref vm.Cpu.S;
-        // IA32_MTRR_DEF_TYPE: E and FE on, default WB; else Linux says "MTRRs disabled" and skips PAT.
-        Assert.Equal(0xC06UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.DefType));
-        Assert.Equal(0x0606_0606_0606_0606UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.Fix64K00000));
-        Assert.Equal(0UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.Fix16KA0000)); // VGA hole UC
-        // Variable range 0: 3-4 GiB uncacheable (the MMIO hole), valid.
-        Assert.Equal(0xC000_0000UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.PhysBase0));
-        Assert.Equal(0xFF_C000_0800UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.PhysBase0 + 1));
-    }
-
-    [Fact]
     public void NonRelocatableKernelLoadsAtOneMegabyte()
     {
         var kernel = new FakeBzImage { Relocatable = false, PrefAddress = 0x1000000 };

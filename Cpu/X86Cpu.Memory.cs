@@ -310,7 +310,9 @@ public sealed unsafe partial class X86Cpu
             return RaiseFault(Vector.PF, (uint)error);
         }
 
-        physical = t.PhysicalAddress;
+        // The A20 gate acts on every physical address the CPU forms (PhysicalMemory.A20Mask); the
+        // TLB caches the gated result and is flushed when the gate changes.
+        physical = t.PhysicalAddress & Memory.A20Mask;
         ulong page = physical & ~0xFFFUL;
         byte* readHost = Memory.HostPage(page, forWrite: false);
         bool canWrite = t.Dirty && (user ? t.Writable && t.User : t.Writable || (S.Cr0 & ControlBits.Cr0WP) == 0);
@@ -340,12 +342,12 @@ public sealed unsafe partial class X86Cpu
         var ctx = PagingContext with { WriteProtect = false, Smep = false, Smap = false };
         if (ctx.Mode == PagingMode.None)
         {
-            physical = linear & 0xFFFFFFFF;
+            physical = linear & 0xFFFFFFFF & Memory.A20Mask;
             return true;
         }
 
         bool ok = PageWalker.Walk(Memory, ctx, linear, AccessKind.Read, user: false, updateAccessedDirty: false, out var t, out _);
-        physical = t.PhysicalAddress;
+        physical = t.PhysicalAddress & Memory.A20Mask;
         return ok;
     }
 

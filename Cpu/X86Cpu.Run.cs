@@ -49,7 +49,18 @@ public sealed unsafe partial class X86Cpu
     /// Signals a non-maskable interrupt (the NMI pin's edge). Thread-safe; the CPU takes it at the
     /// next instruction boundary unless NMIs are blocked (SDM Vol. 3A 6.7.1).
     /// </summary>
-    public void RaiseNmi() => _nmiLatched = true;
+    public void RaiseNmi()
+    {
+        _nmiLatched = true;
+        NotifyInterrupt();
+    }
+
+    /// <summary>
+    /// From any thread: an interrupt may have become pending (an interrupt line rose, an APIC
+    /// accepted a vector). A compiled loop running on the vCPU leaves at its next iteration so the
+    /// run loop looks at the interrupt source (<see cref="CpuState.InterruptPoll"/>).
+    /// </summary>
+    public void NotifyInterrupt() => Volatile.Write(ref S.InterruptPoll, 1);
 
     /// <summary>The linear address of the next instruction.</summary>
     public ulong CodeLinear => S.LongModeActive && S.Cs.Long ? S.Rip : (uint)(S.Cs.Base + S.Rip);
@@ -81,6 +92,9 @@ public sealed unsafe partial class X86Cpu
             }
 
             ref CpuState s = ref S;
+
+            // Cleared before the interrupt source is asked: a notification after this point stays set.
+            Volatile.Write(ref s.InterruptPoll, 0);
             if (s.InterruptShadow == 0 && s.NmiBlocked == 0 && (_nmiLatched || (Interrupts is { } nmiSource && nmiSource.TakeNmi())))
             {
                 // SDM Vol. 3A 6.7.1: NMI goes through vector 2 with no DPL check and blocks further
@@ -177,8 +191,8 @@ public sealed unsafe partial class X86Cpu
             bool compiledRan = false;
             if (block.Compiled is { } compiled && CanRunCompiled(block, stepping, csLimit, budget - executed))
             {
-                start = RunCompiled(block, compiled, ipMask);
-                executed += start;
+                start = RunCompiled(block, compiled, ipMask, budget - executed, out long looped);
+                executed += start + looped;
                 compiledRan = true;
                 first = false;
             }
@@ -334,14 +348,26 @@ public sealed unsafe partial class X86Cpu
             && block.CompiledLimit <= csLimit && budgetLeft >= block.Instructions.Length;
     }
 
+    /// <summary>Iterations a compiled one-block loop runs per entry at most (the rest of the budget bounds it too).</summary>
+    public const int MaxLoopIterations = 4096;
+
     /// <summary>
     /// Runs a translation and returns the index of the last instruction it ran (see
     /// <see cref="CompiledBlock"/>); the instructions before it are counted as retired here.
+    /// A translation that loops back to its own start (a one-block loop) runs whole iterations
+    /// while <see cref="CpuState.LoopBudget"/> lasts: <paramref name="looped"/> receives the
+    /// instructions of those iterations, which are retired here too.
     /// </summary>
-    private int RunCompiled(Block block, CompiledBlock compiled, ulong ipMask)
+    private int RunCompiled(Block block, CompiledBlock compiled, ulong ipMask, long budgetLeft, out long looped)
     {
         ref CpuState s = ref S;
         s.ExitRequest = 0;
+        int n = block.Instructions.Length;
+
+        // Every iteration retires n instructions, and the final pass up to n more.
+        int loopBudget = (int)Math.Min(MaxLoopIterations, (budgetLeft - n) / n);
+        s.LoopBudget = loopBudget;
+        s.TlbSet = block.Key.Bitness == 64 || (IsFlatData(ref s.Ds) && IsFlatData(ref s.Es) && IsFlatData(ref s.Ss)) ? Tlb.SetAddress(s.Cpl == 3) : Mmu.Paging.Tlb.MissSetAddress;
         _endBlock = false;
         _setShadow = 0;
         int last;
@@ -353,24 +379,39 @@ public sealed unsafe partial class X86Cpu
         {
             // A handler called from the translation threw. Registers were stored before the call
             // and RIP points after the instruction, which identifies it within the block.
-            var instructions = block.Instructions;
-            ulong next = s.Rip;
-            last = Array.FindIndex(instructions, i => (i.NextIP & ipMask) == next);
-            last = last < 0 ? 0 : last;
-            Log?.Invoke($"internal error in {instructions[last].Code} ({instructions[last]}) at {instructions[last].IP:x}: {e.GetType().Name}: {e.Message}; raising #UD");
+            last = FaultingIndex(block, s.Rip, ipMask);
+            Log?.Invoke($"internal error in {block.Instructions[last].Code} ({block.Instructions[last]}) at {block.Instructions[last].IP:x}: {e.GetType().Name}: {e.Message}; raising #UD");
             ClearFault();
             RaiseFault(Exceptions.Vector.UD);
         }
 
-        s.InstructionsRetired += (ulong)last;
-        CompiledInstructions += last + 1;
-        if (last < block.Instructions.Length - 1)
+        looped = (long)(loopBudget - s.LoopBudget) * n;
+        s.InstructionsRetired += (ulong)(last + looped);
+        CompiledInstructions += last + 1 + looped;
+        if (last < n - 1)
         {
             CompiledEarlyExits++;
         }
 
         CompiledEntries++;
         return last;
+    }
+
+    /// <summary>A segment whose offsets are linear addresses with no check to make: base 0, 4 GiB limit, writable data.</summary>
+    private static bool IsFlatData(ref SegmentRegister r) => r.Base == 0 && r.Limit == uint.MaxValue && (r.Attributes & FlatDataMask) == FlatDataValue;
+
+    private static int FaultingIndex(Block block, ulong next, ulong ipMask)
+    {
+        var instructions = block.Instructions;
+        for (int k = 0; k < instructions.Length; k++)
+        {
+            if ((instructions[k].NextIP & ipMask) == next)
+            {
+                return k;
+            }
+        }
+
+        return 0;
     }
 
     /// <summary>The cached successor of <paramref name="previous"/> if it is still the block at this address.</summary>

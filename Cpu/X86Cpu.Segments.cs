@@ -65,6 +65,9 @@ public sealed partial class X86Cpu
     public bool LoadSegment(Seg seg, ushort selector)
     {
         ref CpuState s = ref S;
+
+        // Translated code chose its inline TLB set (CpuState.TlbSet) for the segments it entered with.
+        s.ExitRequest = 1;
         if (!s.ProtectedMode || (s.Rflags & Flags.VM) != 0)
         {
             ref SegmentRegister r = ref s.Segment(seg);

@@ -24,7 +24,18 @@ public sealed unsafe partial class X86Cpu : IDisposable
         Ports = ports;
         Blocks = new BlockCache(this);
         Memory.CodeModified += Blocks.InvalidatePage;
+        Memory.A20Changed += OnA20Changed;
         Reset();
+    }
+
+    /// <summary>
+    /// The A20 gate changed (a device write, on this CPU's thread): cached translations hold gated
+    /// physical addresses, so drop them, and leave the block so the next fetch translates again.
+    /// </summary>
+    private void OnA20Changed()
+    {
+        Tlb.FlushAll();
+        EndBlock();
     }
 
     /// <summary>The architectural state, in native memory.</summary>
@@ -52,19 +63,38 @@ public sealed unsafe partial class X86Cpu : IDisposable
     /// <summary>The CPUID model this CPU reports.</summary>
     public CpuidModel Cpuid { get; } = new();
 
+    /// <summary>The CPU model (<c>--cpu</c>): sets the CPUID bits it decides and drops decoded blocks, which the feature gate shaped.</summary>
+    public CpuModel Model
+    {
+        get => Cpuid.Model;
+        set
+        {
+            Cpuid.Apply(value);
+            Blocks.Clear();
+        }
+    }
+
+    /// <summary>The machine-check banks (reported by CPUID.1:EDX.MCA).</summary>
+    public MachineCheck MachineCheck { get; } = new();
+
     /// <summary>Time source for RDTSC, in ticks of the nominal TSC frequency. Defaults to host time.</summary>
     public Func<ulong> TimeStampCounter { get; set; } = CpuidModel.HostTsc;
 
     public void Reset()
     {
         S.Reset();
+        MachineCheck.Reset();
         Tlb.FlushAll();
         Blocks.Clear();
         ClearFault();
     }
 
     /// <summary>Asks a running <see cref="Run"/> to return at the next instruction boundary. Thread-safe.</summary>
-    public void RequestStop() => _stopRequested = true;
+    public void RequestStop()
+    {
+        _stopRequested = true;
+        NotifyInterrupt();
+    }
 
     /// <summary>The paging mode the control registers select (SDM Vol. 3A 4.1.1).</summary>
     public PagingMode PagingMode
@@ -164,6 +194,7 @@ public sealed unsafe partial class X86Cpu : IDisposable
     public void Dispose()
     {
         Memory.CodeModified -= Blocks.InvalidatePage;
+        Memory.A20Changed -= OnA20Changed;
         _stateBlock.Dispose();
     }
 }

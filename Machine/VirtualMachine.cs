@@ -34,6 +34,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     private int _exitStatus;
     private readonly Tracer? _tracer;
     private readonly ApicInterruptSource _interrupts;
+    private readonly DeadlineKicker? _kicker;
 
     /// <param name="config">What to build and boot.</param>
     /// <param name="stdout">Where "stdio" character devices write (the process's stdout for <c>emu</c>).</param>
@@ -65,9 +66,12 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             Interrupts = _interrupts = new ApicInterruptSource(Board.Lapic, Board.Pic),
             MsrDevice = new ApicMsrs(Board.Lapic),
         };
-        // The local APIC is wired: CPUID says so (APIC, x2APIC, TSC-deadline; the APIC ID in EBX is 0).
+        Cpu.Model = config.CpuModel;
+        // The local APIC is wired: CPUID says so (APIC, TSC-deadline, x2APIC when asked for; the APIC
+        // ID in EBX is 0). The hypervisor bit tells the guest it runs in a virtual machine, as every
+        // VMM's CPUID does (Linux then reports a missing PMU as virtualization, not as broken hardware).
         Cpu.Cpuid.Leaf1Edx |= CpuidModel.EdxApic;
-        Cpu.Cpuid.Leaf1Ecx |= CpuidModel.EcxX2Apic | CpuidModel.EcxTscDeadline;
+        Cpu.Cpuid.Leaf1Ecx |= CpuidModel.EcxTscDeadline | CpuidModel.EcxHypervisor | (config.X2Apic ? CpuidModel.EcxX2Apic : 0);
         Board.Lapic.Tsc = () => Cpu.TimeStampCounter() + Cpu.S.TscOffset;
 
         // An interrupt request wakes a halted vCPU sleeping in the run loop.
@@ -82,6 +86,11 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         {
             // The time-stamp counter runs at a nominal 1 GHz: one tick per virtual nanosecond.
             Cpu.TimeStampCounter = () => Clock.Nanoseconds;
+            if (!Clock.Deterministic)
+            {
+                _kicker = new DeadlineKicker(Clock, Cpu.RequestStop);
+            }
+
             if (config.Trace is { Categories: not TraceCategories.None } trace)
             {
                 _tracer = new Tracer(trace, diagnostics);
@@ -171,10 +180,11 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         if (_config.KernelPath is { } kernelPath)
         {
             byte[] kernel = ReadInput(kernelPath, "kernel");
-            // Without firmware, the loader plays its part: the ACPI and MP tables go into the BIOS area.
+            // Without firmware, the loader plays its part: the ACPI, MP and SMBIOS tables go into the BIOS area.
             ulong lowRamEnd = Math.Min(_config.MemoryBytes, PcBoard.LowMemoryLimit);
             var acpi = AcpiTables.Install(Board.Memory, lowRamEnd);
             MpTable.Install(Board.Memory, CpuidModel.Signature, Cpu.Cpuid.Leaf1Edx);
+            Smbios.Install(Board.Memory, CpuidModel.Signature, Cpu.Cpuid.Leaf1Edx);
             switch (KernelImage.Detect(kernel))
             {
                 case KernelFormat.BzImage:
@@ -293,7 +303,15 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
 
             if (_resetRequested)
             {
+                // A reset the guest asked for (ACPI reset register, 0xCF9, the 8042's pulse, port 0x92).
                 _resetRequested = false;
+                if (_config.NoReboot)
+                {
+                    // QEMU's -no-reboot: the machine exits (status 0) instead of booting again.
+                    _diagnostics.WriteLine("emu: guest requested a reset; stopping (--no-reboot)");
+                    return 0;
+                }
+
                 ResetMachine();
             }
 
@@ -313,6 +331,12 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                 // Under icount, stop the slice at the next timer deadline so the event fires on time.
                 ulong now = Clock.Nanoseconds;
                 slice = Math.Clamp((long)((deadline > now ? deadline - now : 0) >> Clock.Shift) + 1, 1, slice);
+            }
+
+            if (mode == RunCommand.Continue)
+            {
+                // Host time: a kicker thread ends the slice when the next timer falls due.
+                _kicker?.Arm(Clock.NextDeadline);
             }
 
             ulong before = Cpu.S.InstructionsRetired;
@@ -385,11 +409,16 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     {
         if (raised)
         {
+            Cpu.NotifyInterrupt();
             _wake.Set();
         }
     }
 
-    private void OnApicInterrupt() => _wake.Set();
+    private void OnApicInterrupt()
+    {
+        Cpu.NotifyInterrupt();
+        _wake.Set();
+    }
 
     private void ResetMachine()
     {
@@ -430,6 +459,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
 
     public void Dispose()
     {
+        _kicker?.Dispose();
         _tracer?.Dispose();
         Jit?.Dispose();
         foreach (var sink in _sinks)

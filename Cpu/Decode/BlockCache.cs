@@ -17,6 +17,7 @@ public sealed class BlockCache
     private readonly X86Cpu _cpu;
     private readonly Dictionary<BlockKey, Block> _blocks = [];
     private readonly Dictionary<ulong, List<Block>> _byPage = [];
+    private readonly HashSet<Code> _reportedGated = [];
 
     internal BlockCache(X86Cpu cpu)
     {
@@ -85,14 +86,31 @@ public sealed class BlockCache
         return Build(key);
     }
 
+    private static ulong LinearMask(int bitness) => bitness == 64 ? ulong.MaxValue : 0xFFFF_FFFFUL;
+
+    /// <summary>The target of a direct near JMP that lands after it in the block's first page, or null.</summary>
+    private static ulong? ForwardJumpInPage(in Instruction i, BlockKey key, ulong firstPage)
+    {
+        if (i.Mnemonic != Mnemonic.Jmp || i.Op0Kind is not (OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64))
+        {
+            return null;
+        }
+
+        ulong target = i.NearBranchTarget;
+        ulong targetLinear = (key.Linear - key.Rip + target) & LinearMask(key.Bitness);
+        return target >= i.NextIP && (targetLinear & ~0xFFFUL) == firstPage ? target : null;
+    }
+
     private Block? Build(BlockKey key)
     {
         var reader = new GuestCodeReader(_cpu, key.Linear);
+        var readers = new List<GuestCodeReader> { reader };
         var decoder = Decoder.Create(key.Bitness, reader, key.Rip, DecoderOptions.None);
         var instructions = new List<Instruction>();
         ulong firstPage = key.Linear & ~0xFFFUL;
         ulong linear = key.Linear;
         ulong cr2 = _cpu.S.Cr2;
+        var advertised = CpuModels.Advertised(_cpu.Cpuid);
         while (instructions.Count < MaxInstructions)
         {
             if (instructions.Count > 0 && (linear & ~0xFFFUL) != firstPage)
@@ -122,8 +140,38 @@ public sealed class BlockCache
                 break;
             }
 
+            if (!FeatureGate.Allows(ref instruction, advertised, key.Bitness, out var missing))
+            {
+                // An extension the CPU model does not advertise: #UD when execution reaches it. The
+                // block ends before it, so the fault is raised by a block that starts there.
+                if (instructions.Count > 0)
+                {
+                    break;
+                }
+
+                if (_reportedGated.Add(instruction.Code))
+                {
+                    _cpu.Log?.Invoke($"#UD: {instruction.Code} needs {missing}, which CPU model {_cpu.Model} does not advertise");
+                }
+
+                _cpu.RaiseFault(Vector.UD);
+                return null;
+            }
+
             instructions.Add(instruction);
             linear += (ulong)instruction.Length;
+            if (ForwardJumpInPage(in instruction, key, firstPage) is ulong target)
+            {
+                // A direct JMP forward within the page: the block goes on at the target (the JMP
+                // runs as usual and sets RIP to the next instruction's address), which saves a
+                // dispatch per taken JMP. Backward jumps end the block, so nothing is decoded twice.
+                linear = (key.Linear - key.Rip + target) & LinearMask(key.Bitness);
+                reader = new GuestCodeReader(_cpu, linear);
+                readers.Add(reader);
+                decoder = Decoder.Create(key.Bitness, reader, target, DecoderOptions.None);
+                continue;
+            }
+
             // Iced calls HLT's flow "next", but what follows it is often zeroed RAM (ADD [RAX],AL
             // over and over) that never runs; building and compiling it wastes the JIT's time.
             if (instruction.FlowControl != FlowControl.Next || instruction.Mnemonic == Mnemonic.Hlt)
@@ -132,7 +180,7 @@ public sealed class BlockCache
             }
         }
 
-        var pages = reader.PhysicalPages.Distinct().ToArray();
+        var pages = readers.SelectMany(r => r.PhysicalPages).Distinct().ToArray();
         var block = new Block(key, [.. instructions], pages);
         foreach (ulong page in pages)
         {

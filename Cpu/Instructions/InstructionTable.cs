@@ -414,6 +414,14 @@ public static unsafe class InstructionTable
         MapVex(Mnemonic.Vzeroall, &AvxPermute.Zero);
         MapVex(Mnemonic.Vldmxcsr, &AvxPermute.LoadStoreMxcsr);
         MapVex(Mnemonic.Vstmxcsr, &AvxPermute.LoadStoreMxcsr);
+        // FMA3 and F16C (Fma.cs, HalfFloat.cs); not in CPUID yet.
+        foreach (Mnemonic fma in Fma.Mnemonics)
+        {
+            MapVex(fma, &Fma.Execute);
+        }
+
+        MapVex(Mnemonic.Vcvtph2ps, &HalfFloat.Vcvtph2ps);
+        MapVex(Mnemonic.Vcvtps2ph, &HalfFloat.Vcvtps2ph);
 
         // Stack (Stack.cs)
         Map(Mnemonic.Push, &Stack.Push);

@@ -264,7 +264,10 @@ public static class SimdInteger
     {
         if (c.MmxAvailable(i))
         {
+            // SDM Vol. 2A EMMS: every tag empty. TOP also returns to 0, as on the host CPU oracle
+            // and in Bochs: code that runs x87 after EMMS sees the stack MMX code left, TOP = 0.
             c.S.X87.Ftw = 0xFFFF;
+            c.S.X87.Fsw &= unchecked((ushort)~(7 << 11));
         }
     }
 }

@@ -153,10 +153,9 @@ public static class SseConvert
         FloatFormat f = i.Mnemonic == Mnemonic.Cvtpi2ps ? S : D;
         r.SetLane(f, 0, SoftFloat.FromInt(f, (int)raw, ref env));
         r.SetLane(f, 1, SoftFloat.FromInt(f, (int)(raw >> 32), ref env));
-
-        // The switch to the MMX state happens even when the conversion then faults (#XM; checked on hardware).
         if (mmxSource)
         {
+            // The switch to MMX operation comes first: it happens even when #XM follows (host oracle).
             c.EnterMmxState();
         }
 
@@ -179,7 +178,9 @@ public static class SseConvert
         var mode = i.Mnemonic is Mnemonic.Cvttps2pi or Mnemonic.Cvttpd2pi ? RoundingMode.TowardZero : env.Rounding;
         ulong lo = SoftFloat.ToInt(f, s.GetLane(f, 0), 32, mode, ref env);
         ulong hi = SoftFloat.ToInt(f, s.GetLane(f, 1), 32, mode, ref env);
-        c.EnterMmxState(); // even when the conversion then faults (checked on hardware)
+        // SDM Vol. 2A CVTPS2PI: the instruction switches the x87 to MMX operation (TOP = 0, every
+        // tag valid), also when it ends in #XM (host oracle).
+        c.EnterMmxState();
         if (c.CommitSimdFlags(env.Flags))
         {
             c.WriteMmx(i.Op0Register, lo | (hi << 32));

@@ -227,6 +227,9 @@ public static class X87Arith
             if (!ctx.Aborted)
             {
                 c.FpuWrite(0, Float80.Indefinite);
+                // The NaN result is a complete reduction: C2 = 0 (SDM Vol. 2A FPREM; the host oracle
+                // agrees and leaves C0 and C3 alone).
+                c.S.X87.Fsw &= unchecked((ushort)~X86Cpu.FswC2);
             }
 
             c.FpuFinish(ctx);

@@ -372,7 +372,9 @@ public static class X87Move
             c.FpuWrite(0, c.FpuRead(st));
         }
 
-        c.FpuFinish(ctx);
+        // SDM Vol. 2A FCMOVcc: C1 is set to 0 on a stack underflow and otherwise left alone (as
+        // on the host oracle).
+        c.FpuFinish(ctx, setC1: false);
     }
 
     public static void Ffree(X86Cpu c, in Instruction i)
@@ -385,7 +387,9 @@ public static class X87Move
         c.FpuSetEmpty(i.Op0Register - Register.ST0);
         if (i.Mnemonic == Mnemonic.Ffreep)
         {
-            c.FpuTop = c.FpuTop + 1;
+            // FFREEP frees ST(i) and then pops: ST(0) becomes empty too (AMD APM Vol. 5 FFREEP;
+            // the host CPU oracle agrees).
+            c.FpuPop();
         }
     }
 

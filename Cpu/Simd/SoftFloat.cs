@@ -11,7 +11,7 @@ namespace Emulator.Cpu.Simd;
 /// Denormal inputs raise DE unless DAZ turns them into zeros (10.2.3.4); a NaN operand suppresses
 /// DE (the NaN check comes first, 11.5.2).
 /// </summary>
-public static class SoftFloat
+public static partial class SoftFloat
 {
     /// <summary>
     /// SSE detects tininess after rounding (SDM Vol. 1 4.9.1.5: "tiny" is judged on the result

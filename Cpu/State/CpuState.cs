@@ -89,6 +89,29 @@ public struct CpuState
     /// </summary>
     public int ExitRequest;
 
+    /// <summary>
+    /// Not architectural: iterations a compiled one-block loop may still run inside its translation
+    /// (the run loop sets it from the instruction budget before each entry; each jump back to the
+    /// block's start takes one).
+    /// </summary>
+    public int LoopBudget;
+
+    /// <summary>
+    /// Not architectural: set non-zero from any thread when an interrupt may have become pending
+    /// (<see cref="X86Cpu.NotifyInterrupt"/>) or a stop was requested. The run loop clears it before
+    /// it looks for interrupts at a block boundary; a compiled loop leaves when it is set, so the
+    /// run loop takes the interrupt within one iteration.
+    /// </summary>
+    public int InterruptPoll;
+
+    /// <summary>
+    /// Not architectural: the software TLB set that translated code probes inline for DS, ES and
+    /// SS accesses (Mmu.Paging.Tlb.SetAddress), set by the run loop before each entry: the set of
+    /// the current privilege level when those segments are flat (base 0, 4 GiB, writable data;
+    /// always in 64-bit mode), else a set that never hits, which sends every access to the checked path.
+    /// </summary>
+    public nint TlbSet;
+
     public const int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
 
     /// <summary>Current privilege level: CS.DPL in protected mode (SDM 5.5), 0 in real mode, 3 in virtual-8086 mode.</summary>

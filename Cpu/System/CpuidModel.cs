@@ -11,10 +11,14 @@ namespace Emulator.Cpu;
 public sealed class CpuidModel
 {
     /// <summary>
-    /// Family 6, model 6, stepping 3 (CPUID.1:EAX, SDM Vol. 2A figure 3-6; no extended family or
-    /// model); also EDX after RESET (SDM Vol. 3A 9.1.4).
+    /// Family 6, extended model 2, model 0xC (display model 44), stepping 1: the signature of QEMU's
+    /// Westmere model (CPUID.1:EAX, SDM Vol. 2A figure 3-6); also EDX after RESET (SDM Vol. 3A
+    /// 9.1.4). Linux keys quirks on it: on family 6 models below 15 it turns PAT off
+    /// (arch/x86/kernel/cpu/intel.c), which the old value (model 6, a Pentium II) triggered; on
+    /// Skylake and later models it reports microcode errata (TSC deadline) and model-listed
+    /// vulnerabilities (RETBleed, SRBDS, MMIO stale data) that no microcode of ours can clear.
     /// </summary>
-    public const uint Signature = 0x00000663;
+    public const uint Signature = 0x000206C1;
 
     public const uint MaxBasicLeaf = 0xD;
     public const uint MaxExtendedLeaf = 0x80000008;
@@ -26,11 +30,13 @@ public sealed class CpuidModel
     public const uint EdxTsc = 1u << 4;
     public const uint EdxMsr = 1u << 5;
     public const uint EdxPae = 1u << 6;
+    public const uint EdxMce = 1u << 7;
     public const uint EdxCx8 = 1u << 8;
     public const uint EdxApic = 1u << 9;
     public const uint EdxSep = 1u << 11;
     public const uint EdxMtrr = 1u << 12;
     public const uint EdxPge = 1u << 13;
+    public const uint EdxMca = 1u << 14;
     public const uint EdxCmov = 1u << 15;
     public const uint EdxPat = 1u << 16;
     public const uint EdxPse36 = 1u << 17;
@@ -60,6 +66,7 @@ public sealed class CpuidModel
     public const uint EcxMovbe = 1u << 22;
     public const uint EcxPopcnt = 1u << 23;
     public const uint EcxRdrand = 1u << 30;
+    public const uint EcxHypervisor = 1u << 31;
 
     // CPUID.(EAX=7,ECX=0):EBX.
     public const uint Leaf7EbxBmi1 = 1u << 3;
@@ -72,9 +79,28 @@ public sealed class CpuidModel
     public const uint Leaf7EbxInvpcid = 1u << 10;
     public const uint Leaf7EbxSmap = 1u << 20;
     public const uint Leaf7EcxUmip = 1u << 2;
+    public const uint Leaf7EdxArchCapabilities = 1u << 29;
 
     private static readonly byte[] s_vendor = Encoding.ASCII.GetBytes("GenuineIntel");
     private static readonly byte[] s_brand = Encoding.ASCII.GetBytes("Emulator software x86-64 CPU".PadRight(48, '\0'));
+
+    /// <summary>Starts as <see cref="CpuModels.DefaultModel"/>; the property values below are the bits every model shares, and those a model decides are set by <see cref="Apply"/>.</summary>
+    public CpuidModel()
+        : this(CpuModels.DefaultModel)
+    {
+    }
+
+    public CpuidModel(CpuModel model) => Apply(model);
+
+    /// <summary>The model last applied; tests may have changed single bits since.</summary>
+    public CpuModel Model { get; private set; }
+
+    /// <summary>Sets the bits a model decides (<see cref="CpuModels"/>), leaving the rest (the machine's APIC bits) alone.</summary>
+    public void Apply(CpuModel model)
+    {
+        CpuModels.Apply(this, model);
+        Model = model;
+    }
 
     /// <summary>
     /// CPUID.1:EDX. FPU: the x87 in software (Fpu/, Instructions/X87*.cs); DE: CR4.DE with DR4/DR5
@@ -82,10 +108,11 @@ public sealed class CpuidModel
     /// MMX, FXSR (FXSAVE/FXRSTOR and CR4.OSFXSR, SaveState.cs), SSE and SSE2 (floating point in
     /// SseFloat*.cs, packed integer in SimdInteger*.cs). Not advertised: VME (virtual-8086
     /// extensions), APIC (the machine sets it, with
-    /// x2APIC and TSC-deadline in ECX, when it wires a local APIC), MCE/MCA (no machine-check architecture), CLFSH,
-    /// PSN, DS, ACPI, SS, HTT, TM, PBE.
+    /// x2APIC and TSC-deadline in ECX, when it wires a local APIC), CLFSH, PSN, DS, ACPI, SS, HTT, TM,
+    /// PBE. MCE and MCA: CR4.MCE and the machine-check MSRs (<see cref="MachineCheck"/>); no
+    /// machine check ever happens, but the banks read and write as hardware's do.
     /// </summary>
-    public uint Leaf1Edx { get; set; } = EdxFpu | EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxCmov | EdxPat | EdxPse36 | EdxMmx | EdxFxsr | EdxSse | EdxSse2;
+    public uint Leaf1Edx { get; set; } = EdxFpu | EdxDe | EdxPse | EdxTsc | EdxMsr | EdxPae | EdxMce | EdxCx8 | EdxSep | EdxMtrr | EdxPge | EdxMca | EdxCmov | EdxPat | EdxPse36 | EdxMmx | EdxFxsr | EdxSse | EdxSse2;
 
     /// <summary>
     /// CPUID.1:ECX: SSE3, PCLMULQDQ, SSSE3, SSE4.1, SSE4.2, MOVBE, POPCNT, AES, RDRAND, PCID.
@@ -115,6 +142,9 @@ public sealed class CpuidModel
     /// <summary>CPUID.(EAX=7,ECX=0):ECX.</summary>
     public uint Leaf7Ecx { get; set; } = Leaf7EcxUmip;
 
+    /// <summary>CPUID.(EAX=7,ECX=0):EDX: IA32_ARCH_CAPABILITIES (Msr.ArchCapabilitiesValue).</summary>
+    public uint Leaf7Edx { get; set; } = Leaf7EdxArchCapabilities;
+
     public uint ExtendedEcx { get; set; } = ExtEcxLahfSahf | ExtEcxLzcnt | ExtEcxPrefetchw;
 
     /// <summary>
@@ -143,18 +173,19 @@ public sealed class CpuidModel
             // EBX: brand index 0, CLFLUSH line size 8 qwords (bits 15:8), one logical processor
             // (23:16, meaningful only with HTT), initial APIC ID 0 (31:24).
             1 => (Signature, (8u << 8) | (1u << 16), Leaf1Ecx | ((cr4 & State.ControlBits.Cr4OSXSAVE) != 0 ? EcxOsxsave : 0), Leaf1Edx),
-            // Leaf 2: AL = 1 (one query), every other descriptor byte null: no cache or TLB data.
-            2 => (1u, 0u, 0u, 0u),
+            2 => CacheInfo.Leaf2,
+            4 => CacheInfo.Leaf4(subleaf),
             // Leaf 7 subleaf 0: EAX = the highest subleaf (0); structured feature flags.
-            7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u),
+            7 => subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, Leaf7Edx) : (0u, 0u, 0u, 0u),
             0xD => XsaveLeaf(subleaf, xcr0),
             0x80000000 => (MaxExtendedLeaf, 0, 0, 0),
             0x80000001 => (0, 0, ExtendedEcx, extendedEdx),
             >= 0x80000002 and <= 0x80000004 => Brand((int)(leaf - 0x80000002) * 16),
+            0x80000006 => CacheInfo.Leaf80000006,
             // 40 physical address bits (Mmu's PhysicalAddressBits), 48 linear.
             0x80000008 => ((48u << 8) | Mmu.Physical.PhysicalMemory.PhysicalAddressBits, 0, 0, 0),
-            // Leaves 3-6 and 80000005h-80000007h: no serial number, cache parameters, MONITOR,
-            // power management or invariant-TSC information.
+            // Leaves 3, 5, 6 and 80000007h: no serial number, MONITOR, power management or
+            // invariant-TSC information. 80000005h is reserved on Intel processors (zero).
             _ => (0, 0, 0, 0),
         };
     }

@@ -29,6 +29,20 @@ public static class Msr
 
     public const uint TscDeadline = 0x6E0;
 
+    /// <summary>IA32_ARCH_CAPABILITIES (read-only, present when CPUID.(EAX=7,ECX=0):EDX[29] is set).</summary>
+    public const uint ArchCapabilities = 0x10A;
+
+    /// <summary>
+    /// What IA32_ARCH_CAPABILITIES reports (SDM Vol. 4, table 2-2): the "not affected" bits that are
+    /// true of a CPU that never executes speculatively or keeps stale data in fill, store or load
+    /// buffers. RDCL_NO (0, no Meltdown), SSB_NO (4), MDS_NO (5), IF_PSCHANGE_MC_NO (6), TAA_NO (8),
+    /// SBDR_SSDP_NO (13), FBSDP_NO (14), PSDP_NO (15), BHI_NO (20), PBRSB_NO (24), GDS_NO (26), RFDS_NO (27),
+    /// ITS_NO (62; without it Linux assumes a guest may run on an ITS-affected host).
+    /// Not IBRS_ALL: there is no IBRS to enable; Linux still assumes Spectre v1/v2 (no bit says otherwise).
+    /// </summary>
+    public const ulong ArchCapabilitiesValue = (1UL << 0) | (1UL << 4) | (1UL << 5) | (1UL << 6) | (1UL << 8)
+        | (1UL << 13) | (1UL << 14) | (1UL << 15) | (1UL << 20) | (1UL << 24) | (1UL << 26) | (1UL << 27) | (1UL << 62);
+
     /// <summary>IA32_APIC_BASE: BSP (bit 8, read-only here), x2APIC enable (bit 10, when CPUID says x2APIC), global enable (bit 11), base (MAXPHYADDR-1:12) (SDM Vol. 3A 10.4.4, 10.12.1).</summary>
     public const ulong ApicBaseBsp = 1UL << 8, ApicBaseExtd = 1UL << 10, ApicBaseEnable = 1UL << 11;
 
@@ -56,6 +70,18 @@ public static class Msr
         if (Mtrr.IsMtrr(index))
         {
             value = Mtrr.Read(ref s, index);
+            return true;
+        }
+
+        if (index == ArchCapabilities && (c.Cpuid.Leaf7Edx & CpuidModel.Leaf7EdxArchCapabilities) != 0)
+        {
+            value = ArchCapabilitiesValue;
+            return true;
+        }
+
+        if (MachineCheck.Owns(index) && (c.Cpuid.Leaf1Edx & CpuidModel.EdxMca) != 0)
+        {
+            value = c.MachineCheck.Read(index);
             return true;
         }
 
@@ -90,6 +116,11 @@ public static class Msr
         if (c.MsrDevice is { } device && device.Owns(index))
         {
             return device.TryWrite(index, value) || c.RaiseFault(Vector.GP, 0);
+        }
+
+        if (MachineCheck.Owns(index) && (c.Cpuid.Leaf1Edx & CpuidModel.EdxMca) != 0)
+        {
+            return c.MachineCheck.TryWrite(index, value) || c.RaiseFault(Vector.GP, 0);
         }
 
         switch (index)

@@ -35,7 +35,7 @@ public sealed class LocalApic : IBusDevice
     private uint _tpr, _ldr, _dfr, _svr, _esr, _pendingEsr, _icrLow, _icrHigh, _divide, _initialCount;
     private ulong _timerStart;
     private ulong _tscDeadline;
-    private bool _nmiPending;
+    private volatile bool _nmiPending;
 
     // An EOI of a level-triggered vector, to broadcast once the register write has left the lock
     // (register writes come only from the vCPU thread).
@@ -199,9 +199,17 @@ public sealed class LocalApic : IBusDevice
         }
     }
 
-    /// <summary>Takes an NMI sent through an LVT entry or the ICR.</summary>
+    /// <summary>
+    /// Takes an NMI sent through an LVT entry or the ICR. The CPU asks at every block boundary, so
+    /// the common case (nothing pending) reads the volatile flag without taking the lock.
+    /// </summary>
     public bool TakeNmi()
     {
+        if (!_nmiPending)
+        {
+            return false;
+        }
+
         lock (_lock)
         {
             bool nmi = _nmiPending;

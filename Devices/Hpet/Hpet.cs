@@ -73,25 +73,38 @@ public sealed class Hpet : IBusDevice
     public void Write(ulong offset, int size, ulong value)
     {
         int reg = (int)(offset & ~7UL);
+        int shift = (int)(8 * (offset & 7));
+        ulong mask = size == 8 ? ulong.MaxValue : ((1UL << (8 * size)) - 1) << shift;
+        if (reg >= TimerBase && reg < TimerBase + (0x20 * TimerCount) && ((reg - TimerBase) & 0x1F) == 8)
+        {
+            // The comparator takes 32-bit halves on its own: each half merges into the comparator
+            // and the period it is aimed at (Linux writes a 64-bit comparator as two 32-bit halves).
+            WriteComparator(_timers[(reg - TimerBase) >> 5], mask, value << shift);
+            return;
+        }
+
         if (size != 8)
         {
             // A 32-bit access writes one half of the 64-bit register (spec 2.4.7 allows 32-bit software).
-            int shift = (int)(8 * (offset & 7));
-            ulong mask = ((1UL << (8 * size)) - 1) << shift;
             ulong old = reg == InterruptStatus ? 0 : ReadRegister(reg);
-            if (reg >= TimerBase && ((reg - TimerBase) & 0x1F) == 8)
-            {
-                old = _timers[(reg - TimerBase) >> 5].Value;
-            }
-
             value = (old & ~mask) | ((value << shift) & mask);
         }
 
         WriteRegister(reg, value);
     }
 
+    /// <summary>
+    /// True while the legacy replacement route (LEG_RT_CNF) is on: timer 0 owns IRQ 0 and timer 1
+    /// IRQ 8, and the board disconnects the 8254 and the RTC from those inputs (spec 2.3.7, table 5).
+    /// </summary>
+    public bool LegacyRouting => (_config & LegacyReplacement) != 0;
+
+    /// <summary>Raised (vCPU thread) when <see cref="LegacyRouting"/> changes, so the board can reroute IRQ 0 and 8.</summary>
+    public event Action<bool>? LegacyRoutingChanged;
+
     public void Reset()
     {
+        bool legacyBefore = LegacyRouting;
         _config = _status = 0;
         _counterAtStart = 0;
         foreach (var t in _timers)
@@ -101,6 +114,11 @@ public sealed class Hpet : IBusDevice
             t.Period = 0;
             t.Timer.Cancel();
             Drive(t, false);
+        }
+
+        if (legacyBefore)
+        {
+            LegacyRoutingChanged?.Invoke(false);
         }
     }
 
@@ -144,9 +162,28 @@ public sealed class Hpet : IBusDevice
             case Configuration:
                 {
                     ulong counter = Counter;
+                    bool legacyBefore = LegacyRouting;
                     _config = value & (Enable | LegacyReplacement);
                     _counterAtStart = counter;
                     _startNs = _clock.Nanoseconds;
+                    if (legacyBefore != LegacyRouting)
+                    {
+                        // A comparator holding a level line high lets go of the old route first.
+                        foreach (var held in _timers)
+                        {
+                            Drive(held, false);
+                        }
+
+                        LegacyRoutingChanged?.Invoke(LegacyRouting);
+                        for (int i = 0; i < TimerCount; i++)
+                        {
+                            if ((_status & (1UL << i)) != 0 && (_timers[i].Config & (TnLevel | TnIntEnable)) == (TnLevel | TnIntEnable))
+                            {
+                                Drive(_timers[i], true);
+                            }
+                        }
+                    }
+
                     RescheduleAll();
                     return;
                 }
@@ -197,31 +234,36 @@ public sealed class Hpet : IBusDevice
                     break;
                 }
 
-            case 8:
-                if ((t.Config & Tn32Bit) != 0)
-                {
-                    value &= 0xFFFF_FFFF;
-                }
-
-                // A write sets the comparator unless the timer is periodic without VAL_SET; in
-                // periodic mode it always sets the period (spec 2.3.9.2.2). Linux writes
-                // "now + delta" with VAL_SET, then "delta" alone: the second write is the period.
-                if ((t.Config & TnPeriodic) == 0 || (t.Config & TnValSet) != 0)
-                {
-                    t.Value = value;
-                }
-
-                if ((t.Config & TnPeriodic) != 0)
-                {
-                    t.Period = value;
-                }
-
-                t.Config &= ~TnValSet;
-                break;
             default:
                 return;
         }
 
+        Schedule(t);
+    }
+
+    private void WriteComparator(Comparator t, ulong mask, ulong value)
+    {
+        if ((t.Config & Tn32Bit) != 0)
+        {
+            // 32-bit mode: the upper half reads and writes as zero (spec 2.3.9.2.4).
+            mask &= 0xFFFF_FFFF;
+        }
+
+        // A write sets the comparator unless the timer is periodic without VAL_SET; in periodic
+        // mode it always sets the period (spec 2.3.9.2.2). Linux writes "now + delta" with VAL_SET,
+        // then "delta" alone: the second write is the period. VAL_SET lasts for one write, as
+        // QEMU's model has it.
+        if ((t.Config & TnPeriodic) == 0 || (t.Config & TnValSet) != 0)
+        {
+            t.Value = (t.Value & ~mask) | (value & mask);
+        }
+
+        if ((t.Config & TnPeriodic) != 0)
+        {
+            t.Period = (t.Period & ~mask) | (value & mask);
+        }
+
+        t.Config &= ~TnValSet;
         Schedule(t);
     }
 
@@ -287,7 +329,19 @@ public sealed class Hpet : IBusDevice
 
         if ((t.Config & TnPeriodic) != 0 && t.Period != 0)
         {
-            t.Value = (t.Config & Tn32Bit) != 0 ? (t.Value + t.Period) & 0xFFFF_FFFF : t.Value + t.Period;
+            // A periodic timer that fell behind (the vCPU ran a long slice, the host was busy) skips
+            // the periods it missed and fires once, as QEMU's hpet_timer does: a burst of stale
+            // interrupts would only make the guest's tick handler see time jump anyway.
+            ulong counter = Counter;
+            bool narrow = (t.Config & Tn32Bit) != 0;
+            ulong behind = narrow ? (uint)((uint)counter - (uint)t.Value) : counter - t.Value;
+            ulong periods = (behind < (narrow ? 1UL << 31 : 1UL << 62) ? behind / t.Period : 0) + 1;
+            t.Value += periods * t.Period;
+            if (narrow)
+            {
+                t.Value &= 0xFFFF_FFFF;
+            }
+
             Schedule(t);
         }
     }

@@ -5,8 +5,8 @@ namespace Emulator.Devices.Port92;
 /// <summary>
 /// System control port A at 0x92, the "fast A20 and reset" port of PC/AT-compatible chipsets
 /// (82371AB PIIX4 datasheet, port 92h): bit 0 written as 1 resets the CPU (a rising edge), bit 1 is
-/// the A20 gate. This machine always has A20 enabled (no address wrap at 1 MiB is modelled), so bit 1
-/// is stored and read back only; the gap is noted in the issue notes.
+/// the A20 gate, driven out through <c>setA20</c> on every write (the board lets the last write of
+/// this port or of the 8042's output port decide, as QEMU wires both to one A20 line).
 /// </summary>
 public sealed class SystemControlPortA : IBusDevice
 {
@@ -14,11 +14,13 @@ public sealed class SystemControlPortA : IBusDevice
     public const byte FastReset = 0x01;
     public const byte A20Gate = 0x02;
 
+    private readonly Action<bool>? _setA20;
     private byte _value = A20Gate;
 
-    public SystemControlPortA(Action reset)
+    public SystemControlPortA(Action reset, Action<bool>? setA20 = null)
     {
         ResetCpu = reset;
+        _setA20 = setA20;
     }
 
     public string Name => "port92";
@@ -32,11 +34,16 @@ public sealed class SystemControlPortA : IBusDevice
         var b = (byte)value;
         bool risingReset = (b & FastReset) != 0 && (_value & FastReset) == 0;
         _value = (byte)(b & (A20Gate | FastReset));
+        _setA20?.Invoke((b & A20Gate) != 0);
         if (risingReset)
         {
             ResetCpu();
         }
     }
 
-    public void Reset() => _value = A20Gate;
+    public void Reset()
+    {
+        _value = A20Gate;
+        _setA20?.Invoke(true);
+    }
 }

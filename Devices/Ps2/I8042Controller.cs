@@ -8,10 +8,11 @@ namespace Emulator.Devices.Ps2;
 /// and auxiliary device controller"): data port 0x60, status/command port 0x64, a one-byte output
 /// buffer fed from the keyboard (<see cref="Ps2Keyboard"/>) with IRQ 1, the command byte (interrupt
 /// enables, system flag, interface disables, translation) and the output port (bit 0 resets the CPU
-/// when driven low, bit 1 is the A20 gate, stored only: A20 is always enabled here). The auxiliary
-/// (mouse) port has no device: the interface commands work (enable, disable, test, the 0xD3 echo on
-/// IRQ 12), bytes sent to it with 0xD4 get no answer, as from an empty mouse socket. Host threads may
-/// call <see cref="KeyDown"/>/<see cref="SendScancode"/>; everything runs under one lock.
+/// when driven low, bit 1 is the A20 gate, driven out through the board's callback). The auxiliary
+/// port has a PS/2 mouse (<see cref="Ps2Mouse"/>): 0xD4 sends it a byte, its answers and packets
+/// arrive with the status register's AUX bit and IRQ 12, and 0xA7/0xA8 hold and release its
+/// interface. Host threads may call <see cref="KeyDown"/>/<see cref="SendScancode"/>/
+/// <see cref="MouseMove"/>; everything runs under one lock.
 /// </summary>
 public sealed class I8042Controller
 {
@@ -45,17 +46,20 @@ public sealed class I8042Controller
     private readonly Queue<(byte Value, bool Aux)> _controllerOutput = new();
     private readonly byte[] _ram = new byte[32];
     private readonly Action _resetCpu;
+    private readonly Action<bool>? _setA20;
     private byte _status;
     private byte _outputPort;
     private byte _outputBuffer;
     private byte _pendingCommand;
     private bool _breakPending;
 
-    public I8042Controller(InterruptLine keyboardIrq, InterruptLine auxIrq, Action resetCpu)
+    /// <param name="setA20">Receives the output port's A20 bit whenever the guest writes it (and true at reset).</param>
+    public I8042Controller(InterruptLine keyboardIrq, InterruptLine auxIrq, Action resetCpu, Action<bool>? setA20 = null)
     {
         KeyboardIrqLine = keyboardIrq;
         AuxIrqLine = auxIrq;
         _resetCpu = resetCpu;
+        _setA20 = setA20;
         DataPort = new Port("i8042-data", this, data: true);
         CommandPort = new Port("i8042-cmd", this, data: false);
         PowerOn();
@@ -71,7 +75,9 @@ public sealed class I8042Controller
 
     public Ps2Keyboard Keyboard { get; } = new();
 
-    /// <summary>The output port's A20 bit (stored; this machine does not wrap addresses at 1 MiB).</summary>
+    public Ps2Mouse Mouse { get; } = new();
+
+    /// <summary>The output port's A20 bit.</summary>
     public bool A20Enabled
     {
         get
@@ -90,6 +96,20 @@ public sealed class I8042Controller
 
     /// <summary>Host side: a key released (the same code as <see cref="KeyDown"/>).</summary>
     public void KeyUp(ushort set2Code) => SendScancode(Set2Bytes(set2Code, release: true));
+
+    /// <summary>
+    /// Host side: the pointer moved by (<paramref name="dx"/>, <paramref name="dy"/>) counts (y up),
+    /// the wheel by <paramref name="dz"/>, with <paramref name="buttons"/> held (bit 0 left, 1 right,
+    /// 2 middle, 3 and 4 the side buttons).
+    /// </summary>
+    public void MouseMove(int dx, int dy, int dz, byte buttons)
+    {
+        lock (_lock)
+        {
+            Mouse.Move(dx, dy, dz, buttons);
+            Pump();
+        }
+    }
 
     /// <summary>Host side: raw set-2 bytes from the keyboard (translated to set 1 when the command byte says so).</summary>
     public void SendScancode(params ReadOnlySpan<byte> set2Bytes)
@@ -128,8 +148,10 @@ public sealed class I8042Controller
         _breakPending = false;
         _controllerOutput.Clear();
         Keyboard.Reset();
+        Mouse.Reset();
         KeyboardIrqLine.Set(false);
         AuxIrqLine.Set(false);
+        _setA20?.Invoke(true);
     }
 
     private byte ReadData()
@@ -184,7 +206,8 @@ public sealed class I8042Controller
                     _controllerOutput.Enqueue((value, true));
                     break;
                 case WriteAux:
-                    break; // no mouse: the byte goes nowhere and nothing answers
+                    Mouse.Receive(value);
+                    break;
                 default:
                     // A byte for the keyboard; sending to it enables its interface (Technical Reference).
                     _ram[0] &= unchecked((byte)~ConfigKeyboardDisabled);
@@ -243,9 +266,11 @@ public sealed class I8042Controller
                     break;
                 case DisableA20:
                     _outputPort &= unchecked((byte)~OutputA20);
+                    _setA20?.Invoke(false);
                     break;
                 case EnableA20:
                     _outputPort |= OutputA20;
+                    _setA20?.Invoke(true);
                     break;
                 case ReadTestInputs:
                     Answer(0x00);
@@ -268,6 +293,7 @@ public sealed class I8042Controller
     private void WriteOutput(byte value)
     {
         _outputPort = (byte)(value | OutputResetHigh);
+        _setA20?.Invoke((value & OutputA20) != 0);
         if ((value & OutputResetHigh) == 0)
         {
             // Driving the reset line low resets the CPU (the callback only flags a request to the run loop).
@@ -289,7 +315,8 @@ public sealed class I8042Controller
     private void Answer(byte value) => _controllerOutput.Enqueue((value, false));
 
     // Moves the next byte into the output buffer when it is empty: controller answers first, then the
-    // keyboard (while its interface is enabled), translating set 2 to set 1 when asked.
+    // keyboard (while its interface is enabled), translating set 2 to set 1 when asked, then the
+    // mouse (while the auxiliary interface is enabled).
     private void Pump()
     {
         while ((_status & StatusOutputFull) == 0)
@@ -302,6 +329,11 @@ public sealed class I8042Controller
 
             if ((_ram[0] & ConfigKeyboardDisabled) != 0 || !Keyboard.HasData)
             {
+                if ((_ram[0] & ConfigAuxDisabled) == 0 && Mouse.HasData)
+                {
+                    Fill(Mouse.Dequeue(), aux: true);
+                }
+
                 return;
             }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Emulator.Cpu;
 using Emulator.Cpu.Diagnostics;
 using Emulator.Machine.Config;
 using Emulator.Machine.Diagnostics;
@@ -18,7 +19,7 @@ public static class NativeArguments
     public static readonly Option<string> DebugconPort = new("--debugcon-port") { Description = "Port of the debug console", DefaultValueFactory = _ => "0xe9" };
     public static readonly Option<string?> ExitDevice = new("--exit-device") { Description = "isa-debug-exit device, e.g. iobase=0xf4,iosize=4: a write of V exits with (V<<1)|1" };
     public static readonly Option<string[]> Device = new("--device") { Description = "Add a device: pc-testdev (QEMU's test device); repeatable" };
-    public static readonly Option<bool> NoReboot = new("--no-reboot") { Description = "Stop instead of resetting on a triple fault" };
+    public static readonly Option<bool> NoReboot = new("--no-reboot") { Description = "Exit (status 0) instead of resetting on a triple fault or a reset request" };
     public static readonly Option<string?> Gdb = new("--gdb") { Description = "Start a GDB stub: tcp::1234, tcp:HOST:PORT or PORT (loopback unless a host is given)" };
     public static readonly Option<bool> WaitGdb = new("--wait-gdb") { Description = "Do not start the CPU until the debugger continues (QEMU's -S)" };
     public static readonly Option<string?> Monitor = new("--monitor") { Description = "Human monitor: stdio or tcp:HOST:PORT" };
@@ -30,12 +31,13 @@ public static class NativeArguments
     public static readonly Option<long> MaxInstructions = new("--max-instructions") { Description = "Stop after this many guest instructions (0: no limit)" };
     public static readonly Option<string> Accel = new("--accel") { Description = "Execution engine: jit (interpret cold code, compile hot blocks; QEMU's tcg) or interp (the interpreter alone)", DefaultValueFactory = _ => "jit" };
     public static readonly Option<long> JitThreshold = new("--jit-threshold") { Description = "Block entries before the JIT compiles a block", DefaultValueFactory = _ => MachineConfig.DefaultJitThreshold };
+    public static readonly Option<string?> Cpu = new("--cpu") { Description = "CPU model: x86-64 (baseline), x86-64-v2, x86-64-v3, max; QEMU's qemu64, Nehalem, Haswell, host" };
     public static readonly Option<bool> Stats = new("--stats") { Description = "At exit, print instructions retired, blocks compiled, compile times, TLB hit rate and run-loop exits" };
 
     public static Command BuildRunCommand(Func<RunOptions, int> run)
     {
         var command = new Command("run", "Boot a guest (with no options: the built-in demo ROM)");
-        foreach (Option option in (Option[])[Memory, Bios, Kernel, Initrd, Append, Serial, Debugcon, DebugconPort, ExitDevice, Device, NoReboot, Gdb, WaitGdb, Monitor, Trace, TraceFile, TraceRange, TraceSyntax, Icount, MaxInstructions, Accel, JitThreshold, Stats])
+        foreach (Option option in (Option[])[Memory, Bios, Kernel, Initrd, Append, Serial, Debugcon, DebugconPort, ExitDevice, Device, NoReboot, Gdb, WaitGdb, Monitor, Trace, TraceFile, TraceRange, TraceSyntax, Icount, MaxInstructions, Accel, JitThreshold, Stats, Cpu])
         {
             command.Options.Add(option);
         }
@@ -121,8 +123,14 @@ public static class NativeArguments
             Accel = ParseAccel(result.GetValue(Accel)!),
             JitThreshold = threshold,
             Statistics = result.GetValue(Stats),
+            CpuModel = result.GetValue(Cpu) is { } cpu ? ParseCpu(cpu) : CpuModels.DefaultModel,
         };
     }
+
+    /// <summary>--cpu NAME (and QEMU's -cpu NAME): a model name of <see cref="CpuModels.TryParse"/>.</summary>
+    public static CpuModel ParseCpu(string value) => CpuModels.TryParse(value, out var model)
+        ? model
+        : throw new UsageException($"CPU model '{value}' is not supported ({string.Join(", ", CpuModels.Names)})");
 
     /// <summary>--accel: jit (also tcg, QEMU's name for its translator) or interp; kvm is a separate engine not offered here.</summary>
     public static Accelerator ParseAccel(string value) => value switch

@@ -136,6 +136,9 @@ public static class QemuArguments
                         config = config with { IcountShift = n };
                         break;
                     }
+                case "-cpu":
+                    config = config with { CpuModel = NativeArguments.ParseCpu(Value()) };
+                    break;
                 case "-no-reboot":
                     config = config with { NoReboot = true };
                     break;

@@ -133,7 +133,7 @@ public sealed partial class BlockEmitter
                 break;
         }
 
-        ZeroExtend(size);
+        Extend(size);
         _il.Emit(OpCodes.Stloc, R);
 
         // The write, unless CMP or TEST; a faulting memory write leaves the flags alone.

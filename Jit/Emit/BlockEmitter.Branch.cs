@@ -16,6 +16,18 @@ public sealed partial class BlockEmitter
     {
         ref readonly Instruction i = ref _instructions[k];
         NoteTarget(i.NearBranchTarget);
+        if (k < _instructions.Length - 1)
+        {
+            // A JMP the block builder followed: the next instruction is its target, nothing to do.
+            return;
+        }
+
+        if (_loops)
+        {
+            EmitBackEdge(k);
+            return;
+        }
+
         SpillDirty();
         StoreRip(i.NearBranchTarget);
         Return(k);
@@ -25,6 +37,20 @@ public sealed partial class BlockEmitter
     {
         ref readonly Instruction i = ref _instructions[k];
         NoteTarget(i.NearBranchTarget);
+        if (_loops)
+        {
+            // The condition reads only the flags local; the exits store the registers.
+            var back = _il.DefineLabel();
+            bool invert = EmitCondition(i.ConditionCode);
+            _il.Emit(invert ? OpCodes.Brfalse : OpCodes.Brtrue, back);
+            SpillDirtyOnSidePath();
+            StoreRip(i.NextIP);
+            Return(k);
+            _il.MarkLabel(back);
+            EmitBackEdge(k);
+            return;
+        }
+
         SpillDirty();
         var taken = _il.DefineLabel();
         bool negate = EmitCondition(i.ConditionCode);

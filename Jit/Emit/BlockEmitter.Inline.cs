@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Reflection.Emit;
 using Emulator.Cpu;
 using Emulator.Cpu.State;
+using Emulator.Mmu.Paging;
 using Iced.Intel;
 
 namespace Emulator.Jit.Emit;
@@ -42,6 +43,11 @@ public sealed partial class BlockEmitter
                 return last && TargetAllowed(i.NearBranchTarget);
             case var _ when i.Code.IsJccShortOrNear():
                 return last && TargetAllowed(i.NearBranchTarget);
+            case Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar:
+                // A masked count of zero leaves the flags alone: that case stays with the handler.
+                return IsGpr(in i, 0) && i.Op1Kind == OpKind.Immediate8 && (i.Immediate8 & (X86Cpu.OperandSize(i, 0) == 8 ? 0x3F : 0x1F)) != 0;
+            case Mnemonic.Imul:
+                return i.OpCount >= 2 && IsGpr(in i, 0) && IsGprOrMemory(in i, 1) && (i.OpCount == 2 || IsGprMemoryOrImmediate(in i, 2));
             case Mnemonic.Push or Mnemonic.Pop:
                 return _bitness == 64 && i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR64();
             case Mnemonic.Call:
@@ -73,6 +79,12 @@ public sealed partial class BlockEmitter
     private static bool IsGprOrMemory(in Instruction i, int n) => IsGpr(in i, n) || i.GetOpKind(n) == OpKind.Memory;
 
     private static bool IsGprMemoryOrImmediate(in Instruction i, int n) => IsGprOrMemory(in i, n) || i.GetOpKind(n) is OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate64 or OpKind.Immediate8to16 or OpKind.Immediate8to32 or OpKind.Immediate8to64 or OpKind.Immediate32to64;
+
+    /// <summary>
+    /// Instructions inlined only where no later reader needs their flags (the inline code computes
+    /// none): shifts, whose OF and AF are partly undefined, and IMUL, whose CF/OF need the full product.
+    /// </summary>
+    private static bool InlineOnlyWithDeadFlags(in Instruction i) => i.Mnemonic is Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Imul;
 
     /// <summary>Instructions whose inline code touches RSP implicitly.</summary>
     private static bool UsesStack(in Instruction i) => i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Call or Mnemonic.Ret;
@@ -111,6 +123,9 @@ public sealed partial class BlockEmitter
             case Mnemonic.Jmp:
                 EmitJump(k);
                 break;
+            case Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Imul:
+                EmitShiftOrMultiply(k);
+                break;
             case var _ when i.Code.IsJccShortOrNear():
                 EmitJcc(k);
                 break;
@@ -139,50 +154,30 @@ public sealed partial class BlockEmitter
         {
             _il.Emit(OpCodes.Ldc_I4_8);
             _il.Emit(OpCodes.Shr_Un);
-            ZeroExtend(1);
+            Extend(1);
             return;
         }
 
-        ZeroExtend(r.GetSize());
+        Extend(r.GetSize());
     }
 
-    /// <summary>Truncates the value on the stack to <paramref name="size"/> bytes, zero-extended back to 64 bits.</summary>
-    private void ZeroExtend(int size)
+    /// <summary>
+    /// Truncates the value on the stack to <paramref name="size"/> bytes and extends it back to 64
+    /// bits, with zeros or (<paramref name="signed"/>) copies of its sign bit; 8 bytes is a no-op.
+    /// </summary>
+    private void Extend(int size, bool signed = false)
     {
-        switch (size)
+        var (narrow, wide) = size switch
         {
-            case 1:
-                _il.Emit(OpCodes.Conv_U1);
-                _il.Emit(OpCodes.Conv_U8);
-                break;
-            case 2:
-                _il.Emit(OpCodes.Conv_U2);
-                _il.Emit(OpCodes.Conv_U8);
-                break;
-            case 4:
-                _il.Emit(OpCodes.Conv_U4);
-                _il.Emit(OpCodes.Conv_U8);
-                break;
-        }
-    }
-
-    /// <summary>Sign-extends the low <paramref name="size"/> bytes of the value on the stack to 64 bits.</summary>
-    private void SignExtend(int size)
-    {
-        switch (size)
+            1 => signed ? (OpCodes.Conv_I1, OpCodes.Conv_I8) : (OpCodes.Conv_U1, OpCodes.Conv_U8),
+            2 => signed ? (OpCodes.Conv_I2, OpCodes.Conv_I8) : (OpCodes.Conv_U2, OpCodes.Conv_U8),
+            4 => signed ? (OpCodes.Conv_I4, OpCodes.Conv_I8) : (OpCodes.Conv_U4, OpCodes.Conv_U8),
+            _ => (OpCodes.Nop, OpCodes.Nop),
+        };
+        if (size < 8)
         {
-            case 1:
-                _il.Emit(OpCodes.Conv_I1);
-                _il.Emit(OpCodes.Conv_I8);
-                break;
-            case 2:
-                _il.Emit(OpCodes.Conv_I2);
-                _il.Emit(OpCodes.Conv_I8);
-                break;
-            case 4:
-                _il.Emit(OpCodes.Conv_I4);
-                _il.Emit(OpCodes.Conv_I8);
-                break;
+            _il.Emit(narrow);
+            _il.Emit(wide);
         }
     }
 
@@ -201,7 +196,7 @@ public sealed partial class BlockEmitter
                 _il.Emit(OpCodes.Stloc, local);
                 return;
             case 4:
-                ZeroExtend(4);
+                Extend(4);
                 _il.Emit(OpCodes.Stloc, local);
                 return;
         }
@@ -209,14 +204,14 @@ public sealed partial class BlockEmitter
         ulong keep;
         if (r is Register.AH or Register.CH or Register.DH or Register.BH)
         {
-            ZeroExtend(1);
+            Extend(1);
             _il.Emit(OpCodes.Ldc_I4_8);
             _il.Emit(OpCodes.Shl);
             keep = ~0xFF00UL;
         }
         else
         {
-            ZeroExtend(r.GetSize());
+            Extend(r.GetSize());
             keep = r.GetSize() == 2 ? ~0xFFFFUL : ~0xFFUL;
         }
 
@@ -262,7 +257,7 @@ public sealed partial class BlockEmitter
 
         if (addressSize is 2 or 4)
         {
-            ZeroExtend(addressSize);
+            Extend(addressSize);
         }
 
         _il.Emit(OpCodes.Stloc, Ea);
@@ -278,6 +273,17 @@ public sealed partial class BlockEmitter
     /// <summary>Reads at segment <paramref name="segment"/>, offset <see cref="Ea"/>, into <see cref="Value"/>.</summary>
     private void EmitRead(int k, int segment, int size)
     {
+        var done = _il.DefineLabel();
+        if (EmitTlbProbe(segment, size, Tlb.ReadTagOffset, out var miss))
+        {
+            _il.Emit(OpCodes.Unaligned, (byte)1);
+            _il.Emit(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Stloc, Value);
+            _il.Emit(OpCodes.Br, done);
+            _il.MarkLabel(miss);
+        }
+
         _il.Emit(OpCodes.Ldarg, ArgCpu);
         _il.Emit(OpCodes.Ldc_I4, segment);
         _il.Emit(OpCodes.Ldloc, Ea);
@@ -285,11 +291,25 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldloca, Value);
         _il.Emit(OpCodes.Call, s_read);
         EmitFaultExit(k);
+        _il.MarkLabel(done);
     }
 
     /// <summary>Writes the value on the stack to segment <paramref name="segment"/>, offset <see cref="Ea"/>; leaves on a fault.</summary>
     private void EmitWrite(int k, int segment, int size, LocalBuilder value)
     {
+        var done = _il.DefineLabel();
+        if (EmitTlbProbe(segment, size, Tlb.WriteTagOffset, out var miss))
+        {
+            // A write tag exists only for RAM pages without translated code (Tlb), so a hit cannot
+            // be self-modifying code: the checked path handles code pages and MMIO.
+            _il.Emit(OpCodes.Ldloc, value);
+            _il.Emit(size switch { 1 => OpCodes.Conv_U1, 2 => OpCodes.Conv_U2, 4 => OpCodes.Conv_U4, _ => OpCodes.Conv_U8 });
+            _il.Emit(OpCodes.Unaligned, (byte)1);
+            _il.Emit(size switch { 1 => OpCodes.Stind_I1, 2 => OpCodes.Stind_I2, 4 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
+            _il.Emit(OpCodes.Br, done);
+            _il.MarkLabel(miss);
+        }
+
         _il.Emit(OpCodes.Ldarg, ArgCpu);
         _il.Emit(OpCodes.Ldc_I4, segment);
         _il.Emit(OpCodes.Ldloc, Ea);
@@ -297,6 +317,84 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldloc, value);
         _il.Emit(OpCodes.Call, s_write);
         EmitFaultExit(k);
+        _il.MarkLabel(done);
+    }
+
+    /// <summary>Inline TLB probes per block at most: RyuJIT's compile time grows faster than linearly with them.</summary>
+    internal const int MaxInlineProbes = 24;
+
+    private int _probes;
+    private LocalBuilder? _entry;
+
+    /// <summary>
+    /// The software TLB's hit path inline (Mmu/Paging/Tlb.cs) for an access of <paramref name="size"/>
+    /// bytes at DS, ES or SS offset <see cref="Ea"/> in 32- or 64-bit code: picks the entry of the
+    /// page in <see cref="CpuState.TlbSet"/> (which the run loop points at a never-hitting set
+    /// unless those segments are flat, so the offset is the linear address) and compares its tag
+    /// with the page of the access's last byte, which also sends page-crossing accesses to the
+    /// miss path. On a hit leaves the host address on the stack; on a miss branches to
+    /// <paramref name="miss"/> with an empty stack. Returns false (and emits nothing) when the
+    /// access always takes the checked path.
+    /// </summary>
+    private bool EmitTlbProbe(int segment, int size, int tagOffset, out System.Reflection.Emit.Label miss)
+    {
+        miss = default;
+        if (_bitness == 16 || segment is not ((int)Seg.DS or (int)Seg.ES or (int)Seg.SS) || _probes >= MaxInlineProbes)
+        {
+            return false;
+        }
+
+        _probes++;
+        _entry ??= _il.DeclareLocal(typeof(nint));
+        miss = _il.DefineLabel();
+
+        // entry = TlbSet + ((Ea >> 12) & (Entries - 1)) * EntrySize
+        LoadStateAddress(StateLayout.TlbSet);
+        _il.Emit(OpCodes.Ldind_I);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Ldc_I4, 12);
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Conv_U4);
+        _il.Emit(OpCodes.Ldc_I4, Tlb.Entries - 1);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Ldc_I4, Tlb.EntrySize);
+        _il.Emit(OpCodes.Mul);
+        _il.Emit(OpCodes.Conv_U);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _entry);
+
+        // tag == page of the last byte
+        _il.Emit(OpCodes.Ldloc, _entry);
+        if (tagOffset != 0)
+        {
+            _il.Emit(OpCodes.Ldc_I4, tagOffset);
+            _il.Emit(OpCodes.Add);
+        }
+
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        if (size > 1)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)(size - 1));
+            _il.Emit(OpCodes.Add);
+        }
+
+        _il.Emit(OpCodes.Ldc_I8, ~0xFFFL);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Bne_Un, miss);
+
+        // host = HostPage + (Ea & 0xFFF)
+        _il.Emit(OpCodes.Ldloc, _entry);
+        _il.Emit(OpCodes.Ldc_I4, Tlb.HostPageOffset);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldind_I);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Conv_U4);
+        _il.Emit(OpCodes.Ldc_I4, 0xFFF);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Conv_U);
+        _il.Emit(OpCodes.Add);
+        return true;
     }
 
     /// <summary>

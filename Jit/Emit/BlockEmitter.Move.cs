@@ -37,7 +37,7 @@ public sealed partial class BlockEmitter
         EmitSource(k, in i, 1, from);
         if (i.Mnemonic != Mnemonic.Movzx)
         {
-            SignExtend(from);
+            Extend(from, signed: true);
         }
 
         StoreReg(i.Op0Register);
@@ -48,6 +48,49 @@ public sealed partial class BlockEmitter
         ref readonly Instruction i = ref _instructions[k];
         EmitEffectiveAddress(in i);
         _il.Emit(OpCodes.Ldloc, Ea);
+        StoreReg(i.Op0Register);
+    }
+
+    /// <summary>
+    /// SHL/SAL, SHR and SAR of a register by a non-zero immediate count, and the two- and
+    /// three-operand IMUL (SDM Vol. 2A/2B): the result only, planned where their flags are dead.
+    /// A product truncated to the operand size is the same signed or unsigned.
+    /// </summary>
+    private void EmitShiftOrMultiply(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        int size = X86Cpu.OperandSize(i, 0);
+        if (i.Mnemonic == Mnemonic.Imul)
+        {
+            EmitSource(k, in i, 1, size);
+            if (i.OpCount == 3)
+            {
+                EmitSource(k, in i, 2, size);
+            }
+            else
+            {
+                LoadReg(i.Op0Register);
+            }
+
+            _il.Emit(OpCodes.Mul);
+            StoreReg(i.Op0Register);
+            return;
+        }
+
+        int count = i.Immediate8 & (size == 8 ? 0x3F : 0x1F);
+        LoadReg(i.Op0Register);
+        if (i.Mnemonic == Mnemonic.Sar)
+        {
+            Extend(size, signed: true);
+        }
+
+        _il.Emit(OpCodes.Ldc_I4, count);
+        _il.Emit(i.Mnemonic switch
+        {
+            Mnemonic.Shr => OpCodes.Shr_Un,
+            Mnemonic.Sar => OpCodes.Shr,
+            _ => OpCodes.Shl,
+        });
         StoreReg(i.Op0Register);
     }
 

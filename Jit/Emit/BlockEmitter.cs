@@ -48,6 +48,11 @@ public sealed unsafe partial class BlockEmitter
     private ulong[] _liveAfter = [];
     private ulong _highestTarget;
 
+    // A one-block loop (the last instruction branches back to the first): the label after the
+    // entry's register loads, where the back edge jumps while CpuState.LoopBudget lasts.
+    private bool _loops;
+    private System.Reflection.Emit.Label _loopHead;
+
     private BlockEmitter(Block block, bool inline, bool dump)
     {
         _block = block;
@@ -85,21 +90,45 @@ public sealed unsafe partial class BlockEmitter
     private CompiledBlock EmitBlock(out int inlined)
     {
         int n = _instructions.Length;
-        _highestTarget = (_block.EndRip - 1) & _ipMask;
-        if (_block.EndRip - 1 > _ipMask)
+        // The highest offset fetched: blocks follow forward JMPs, so the last instruction need not end highest.
+        _highestTarget = 0;
+        foreach (ref readonly Instruction i in _instructions.AsSpan())
         {
-            // The block wraps around the top of a 16-bit or 32-bit segment: leave it to the interpreter's checks.
-            _highestTarget = ulong.MaxValue;
+            _highestTarget = Math.Max(_highestTarget, (i.NextIP - 1) & _ipMask);
+            if (i.NextIP - 1 > _ipMask)
+            {
+                // The block wraps around the top of a 16-bit or 32-bit segment: leave it to the interpreter's checks.
+                _highestTarget = ulong.MaxValue;
+                break;
+            }
         }
 
         var plan = _inline ? Plan() : new bool[n];
         var pure = new bool[n];
-        for (int k = 0; k < n; k++)
+
+        // Instructions inlined only with dead flags leave the plan where a reader needs them; a
+        // handler call then makes every flag live before it, so iterate to a fixed point.
+        bool changed = true;
+        while (changed)
         {
-            pure[k] = plan[k] && IsPure(in _instructions[k]);
+            for (int k = 0; k < n; k++)
+            {
+                pure[k] = plan[k] && IsPure(in _instructions[k]);
+            }
+
+            _liveAfter = FlagLiveness.LiveAfter(_instructions, pure);
+            changed = false;
+            for (int k = 0; k < n; k++)
+            {
+                ref readonly Instruction i = ref _instructions[k];
+                if (plan[k] && InlineOnlyWithDeadFlags(in i) && (_liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified)) != 0)
+                {
+                    plan[k] = false;
+                    changed = true;
+                }
+            }
         }
 
-        _liveAfter = FlagLiveness.LiveAfter(_instructions, pure);
         inlined = plan.Count(p => p);
 
         // A call with a null CPU only makes the runtime compile the method (JitCompiler's warm-up).
@@ -112,6 +141,17 @@ public sealed unsafe partial class BlockEmitter
 
         DeclareLocals(plan);
         LoadAllCached();
+        _loops = plan[n - 1] && IsBackEdge(in _instructions[n - 1]);
+        if (_loops)
+        {
+            // Back edges arrive with locals newer than the state: treat every local as dirty here,
+            // so that any exit of the body stores them (a clean local stores the value it holds).
+            _loopHead = _il.DefineLabel();
+            _il.MarkLabel(_loopHead);
+            MarkAllDirty();
+            Note("loop:");
+        }
+
         for (int k = 0; k < n; k++)
         {
             Note($"{_instructions[k].IP:x}: {_instructions[k]}{(plan[k] ? "  [inline]" : "")}");
@@ -134,7 +174,8 @@ public sealed unsafe partial class BlockEmitter
         var plan = new bool[_instructions.Length];
         for (int k = 0; k < plan.Length; k++)
         {
-            plan[k] = CanInline(in _instructions[k], k == plan.Length - 1);
+            plan[k] = CanInline(in _instructions[k], k == plan.Length - 1)
+                || (IsFollowedJump(k) && TargetAllowed(_instructions[k].NearBranchTarget));
         }
 
         return plan;
@@ -230,6 +271,61 @@ public sealed unsafe partial class BlockEmitter
             _il.Emit(OpCodes.Stloc, _flags);
             _flagsDirty = false;
         }
+    }
+
+    private void MarkAllDirty()
+    {
+        for (int r = 0; r < 16; r++)
+        {
+            _dirty[r] = _reg[r] is not null;
+        }
+
+        _flagsDirty = _flags is not null;
+    }
+
+    /// <summary>A direct JMP inside the block that the block builder followed: the next instruction is its target.</summary>
+    private bool IsFollowedJump(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        return k < _instructions.Length - 1 && i.Mnemonic == Mnemonic.Jmp
+            && i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64
+            && i.NearBranchTarget == _instructions[k + 1].IP;
+    }
+
+    /// <summary>A direct JMP or Jcc to the block's first instruction: the block is a loop.</summary>
+    private bool IsBackEdge(in Instruction i)
+    {
+        return (i.Mnemonic == Mnemonic.Jmp || i.Code.IsJccShortOrNear())
+            && (i.NearBranchTarget & _ipMask) == (_instructions[0].IP & _ipMask);
+    }
+
+    /// <summary>
+    /// The taken side of a back edge (stack empty, locals live): jumps to the loop head while
+    /// <see cref="CpuState.LoopBudget"/> is positive and no interrupt was signalled
+    /// (<see cref="CpuState.InterruptPoll"/>); otherwise leaves with RIP at the block's start.
+    /// </summary>
+    private void EmitBackEdge(int k)
+    {
+        var leave = _il.DefineLabel();
+        LoadStateAddress(StateLayout.InterruptPoll);
+        _il.Emit(OpCodes.Volatile);
+        _il.Emit(OpCodes.Ldind_I4);
+        _il.Emit(OpCodes.Brtrue, leave);
+        LoadStateAddress(StateLayout.LoopBudget);
+        _il.Emit(OpCodes.Ldind_I4);
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Ble, leave);
+        LoadStateAddress(StateLayout.LoopBudget);
+        LoadStateAddress(StateLayout.LoopBudget);
+        _il.Emit(OpCodes.Ldind_I4);
+        _il.Emit(OpCodes.Ldc_I4_1);
+        _il.Emit(OpCodes.Sub);
+        _il.Emit(OpCodes.Stind_I4);
+        _il.Emit(OpCodes.Br, _loopHead);
+        _il.MarkLabel(leave);
+        SpillDirtyOnSidePath();
+        StoreRip(_instructions[0].IP);
+        Return(k);
     }
 
     /// <summary>Stores every register local newer than the state (before a handler call or an exit).</summary>

@@ -14,6 +14,9 @@ public static class StateLayout
     public static readonly int Rip = Offset(ref s_sample[0].Rip);
     public static readonly int Rflags = Offset(ref s_sample[0].Rflags);
     public static readonly int ExitRequest = Offset(ref s_sample[0].ExitRequest);
+    public static readonly int LoopBudget = Offset(ref s_sample[0].LoopBudget);
+    public static readonly int InterruptPoll = Offset(ref s_sample[0].InterruptPoll);
+    public static readonly int TlbSet = Offset(ref s_sample[0].TlbSet);
     private static readonly int s_gpr0 = Offset(ref s_sample[0].Gpr[0]);
 
     /// <summary>The offset of general-purpose register <paramref name="index"/> (encoding order, RAX = 0).</summary>

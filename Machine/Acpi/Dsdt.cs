@@ -17,6 +17,10 @@ public static class Dsdt
         return
         [
             // Name (\_S5, Package (4) { SLP_TYP_a, SLP_TYP_b, 0, 0 }): ACPI 6.5 section 7.4.2.
+            // S5 only: no \_S3 (suspend to RAM needs a firmware resume path through the FACS waking
+            // vector, which direct kernel boot does not have) and no \_S4 (nothing here saves the
+            // machine). Linux prints "ACPI: PM: (supports S0 S5)", as it does on QEMU's pc machine
+            // with -global PIIX4_PM.disable_s3=1 -global PIIX4_PM.disable_s4=1.
             .. Name("\\_S5", Package(Integer(PlatformLayout.S5SleepType), Integer(PlatformLayout.S5SleepType), Integer(0), Integer(0))),
             .. Scope("\\_SB", PciRoot(pciHoleStart)),
         ];
@@ -43,6 +47,10 @@ public static class Dsdt
             "KBD",
             Name("_HID", EisaId("PNP0303")),
             Name("_CRS", Resources.Template(Resources.Io(0x60, 0x60, 1, 1), Resources.Io(0x64, 0x64, 1, 1), Resources.IrqNoFlags(1)))),
+        Device(
+            "MOU",
+            Name("_HID", EisaId("PNP0F13")), // PS/2 mouse on the 8042's auxiliary port, as QEMU's DSDT has it
+            Name("_CRS", Resources.Template(Resources.IrqNoFlags(12)))),
         Device(
             "COM1",
             Name("_HID", EisaId("PNP0501")),

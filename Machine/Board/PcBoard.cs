@@ -82,24 +82,29 @@ public sealed class PcBoard : IDisposable
         Map(Com1Port, 8, Com1);
 
         // 8254 PIT at 0x40-0x43, OUT0 on IRQ 0; port 0x61 gates counter 2 and shows OUT2.
-        Pit = new Pit8254(Clock, IsaIrq(0));
+        _pitIrq0 = IsaIrq(0, yieldsToHpet: true);
+        Pit = new Pit8254(Clock, _pitIrq0);
         Map(Pit8254.BasePort, 4, Pit);
         Map(SystemControlPortB.Port, 1, new SystemControlPortB(Pit, Clock));
 
-        // Port 0x92: fast reset (bit 0) and the A20 gate (bit 1, always enabled here).
-        Map(SystemControlPortA.Port, 1, new SystemControlPortA(control.RequestReset));
+        // Port 0x92: fast reset (bit 0) and the A20 gate (bit 1). It and the 8042's output port drive
+        // one A20 line, the last write deciding (as QEMU wires them); the gate masks physical address
+        // bit 20 of every CPU access while it is off (PhysicalMemory.A20Mask).
+        Map(SystemControlPortA.Port, 1, new SystemControlPortA(control.RequestReset, SetA20));
         ConnectIsa(Com1Irq4, Com1Irq);
         Map(PostPort.Port, 1, Post);
 
         Map(BochsShutdown.Port, 1, new BochsShutdown(control.PowerOff));
 
         // MC146818 RTC and CMOS at 0x70/0x71 on IRQ 8; the CMOS holds the memory sizes a BIOS reads.
-        Rtc = new Mc146818Rtc(Clock, IsaIrq(Mc146818Rtc.Irq), config.RtcBase);
+        _rtcIrq8 = IsaIrq(Mc146818Rtc.Irq, yieldsToHpet: true);
+        Rtc = new Mc146818Rtc(Clock, _rtcIrq8, config.RtcBase);
         Map(Mc146818Rtc.BasePort, 2, Rtc);
-        PcCmosLayout.Apply(Rtc, low, config.MemoryBytes - low, mouse: false);
+        PcCmosLayout.Apply(Rtc, low, config.MemoryBytes - low, mouse: true);
 
-        // 8042 keyboard controller: data 0x60, status/command 0x64; keyboard on IRQ 1, the (empty) aux port on IRQ 12.
-        Keyboard = new I8042Controller(IsaIrq(I8042Controller.KeyboardIrq), IsaIrq(I8042Controller.AuxIrq), control.RequestReset);
+        // 8042 keyboard controller: data 0x60, status/command 0x64; keyboard on IRQ 1, the PS/2 mouse
+        // on the aux port on IRQ 12; output port bit 1 is the A20 gate.
+        Keyboard = new I8042Controller(IsaIrq(I8042Controller.KeyboardIrq), IsaIrq(I8042Controller.AuxIrq), control.RequestReset, SetA20);
         Map(I8042Controller.DataPortNumber, 1, Keyboard.DataPort);
         Map(I8042Controller.CommandPortNumber, 1, Keyboard.CommandPort);
 
@@ -115,7 +120,10 @@ public sealed class PcBoard : IDisposable
 
         // HPET at 0xFED00000 (10 MHz, 3 timers): comparators on I/O APIC pins 20-23, or with legacy
         // replacement timer 0 on IRQ 0 (I/O APIC pin 2) and timer 1 on IRQ 8.
+        // The legacy route takes IRQ 0 from the 8254 and IRQ 8 from the RTC (HPET spec 2.3.7, table 5;
+        // the PIIX4/ICH wiring QEMU models with its "hpet-intr" GPIOs): while it is on, their lines lead nowhere.
         Hpet = new Hpet(Clock, SetHpetLine);
+        Hpet.LegacyRoutingChanged += OnHpetLegacyRouting;
         MapMmio(Hpet.DefaultBase, Hpet.MmioLength, Hpet);
 
         // PCI configuration mechanism #1 at 0xCF8-0xCFF: i440FX host bridge 00.0, PIIX3 ISA bridge 01.0;
@@ -183,6 +191,20 @@ public sealed class PcBoard : IDisposable
 
     public Hpet Hpet { get; private set; } = null!;
 
+    private InterruptLine _pitIrq0 = null!, _rtcIrq8 = null!;
+
+    // The 8254 and the RTC lose IRQ 0 and 8 while the HPET's legacy route is on, and get them back
+    // (at their line's present level) when it goes off.
+    private void OnHpetLegacyRouting(bool on)
+    {
+        foreach (var (line, irq) in new[] { (_pitIrq0, 0), (_rtcIrq8, Mc146818Rtc.Irq) })
+        {
+            bool level = !on && line.IsRaised;
+            Pic.Inputs[irq].Set(level);
+            IoApic.SetPin(IoApicPin(irq), level);
+        }
+    }
+
     private void SetHpetLine(int line, bool level)
     {
         switch (line)
@@ -201,6 +223,9 @@ public sealed class PcBoard : IDisposable
         }
     }
 
+    /// <summary>The A20 line: physical address bit 20 follows it for every CPU access.</summary>
+    private void SetA20(bool enabled) => Memory.A20Enabled = enabled;
+
     /// <summary>The I/O APIC pin of ISA IRQ <paramref name="irq"/>: identity, except IRQ 0 on pin 2 (the MADT's interrupt source override).</summary>
     public static int IoApicPin(int irq) => irq == 0 ? 2 : irq;
 
@@ -210,20 +235,26 @@ public sealed class PcBoard : IDisposable
     /// A new line for ISA interrupt <paramref name="irq"/>: the board leads it to the 8259A input of
     /// that number and to the I/O APIC pin the MADT describes (<see cref="IoApicPin"/>).
     /// </summary>
-    private InterruptLine IsaIrq(int irq)
+    /// <param name="yieldsToHpet">IRQ 0 and 8: the HPET's legacy route disconnects this source (<see cref="Hpet.LegacyRouting"/>).</param>
+    private InterruptLine IsaIrq(int irq, bool yieldsToHpet = false)
     {
         var line = new InterruptLine($"irq{irq}");
-        ConnectIsa(line, irq);
+        ConnectIsa(line, irq, yieldsToHpet);
         return line;
     }
 
     // An ISA line drives the 8259A input and the I/O APIC pin together (the MADT tells the OS which to use).
-    private void ConnectIsa(InterruptLine line, int irq)
+    private void ConnectIsa(InterruptLine line, int irq, bool yieldsToHpet = false)
     {
         var picInput = Pic.Inputs[irq];
         int pin = IoApicPin(irq);
         line.Sink = level =>
         {
+            if (yieldsToHpet && Hpet is { LegacyRouting: true })
+            {
+                return;
+            }
+
             picInput.Set(level);
             IoApic.SetPin(pin, level);
         };

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Emulator.Cpu;
 using Emulator.Cpu.State;
 using Emulator.Machine.Config;
 using Emulator.Mmu.Physical;
@@ -175,6 +176,7 @@ public static class LinuxLoader
         bool longMode = (xloadflags & XlfKernel64) != 0;
         ulong entry = longMode ? kernelAddress + 0x200 : kernelAddress;
         SetEntryState(memory, ref cpu, entry, longMode);
+        FirmwareMtrrs.Program(ref cpu, lowRamEnd);
         return new Placement(kernelAddress, entry, longMode, initrdAddress, (ulong)initrd.Length, rsdpAddress);
     }
 

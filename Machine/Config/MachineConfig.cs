@@ -34,6 +34,13 @@ public sealed record MachineConfig
     /// <summary>On a guest reset (triple fault, reset request): stop instead of rebooting.</summary>
     public bool NoReboot { get; init; }
 
+    /// <summary>
+    /// Advertise x2APIC in CPUID.1:ECX (the local APIC's MSR interface works either way once
+    /// enabled). Off by default, as on QEMU's default CPU: with x2APIC and no interrupt remapping
+    /// Linux complains ("x2apic: IRQ remapping doesn't support X2APIC mode").
+    /// </summary>
+    public bool X2Apic { get; init; }
+
     /// <summary>Deterministic time: virtual time advances 2^N ns per instruction (QEMU's -icount shift=N); null follows the host.</summary>
     public int? IcountShift { get; init; }
 
@@ -56,6 +63,9 @@ public sealed record MachineConfig
     public long JitThreshold { get; init; } = DefaultJitThreshold;
 
     public const long DefaultJitThreshold = 50;
+
+    /// <summary>The CPU model: the instruction-set extensions CPUID advertises and the decoder accepts (--cpu, QEMU's -cpu).</summary>
+    public Emulator.Cpu.CpuModel CpuModel { get; init; } = Emulator.Cpu.CpuModels.DefaultModel;
 
     /// <summary>At exit, print execution statistics (instructions, blocks compiled, compile times, TLB, exits).</summary>
     public bool Statistics { get; init; }

@@ -6,7 +6,8 @@ namespace Emulator.Mmu.Paging;
 /// Translates a linear address by walking the guest's page tables in guest-physical memory,
 /// checks the access against the combined rights, and sets accessed and dirty bits as hardware
 /// does. Follows SDM Vol. 3A chapter 4: 4.3 (32-bit), 4.4 (PAE), 4.5 (4-level), 4.6 (rights),
-/// 4.7 (#PF error code), 4.8 (A/D bits).
+/// 4.7 (#PF error code), 4.8 (A/D bits). Paging-structure addresses go through the A20 gate
+/// (<see cref="PhysicalMemory.A20Mask"/>) as the CPU's other physical accesses do.
 /// </summary>
 public static class PageWalker
 {
@@ -65,7 +66,7 @@ public static class PageWalker
         {
             case PagingMode.Legacy32:
                 {
-                    ulong pdeAddr = (ctx.Cr3 & 0xFFFFF000) + (((linear >> 22) & 0x3FF) * 4);
+                    ulong pdeAddr = ((ctx.Cr3 & 0xFFFFF000) + (((linear >> 22) & 0x3FF) * 4)) & memory.A20Mask;
                     ulong pde = memory.Read(pdeAddr, 4);
                     if ((pde & Present) == 0)
                     {
@@ -88,7 +89,7 @@ public static class PageWalker
                         break;
                     }
 
-                    ulong pteAddr = (pde & 0xFFFFF000) + (((linear >> 12) & 0x3FF) * 4);
+                    ulong pteAddr = ((pde & 0xFFFFF000) + (((linear >> 12) & 0x3FF) * 4)) & memory.A20Mask;
                     ulong pte = memory.Read(pteAddr, 4);
                     if ((pte & Present) == 0)
                     {
@@ -112,7 +113,7 @@ public static class PageWalker
                         // directory. The CPU walks from its PDPTE registers, loaded (and checked for
                         // reserved bits, #GP) by MOV to CR0/CR3/CR4; they are never re-read here.
                         int index = (int)((linear >> 30) & 3);
-                        ulong pdpte = ctx.Pdptes is { } registers ? registers[index] : memory.Read((ctx.Cr3 & 0xFFFFFFE0) + ((ulong)index * 8), 8);
+                        ulong pdpte = ctx.Pdptes is { } registers ? registers[index] : memory.Read(((ctx.Cr3 & 0xFFFFFFE0) + ((ulong)index * 8)) & memory.A20Mask, 8);
                         if ((pdpte & Present) == 0)
                         {
                             return false;
@@ -130,7 +131,7 @@ public static class PageWalker
                     while (true)
                     {
                         int shift = 12 + (9 * (level - 1));
-                        ulong entryAddr = table + (((linear >> shift) & 0x1FF) * 8);
+                        ulong entryAddr = (table + (((linear >> shift) & 0x1FF) * 8)) & memory.A20Mask;
                         ulong entry = memory.Read(entryAddr, 8);
                         if ((entry & Present) == 0)
                         {

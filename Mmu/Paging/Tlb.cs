@@ -20,8 +20,18 @@ public sealed unsafe class Tlb
     public const int Entries = 256;
     private const ulong Invalid = 1; // never equal to a page-aligned address
 
-    private readonly Entry[] _entries = new Entry[Entries * 2];
+    // Pinned: translated code probes the entries through raw pointers (SupervisorSet, UserSet).
+    private readonly Entry[] _entries = GC.AllocateArray<Entry>(Entries * 2, pinned: true);
     private bool _enabled = true;
+
+    /// <summary>One set whose tags never match: translated code probes it when it must take the checked path.</summary>
+    private static readonly Entry[] s_missSet = CreateMissSet();
+
+    /// <summary>Layout of an entry for translated code: its size and the offsets of the read tag, write tag and host page.</summary>
+    public static readonly int EntrySize = Unsafe.SizeOf<Entry>();
+    public static readonly int ReadTagOffset = FieldOffset(ref s_missSet[0].ReadTag);
+    public static readonly int WriteTagOffset = FieldOffset(ref s_missSet[0].WriteTag);
+    public static readonly int HostPageOffset = FieldOffset(ref s_missSet[0].HostPage);
 
     /// <summary>Set when a piece of a large page was filled since the last full flush.</summary>
     private bool _holdsLargePages;
@@ -30,6 +40,29 @@ public sealed unsafe class Tlb
     {
         FlushAll();
     }
+
+    /// <summary>
+    /// The address of the <see cref="Entries"/> entries of the supervisor or user set, for
+    /// translated code that looks up the entry of page p at (p &amp; (Entries - 1)) * EntrySize and
+    /// hits when the tag equals the page (as <see cref="Lookup"/>; it does not count hits).
+    /// </summary>
+    public nint SetAddress(bool user) => (nint)Unsafe.AsPointer(ref _entries[user ? Entries : 0]);
+
+    /// <summary>A set of <see cref="Entries"/> entries that never hit (see <see cref="SetAddress"/>).</summary>
+    public static nint MissSetAddress => (nint)Unsafe.AsPointer(ref s_missSet[0]);
+
+    private static Entry[] CreateMissSet()
+    {
+        var set = GC.AllocateArray<Entry>(Entries, pinned: true);
+        for (int i = 0; i < set.Length; i++)
+        {
+            set[i] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
+        }
+
+        return set;
+    }
+
+    private static int FieldOffset<T>(ref T field) => (int)Unsafe.ByteOffset(ref Unsafe.As<Entry, byte>(ref s_missSet[0]), ref Unsafe.As<T, byte>(ref field));
 
     /// <summary>Lookups that found their tag (the fast path); a miss is counted by the caller that walks.</summary>
     public long Hits { get; set; }

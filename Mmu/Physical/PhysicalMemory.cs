@@ -42,6 +42,36 @@ public sealed unsafe class PhysicalMemory : IDisposable
 
     public static ulong MaxAddress => (1UL << PhysicalAddressBits) - 1;
 
+    /// <summary>Physical address bit 20, the one the A20 gate forces to zero.</summary>
+    public const ulong A20Bit = 1UL << 20;
+
+    /// <summary>
+    /// ANDed into every physical address the CPU forms (its own accesses and its page walks, not
+    /// DMA): all ones while the A20 gate is enabled, all but bit 20 while it is disabled, so that
+    /// addresses wrap at 1 MiB as on an 8086 (the 8042 output port bit 1 and port 92h bit 1 drive
+    /// the gate; Intel SDM Vol. 3A 21.33.2 "A20M#"). The CPU caches translations, so a change raises
+    /// <see cref="A20Changed"/> for it to drop them; nothing is paid while the gate stays as it is.
+    /// </summary>
+    public ulong A20Mask { get; private set; } = ulong.MaxValue;
+
+    /// <summary>Raised after the A20 gate changes state.</summary>
+    public event Action? A20Changed;
+
+    public bool A20Enabled
+    {
+        get => A20Mask == ulong.MaxValue;
+        set
+        {
+            if (value == A20Enabled)
+            {
+                return;
+            }
+
+            A20Mask = value ? ulong.MaxValue : ~A20Bit;
+            A20Changed?.Invoke();
+        }
+    }
+
     public MemoryRegion MapRam(string name, ulong guestBase, ulong ramOffset, ulong size)
     {
         // Code-page tracking and TLB host pages index guest RAM a page at a time: a slice that

@@ -127,7 +127,7 @@ public class BoardMapTests
         Assert.Equal(extendedKiB, Cmos(0x30) | Cmos(0x31) << 8);
         Assert.Equal(above16M, Cmos(0x34) | Cmos(0x35) << 8);
         Assert.Equal(above4G, Cmos(0x5B) | Cmos(0x5C) << 8 | Cmos(0x5D) << 16);
-        Assert.Equal(0x02, Cmos(0x14)); // FPU present, no floppy, no mouse
+        Assert.Equal(0x06, Cmos(0x14)); // FPU present, PS/2 mouse present, no floppy
 
         int sum = 0;
         for (int i = 0x10; i <= 0x2D; i++)

@@ -159,7 +159,7 @@ public class BitManipulationTests
     public void CpuidAdvertisesExactlyTheseFamilies()
     {
         // Bit positions from SDM Vol. 2A, CPUID, tables 3-10, 3-8 (leaf 7) and 3-8 (80000001h).
-        var model = new CpuidModel();
+        var model = new CpuidModel(CpuModel.Max);
         Assert.Equal(3u << 22, model.Query(1, 0).Ecx & (3u << 22)); // MOVBE, POPCNT
         Assert.Equal((1u << 3) | (1u << 8) | (1u << 19), model.Query(7, 0).Ebx & ((1u << 3) | (1u << 8) | (1u << 19))); // BMI1, BMI2, ADX
         Assert.Equal(1u << 5, model.Query(0x80000001, 0).Ecx & (1u << 5)); // LZCNT

@@ -45,7 +45,7 @@ public class SystemRegisterTests
     [Fact]
     public void CpuidAdvertisesOnlyWhatIsImplemented()
     {
-        var model = new CpuidModel();
+        var model = new CpuidModel(CpuModel.Max);
         var (max, vendor0, vendor2, vendor1) = model.Query(0, 0);
         Assert.Equal("GenuineIntel", string.Concat(new[] { vendor0, vendor1, vendor2 }.Select(w => System.Text.Encoding.ASCII.GetString(BitConverter.GetBytes(w)))));
         Assert.True(max >= 7);
@@ -59,8 +59,10 @@ public class SystemRegisterTests
         Assert.True(InstructionTable.IsImplemented(Code.Paddq_mm_mmm64));
         Assert.True(InstructionTable.IsImplemented(Code.Addps_xmm_xmmm128));
         Assert.True(InstructionTable.IsImplemented(Code.Pcmpistri_xmm_xmmm128_imm8));
-        // XSAVE and AVX wait for the AVX instructions.
-        Assert.Equal(0u, ecx1 & (CpuidModel.EcxXsave | (1u << 28)));
+        // XSAVE and AVX, with handlers for both.
+        Assert.Equal(CpuidModel.EcxXsave | CpuidModel.EcxAvx, ecx1 & (CpuidModel.EcxXsave | CpuidModel.EcxAvx));
+        Assert.True(InstructionTable.IsImplemented(Code.Xsave64_mem));
+        Assert.True(InstructionTable.IsImplemented(Code.VEX_Vaddps_ymm_ymm_ymmm256));
         Assert.NotEqual(0u, ecx1 & (1u << 17)); // PCID, with INVPCID (tests/Emulator.Cpu.Tests/Paging)
         Assert.True(InstructionTable.IsImplemented(Code.Invpcid_r64_m128));
         Assert.NotEqual(0u, edx1 & CpuidModel.EdxMtrr);
@@ -123,6 +125,7 @@ public class SystemRegisterTests
         { Msr.Lstar, 0x0000_8000_0000_0000, false }, // non-canonical address
         { Msr.KernelGsBase, 0xFFFF_8000_0000_0000, true },
         { Mtrr.Cap, 0x508, false },                 // read-only
+        { Msr.ArchCapabilities, 0, false },         // read-only
         { Mtrr.DefType, 0xC06, true },
         { Mtrr.DefType, 0x106, false },             // bits 9:8 reserved
         { Mtrr.DefType, 0x802, false },             // type 2 is reserved
@@ -174,6 +177,29 @@ public class SystemRegisterTests
     }
 
     [Fact]
+    public void ArchCapabilitiesSaysNotAffectedByMeltdownMdsAndTaaAndCpuidSaysItExists()
+    {
+        using var m = new TestMachine().LongMode();
+        ulong vector = Probe(m, a =>
+        {
+            a.mov(eax, 7);
+            a.xor(ecx, ecx);
+            a.cpuid();
+            a.mov(r13d, edx);
+            a.mov(ecx, Msr.ArchCapabilities);
+            a.rdmsr();
+            a.shl(rdx, 32);
+            a.or(rdx, rax);
+            a.mov(r14, rdx);
+        });
+
+        Assert.Equal(NoFault, vector);
+        Assert.Equal(1UL << 29, m.Reg(13) & (1UL << 29)); // CPUID.(7,0):EDX.ARCH_CAPABILITIES
+        Assert.Equal((1UL << 0) | (1UL << 5) | (1UL << 8), m.Reg(14) & ((1UL << 0) | (1UL << 5) | (1UL << 8))); // RDCL_NO, MDS_NO, TAA_NO (SDM Vol. 4 table 2-2)
+        Assert.Equal(0UL, m.Reg(14) & (1UL << 1)); // not IBRS_ALL: there is no IBRS
+    }
+
+    [Fact]
     public void MiscEnableXdDisableHidesNxAndReservesEferNxe()
     {
         using var m = new TestMachine().LongMode();
@@ -201,7 +227,7 @@ public class SystemRegisterTests
         { "CR0 PG without PE", 0, 0x8001_0010, false },
         { "CR0 NW without CD", 0, 0xA001_0011, false },
         { "CR4 LA57", 4, (1UL << 12) | 0x20, false },
-        { "CR4 OSXSAVE", 4, (1UL << 18) | 0x20, false },
+        { "CR4 OSXSAVE", 4, (1UL << 18) | 0x20, true }, // XSAVE is advertised; SaveStateTests has the #GP without it
         { "CR4 bit 32", 4, (1UL << 32) | 0x20, false },
         { "CR4 DE", 4, 0x28, true },
         { "CR8 15", 8, 15, true },

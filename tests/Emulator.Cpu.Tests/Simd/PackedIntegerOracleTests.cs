@@ -97,7 +97,7 @@ public class PackedIntegerOracleTests
     [Fact]
     public void CpuidAdvertisesThePackedIntegerFamilies()
     {
-        var (_, _, ecx, edx) = new CpuidModel().Query(1, 0);
+        var (_, _, ecx, edx) = new CpuidModel(CpuModel.Max).Query(1, 0);
         Assert.Equal(1u << 23, edx & (1u << 23));
         uint bits = (1u << 1) | (1u << 9) | (1u << 20) | (1u << 25);
         Assert.Equal(bits, ecx & bits);

@@ -303,6 +303,7 @@ public class SaveStateTests
         Assert.Equal((ulong)Vector.UD, m.Reg(R8));
 
         using var n = Machine();
+        n.Cpu.Model = CpuModel.V2; // a model without XSAVE
         n.Load(a =>
         {
             a.mov(rax, cr4);
@@ -316,8 +317,8 @@ public class SaveStateTests
     [Fact]
     public void CpuidLeafDDescribesTheStandardLayout()
     {
-        var model = new CpuidModel();
-        Assert.Equal((0u, 0u, 0u, 0u), model.Query(0xD, 0, xcr0: 3)); // XSAVE not reported
+        var model = new CpuidModel(CpuModel.V2);
+        Assert.Equal((0u, 0u, 0u, 0u), model.Query(0xD, 0, xcr0: 3)); // XSAVE not reported (v2)
         model.Leaf1Ecx |= CpuidModel.EcxXsave;
         model.XsaveComponents = 7;
         Assert.Equal((7u, 576u, 832u, 0u), model.Query(0xD, 0, xcr0: 3));
@@ -325,6 +326,7 @@ public class SaveStateTests
         Assert.Equal((256u, 576u, 0u, 0u), model.Query(0xD, 2));
         Assert.Equal(7u, model.Query(0xD, 1).Eax & 7); // XSAVEOPT, XSAVEC, XGETBV ECX = 1
         Assert.NotEqual(0u, model.Query(1, 0, cr4: ControlBits.Cr4OSXSAVE).Ecx & CpuidModel.EcxOsxsave);
-        Assert.Equal(0u, new CpuidModel().Query(1, 0).Ecx & (CpuidModel.EcxXsave | CpuidModel.EcxAvx));
+        Assert.Equal(0u, new CpuidModel(CpuModel.V2).Query(1, 0).Ecx & (CpuidModel.EcxXsave | CpuidModel.EcxAvx));
+        Assert.Equal((7u, 576u, 832u, 0u), new CpuidModel(CpuModel.V3).Query(0xD, 0, xcr0: 3)); // v3: x87, SSE and AVX
     }
 }

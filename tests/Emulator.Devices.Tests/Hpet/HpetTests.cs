@@ -128,4 +128,72 @@ public class HpetTests
         rig.Bus.RunTo(0x110 * 100);
         Assert.Equal(2, rig.Lines.Count);
     }
+
+    [Fact]
+    public void APeriodicTimerThatFellBehindSkipsTheMissedPeriodsAndFiresOnce()
+    {
+        // The vCPU ran one long slice: time is 3.5 periods past the comparator when timers run.
+        var rig = new Rig();
+        rig[0x100] = (1 << 8) | (1 << 6) | (1 << 3) | (1 << 2) | (20 << 9); // 32-bit, VAL_SET, periodic, edge, pin 20
+        rig[0x108] = 100; // 10 us, then every 10 us
+        rig[0x010] = 1;
+        rig.Bus.JumpTo(45_000);
+        rig.Bus.Clock.RunDue();
+        Assert.Single(rig.Lines, l => l.Level);
+        Assert.Equal(500UL, rig[0x108]); // the next period boundary after the counter (450), not 200
+        rig.Bus.RunTo(60_000);
+        Assert.Equal([45_000UL, 50_000UL, 60_000UL], rig.Lines.Where(l => l.Level).Select(l => l.Time));
+    }
+
+    [Fact]
+    public void ComparatorHalvesWriteTheComparatorAndThePeriodSeparately()
+    {
+        var rig = new Rig();
+        rig[0x100] = (1 << 2) | (20 << 9); // one-shot, 64-bit
+        rig.Bus.WriteMmio(Base + 0x108, 0x2000_0000, 4);
+        rig.Bus.WriteMmio(Base + 0x10C, 0x1, 4);
+        Assert.Equal(0x1_2000_0000UL, rig[0x108]);
+        Assert.Equal(0x1UL, rig.Bus.ReadMmio(Base + 0x10C, 4));
+
+        // Periodic: VAL_SET lets the first half set the comparator (and the period's half); the
+        // next half, without VAL_SET, is the period's alone.
+        rig[0x100] = (1 << 6) | (1 << 3) | (1 << 2) | (20 << 9);
+        rig.Bus.WriteMmio(Base + 0x108, 300, 4); // comparator low half (high stays 1), period low half
+        rig.Bus.WriteMmio(Base + 0x10C, 0, 4); // period high half only
+        Assert.Equal(0x1_0000_012CUL, rig[0x108]);
+        rig[0x010] = 1;
+        rig.Bus.WriteMmio(Base + 0x10C, 0, 4); // comparator write without VAL_SET in periodic mode: period only
+        Assert.Equal(0x1_0000_012CUL, rig[0x108]);
+    }
+
+    [Fact]
+    public void MainCounterReadsInHalvesWhileRunning()
+    {
+        var rig = new Rig();
+        rig[0x0F0] = 0xFFFF_FFF0;
+        rig[0x010] = 1;
+        rig.Bus.JumpTo(2_000); // 20 ticks: the low half wraps into the high half
+        Assert.Equal(0x4UL, rig.Bus.ReadMmio(Base + 0xF0, 4));
+        Assert.Equal(0x1UL, rig.Bus.ReadMmio(Base + 0xF4, 4));
+        rig.Bus.JumpTo(3_000);
+        Assert.Equal(0x1_0000_000EUL, rig[0x0F0]);
+    }
+
+    [Fact]
+    public void LegacyRoutingIsAnnouncedWhenItChangesAndOnReset()
+    {
+        var rig = new Rig();
+        var changes = new List<bool>();
+        rig.Hpet.LegacyRoutingChanged += changes.Add;
+        rig[0x010] = 1;
+        Assert.False(rig.Hpet.LegacyRouting);
+        rig[0x010] = 3;
+        Assert.True(rig.Hpet.LegacyRouting);
+        rig[0x010] = 2; // halted, still routed
+        rig[0x010] = 0;
+        rig[0x010] = 2;
+        rig.Hpet.Reset();
+        Assert.False(rig.Hpet.LegacyRouting);
+        Assert.Equal([true, false, true, false], changes);
+    }
 }

@@ -28,6 +28,22 @@ public class SystemControlPortATests
     }
 
     [Fact]
+    public void BitOneDrivesTheA20LineOnEveryWriteAndResetEnablesIt()
+    {
+        var a20 = new List<bool>();
+        var ports = new IoPortSpace();
+        var device = new SystemControlPortA(() => { }, a20.Add);
+        ports.Map(SystemControlPortA.Port, 1, device);
+
+        ports.Write(0x92, 1, 0x00); // fast A20 off
+        ports.Write(0x92, 1, 0x02); // on
+        ports.Write(0x92, 1, 0x00);
+        device.Reset();
+        Assert.Equal([false, true, false, true], a20);
+        Assert.Equal(0x02u, ports.Read(0x92, 1));
+    }
+
+    [Fact]
     public void RandomTrafficNeverThrows()
     {
         var ports = new IoPortSpace();

@@ -11,7 +11,7 @@ public class I8042Tests
     {
         public Rig()
         {
-            Controller = new I8042Controller(Irq1, Irq12, () => Resets++);
+            Controller = new I8042Controller(Irq1, Irq12, () => Resets++, A20Writes.Add);
             Bus.Ports.Map(0x60, 1, Controller.DataPort);
             Bus.Ports.Map(0x64, 1, Controller.CommandPort);
             Irq1.Sink = level => Irq1Edges.Add(level);
@@ -28,6 +28,8 @@ public class I8042Tests
         public I8042Controller Controller { get; }
 
         public int Resets { get; private set; }
+
+        public List<bool> A20Writes { get; } = [];
 
         public byte Status => Bus.In(0x64);
 
@@ -192,6 +194,7 @@ public class I8042Tests
         var rig = new Rig();
         rig.Command(0xD0);
         Assert.Equal(0x03, rig.Bus.In(0x60) & 0x0F);
+        rig.A20Writes.Clear();
         rig.Command(0xDD);
         Assert.False(rig.Controller.A20Enabled);
         rig.Command(0xDF);
@@ -199,6 +202,7 @@ public class I8042Tests
         rig.Command(0xD1);
         rig.Data(0x01); // A20 off, reset high
         Assert.False(rig.Controller.A20Enabled);
+        Assert.Equal([false, true, false], rig.A20Writes); // each reaches the board's A20 line
         Assert.Equal(0, rig.Resets);
         rig.Command(0xD1);
         rig.Data(0x02); // reset low
@@ -210,7 +214,7 @@ public class I8042Tests
     }
 
     [Fact]
-    public void WriteBuffersEchoOnTheirOwnIrqAndAuxBytesGoNowhere()
+    public void WriteBuffersEchoOnTheirOwnIrqAndAuxBytesReachTheMouse()
     {
         var rig = new Rig();
         rig.Command(0xD2);
@@ -229,8 +233,10 @@ public class I8042Tests
         Assert.False(rig.Irq12.IsRaised);
 
         rig.Command(0xD4);
-        rig.Data(0xF2); // identify to a mouse that is not there
-        Assert.Empty(rig.Drain());
+        rig.Data(0xF2); // identify: the mouse acknowledges and sends ID 0 on the aux channel
+        Assert.Equal(0x21, rig.Status & 0x21);
+        Assert.True(rig.Irq12.IsRaised);
+        Assert.Equal([0xFA, 0x00], rig.Drain());
     }
 
     [Fact]

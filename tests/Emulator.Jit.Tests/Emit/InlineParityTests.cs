@@ -134,6 +134,40 @@ public class InlineParityTests
         }
     }
 
+    /// <summary>Shifts by an immediate (zero counts included) and IMUL with two and three operands.</summary>
+    private static Instruction ShiftOrMultiply(Random random, int bitness)
+    {
+        int w = bitness == 64 ? s_widths[random.Next(4)] : s_widths[random.Next(3)];
+        switch (random.Next(4))
+        {
+            case 0:
+                {
+                    string op = new[] { "Shl", "Sal", "Shr", "Sar" }[random.Next(4)];
+                    int count = random.Next(3) == 0 ? 1 : random.Next(64);
+                    return count == 1 && random.Next(2) == 0
+                        ? Instruction.Create(CodeOf($"{op}_rm{w}_1"), Gpr(random, w), 1)
+                        : Instruction.Create(CodeOf($"{op}_rm{w}_imm8"), Gpr(random, w), count);
+                }
+
+            case 1 when w > 8:
+                return random.Next(2) == 0
+                    ? Instruction.Create(CodeOf($"Imul_r{w}_rm{w}"), Gpr(random, w), Gpr(random, w))
+                    : Instruction.Create(CodeOf($"Imul_r{w}_rm{w}"), Gpr(random, w), Memory(random, bitness));
+            case 2 when w > 8:
+                {
+                    string imm = random.Next(2) == 0 ? "imm8" : w == 64 ? "imm32" : $"imm{w}";
+                    int value = imm == "imm8" ? random.Next(-128, 128) : Immediate(random, w);
+                    return random.Next(2) == 0
+                        ? Instruction.Create(CodeOf($"Imul_r{w}_rm{w}_{imm}"), Gpr(random, w), Gpr(random, w), value)
+                        : Instruction.Create(CodeOf($"Imul_r{w}_rm{w}_{imm}"), Gpr(random, w), Memory(random, bitness), value);
+                }
+
+            default:
+                // A flag writer after them, so that their flags are often dead (and so inlined).
+                return Alu(random, random.Next(2) == 0 ? "Add" : "Cmp", bitness);
+        }
+    }
+
     /// <summary>Instructions the JIT leaves to the interpreter's handlers.</summary>
     private static Instruction Handler(Random random, int bitness) => random.Next(4) switch
     {
@@ -274,6 +308,57 @@ public class InlineParityTests
     [InlineData(64)]
     [InlineData(32)]
     public void MovesAndLeaMatchTheInterpreter(int bitness) => Check("Mov", bitness, bitness, random => Move(random, bitness));
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(32)]
+    public void ShiftsAndMultipliesMatchTheInterpreter(int bitness) => Check("ShiftMul", bitness, 3 * bitness, random => ShiftOrMultiply(random, bitness));
+
+    [Fact]
+    public void OneBlockLoopsMatchTheInterpreter()
+    {
+        // The body runs R12 times inside one translation (the back edge jumps in IL).
+        var random = new Random(11);
+        s_bitness = 64;
+        for (int c = 0; c < 60; c++)
+        {
+            var body = new List<Instruction>();
+            int length = random.Next(1, 10);
+            while (body.Count < length)
+            {
+                var instruction = random.Next(4) switch
+                {
+                    0 => Move(random, 64),
+                    1 => ShiftOrMultiply(random, 64),
+                    2 => Handler(random, 64),
+                    _ => Alu(random, new[] { "Add", "Sub", "Xor", "Cmp" }[random.Next(4)], 64),
+                };
+                if (Encodable(instruction, 64))
+                {
+                    body.Add(instruction);
+                }
+            }
+
+            void Program(Assembler a)
+            {
+                var top = a.CreateLabel();
+                a.Label(ref top);
+                foreach (var instruction in body)
+                {
+                    a.AddInstruction(instruction);
+                }
+
+                a.dec(r12);
+                a.jne(top);
+                a.hlt();
+            }
+
+            var gpr = RandomRegisters(random, 64);
+            gpr[12] = (ulong)random.Next(1, 40);
+            var outcome = EngineParity.AssertSame($"loop case {c}: {string.Join("; ", body)}", 64, Program, gpr, (ulong)random.Next() & Flags.Arith);
+            Assert.True(outcome.CompiledInstructions > 0, $"loop case {c} ran compiled");
+        }
+    }
 
     [Fact]
     public void MixedFamiliesMatchTheInterpreter() => Check("mixed", 64, 99, random => random.Next(4) switch

@@ -180,11 +180,12 @@ public class AcpiTablesTests
     {
         var aml = Dsdt();
         Assert.Equal(new object[] { 0UL, 0UL, 0UL, 0UL }, (object[])aml.Names["\\_S5_"]);
-        Assert.Equal(["\\_SB_.PCI0", "\\_SB_.PCI0.RTC_", "\\_SB_.PCI0.KBD_", "\\_SB_.PCI0.COM1", "\\_SB_.PCI0.HPET"], aml.Devices);
+        Assert.Equal(["\\_SB_.PCI0", "\\_SB_.PCI0.RTC_", "\\_SB_.PCI0.KBD_", "\\_SB_.PCI0.MOU_", "\\_SB_.PCI0.COM1", "\\_SB_.PCI0.HPET"], aml.Devices);
         Assert.Equal(0x030AD041UL, aml.Names["\\_SB_.PCI0._HID"]); // EISAID ("PNP0A03")
         Assert.Equal(0UL, aml.Names["\\_SB_.PCI0._BBN"]);
         Assert.Equal(0x000BD041UL, aml.Names["\\_SB_.PCI0.RTC_._HID"]); // PNP0B00
         Assert.Equal(0x0303D041UL, aml.Names["\\_SB_.PCI0.KBD_._HID"]); // PNP0303
+        Assert.Equal(0x130FD041UL, aml.Names["\\_SB_.PCI0.MOU_._HID"]); // PNP0F13
         Assert.Equal(0x0105D041UL, aml.Names["\\_SB_.PCI0.COM1._HID"]); // PNP0501
         Assert.Equal(0x0301D041UL, aml.Names["\\_SB_.PCI0.HPET._HID"]); // PNP0103
     }

@@ -77,7 +77,7 @@ public class ApicTimerTests
         string rom = TimerRom();
         try
         {
-            var run = GuestRun.Boot(new MachineConfig { BiosPath = rom, Debugcon = SerialTarget.Stdio, IcountShift = icount });
+            var run = GuestRun.Boot(new MachineConfig { BiosPath = rom, Debugcon = SerialTarget.Stdio, IcountShift = icount, X2Apic = true });
             Assert.True(run.ExitStatus == 0, run.Diagnostics);
             Assert.Equal("\n", run.Output);
         }

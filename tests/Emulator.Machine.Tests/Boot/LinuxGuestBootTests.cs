@@ -12,13 +12,17 @@ namespace Emulator.Machine.Tests.Boot;
 /// <summary>
 /// Boots Debian's kernel with the busybox initramfs of scripts/get-linux-guest on the interpreter,
 /// waits for the marker /init prints, runs a few commands on the serial console and powers off.
-/// On failure the serial log, the interrupt and unimplemented-instruction trace, the CPU state
-/// and the next few hundred instructions go to .build/test-artifacts/linux-boot-*.log.
+/// On failure the serial log, the interrupt and unimplemented-instruction trace, the CPU state,
+/// the last few hundred instructions executed (a ring tracer runs for the whole boot) and the next
+/// few hundred go to .build/test-artifacts/linux-boot-*.log (run-tests names the file).
 /// </summary>
 [Trait("Category", "Guest")]
 public class LinuxGuestBootTests
 {
     public const string Marker = "EMU-LINUX-GUEST: init ready";
+
+    /// <summary>How many of the last executed instructions a failure log shows.</summary>
+    private const int RecentInstructions = 400;
 
     /// <summary>Minutes the whole boot-and-commands run may take (EMU_LINUX_BOOT_MINUTES overrides).</summary>
     private static TimeSpan Timeout => TimeSpan.FromMinutes(int.TryParse(Environment.GetEnvironmentVariable("EMU_LINUX_BOOT_MINUTES"), out int m) ? m : 30);
@@ -32,10 +36,9 @@ public class LinuxGuestBootTests
         {
             KernelPath = Path.Combine(RequiresLinuxGuestFactAttribute.GuestDirectory, "vmlinuz"),
             Initrds = [Path.Combine(RequiresLinuxGuestFactAttribute.GuestDirectory, "initramfs.gz")],
-            // hpet=disable: with the HPET as the legacy clock event, Linux's IO-APIC timer check
-            // ("IO-APIC + timer doesn't work") still fails on this board; an open problem of the
-            // platform issue, recorded in its note. The PIT path boots.
-            Append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1 hpet=disable",
+            // No hpet=disable: the HPET is Linux's legacy clock event (timer 0 on IRQ 0) and its
+            // reference for TSC calibration, as on QEMU.
+            Append = "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1",
             MemoryBytes = 256UL << 20,
             NoReboot = true,
             Accel = Accelerator.Interpreter, // the issue's CI boot runs on the interpreter
@@ -43,6 +46,8 @@ public class LinuxGuestBootTests
         };
 
         using var vm = new VirtualMachine(config, console, diagnostics);
+        var recent = InstructionTracer.Ring(RecentInstructions);
+        vm.Cpu.Tracer = recent;
         int status = -1;
         var runner = new Thread(() => status = vm.Run()) { IsBackground = true, Name = "linux guest vCPU" };
         var deadline = DateTime.UtcNow + Timeout;
@@ -97,7 +102,7 @@ public class LinuxGuestBootTests
 
         if (failure is not null)
         {
-            string log = KeepFailureLog(vm, runner, console, diagnostics, failure);
+            string log = KeepFailureLog(vm, runner, console, diagnostics, recent, failure);
             Assert.Fail($"{failure}; boot log in {log}\n--- last serial output ---\n{console.Tail(3000)}");
         }
     }
@@ -109,14 +114,20 @@ public class LinuxGuestBootTests
     }
 
     /// <summary>Writes everything known about a failed boot to a file and stops the machine.</summary>
-    private static string KeepFailureLog(VirtualMachine vm, Thread runner, ConsoleCapture console, TailWriter diagnostics, string failure)
+    private static string KeepFailureLog(VirtualMachine vm, Thread runner, ConsoleCapture console, TailWriter diagnostics, InstructionTracer recent, string failure)
     {
         var instructions = new List<string>();
-        if (runner.IsAlive)
+        IReadOnlyList<string> last = [];
+        if (!runner.IsAlive)
         {
-            // Still running (stuck, or looping in a panic): pause it and trace where it is.
+            last = recent.RecentLines();
+        }
+        else
+        {
+            // Still running (stuck, or looping in a panic): pause it, keep how it got here, and trace where it goes.
             vm.Pause();
             vm.Gate.WaitUntilPaused();
+            last = recent.RecentLines();
             vm.Cpu.Tracer = new InstructionTracer(line => instructions.Add(line), DisassemblySyntax.Intel, []);
             for (int k = 0; k < 300 && vm.Gate.Exit is null; k++)
             {
@@ -138,6 +149,12 @@ public class LinuxGuestBootTests
         sb.AppendLine(CultureInfo.InvariantCulture, $"cpu: rip={s.Rip:x} cs={s.Cs.Selector:x4} rflags={s.Rflags:x} rax={s.Gpr[0]:x} rcx={s.Gpr[1]:x} rdx={s.Gpr[2]:x} rbx={s.Gpr[3]:x} rsp={s.Gpr[4]:x} rbp={s.Gpr[5]:x} rsi={s.Gpr[6]:x} rdi={s.Gpr[7]:x} cr0={s.Cr0:x} cr2={s.Cr2:x} cr3={s.Cr3:x} cr4={s.Cr4:x} efer={s.Efer:x}");
         sb.AppendLine("--- serial console ---").AppendLine(console.Text);
         sb.AppendLine("--- emulator diagnostics and int/unimp trace (last lines) ---").AppendLine(diagnostics.Text);
+        sb.AppendLine(CultureInfo.InvariantCulture, $"--- last {last.Count} instructions executed before the failure was seen ---");
+        foreach (string line in last)
+        {
+            sb.AppendLine(line);
+        }
+
         sb.AppendLine(CultureInfo.InvariantCulture, $"--- next {instructions.Count} instructions after the failure was seen ---");
         foreach (string line in instructions)
         {

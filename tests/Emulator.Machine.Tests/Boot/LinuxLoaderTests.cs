@@ -125,6 +125,20 @@ public sealed class LinuxLoaderTests : IDisposable
         Assert.Equal(0UL, s.Rflags & Flags.IF);
     }
 
+    [Fact]
+    public void MtrrsAreProgrammedAsSeaBiosLeavesThem()
+    {
+        // Linux reads MTRRs blank as "virtualized system" and then keeps PAT off; a BIOS enables them.
+        using var vm = new VirtualMachine(Config(new FakeBzImage()), new MemoryStream(), new StringWriter());
+        ref CpuState s = ref vm.Cpu.S;
+        Assert.Equal(0xC06UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.DefType)); // enabled, fixed enabled, default WB
+        Assert.Equal(0x0606_0606_0606_0606UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.Fix64K00000));
+        Assert.Equal(0UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.Fix16KA0000)); // VGA window uncached
+        Assert.Equal(0x0505_0505_0505_0505UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.Fix4KF8000));
+        Assert.Equal(0x8000_0000UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.PhysBase0)); // 2-4 GiB uncached (type 0)
+        Assert.Equal(0xFF_8000_0800UL, Cpu.Mtrr.Read(ref s, Cpu.Mtrr.PhysBase0 + 1));
+    }
+
     /// <summary>
     /// A 64-bit payload that stores what it sees (RSI, segment selectors, CR0, CR4, EFER, RFLAGS,
     /// its own RIP, a byte read through the identity map just below 4 GiB) and sends it, then

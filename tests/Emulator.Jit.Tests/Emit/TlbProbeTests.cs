@@ -1,0 +1,99 @@
+using Emulator.Cpu;
+using Emulator.Cpu.State;
+using Emulator.TestKit;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Emulator.Jit.Tests.Emit;
+
+/// <summary>
+/// The inline TLB probe of translated code (BlockEmitter.EmitTlbProbe) treats a DS/ES/SS offset as
+/// the linear address only while those segments are flat. A segment with a base, loaded before the
+/// block or inside it, must send the access through the checked path on every engine.
+/// </summary>
+public class TlbProbeTests
+{
+    private const ushort BasedData = 0x30; // GDT entry 6: base 0x1000, 4 GiB, writable data
+    private const ulong Base = 0x1000;
+
+    private static TestMachine Setup()
+    {
+        var m = new TestMachine().ProtectedMode32();
+        m.Memory.Write(TestMachine.GdtAddress + BasedData, 8, 0x00CF_9300_1000_FFFFUL);
+        m.S.Gdtr = new TableRegister { Base = TestMachine.GdtAddress, Limit = BasedData + 7 };
+        m.S.Gpr[CpuState.RSI] = TestMachine.DataAddress;
+        m.S.Gpr[CpuState.RBX] = 0x1234_5678;
+        return m;
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void ASegmentBaseSetBeforeTheBlockIsApplied(Engine engine)
+    {
+        using var m = Setup();
+        m.S.Ds = X86Cpu.FromDescriptor(BasedData, 0x00CF_9300_1000_FFFFUL);
+        m.Load(a =>
+        {
+            a.mov(__dword_ptr[esi], ebx);
+            a.mov(ecx, __dword_ptr[esi + 4]);
+            a.add(__dword_ptr[esi + 4], ebx);
+            a.hlt();
+        });
+        m.Memory.Write(TestMachine.DataAddress + Base + 4, 4, 5);
+
+        m.RunToHlt(engine);
+
+        Assert.Equal(0x1234_5678UL, m.Memory.Read(TestMachine.DataAddress + Base, 4));
+        Assert.Equal(0UL, m.Memory.Read(TestMachine.DataAddress, 4));
+        Assert.Equal(5UL, m.Reg(CpuState.RCX));
+        Assert.Equal(0x1234_567DUL, m.Memory.Read(TestMachine.DataAddress + Base + 4, 4));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void ASegmentLoadedInsideTheBlockAppliesToTheNextAccess(Engine engine)
+    {
+        using var m = Setup();
+        m.Load(a =>
+        {
+            a.mov(__dword_ptr[esi + 8], ebx); // flat DS: DataAddress + 8
+            a.mov(eax, BasedData);
+            a.mov(ds, ax);
+            a.mov(__dword_ptr[esi], ebx); // DS base 0x1000 from here on
+            a.mov(ecx, __dword_ptr[esi]);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine);
+
+        Assert.Equal(0x1234_5678UL, m.Memory.Read(TestMachine.DataAddress + 8, 4));
+        Assert.Equal(0x1234_5678UL, m.Memory.Read(TestMachine.DataAddress + Base, 4));
+        Assert.Equal(0UL, m.Memory.Read(TestMachine.DataAddress, 4));
+        Assert.Equal(0x1234_5678UL, m.Reg(CpuState.RCX));
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledInstructions > 0);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void AccessesAcrossAPageBoundaryAndAtTheTopOfTheAddressSpaceMatch(Engine engine)
+    {
+        using var m = Setup();
+        m.Load(a =>
+        {
+            a.mov(__dword_ptr[esi + 0xFFE], ebx); // straddles two pages
+            a.mov(ecx, __dword_ptr[esi + 0xFFD]);
+            a.mov(edx, __dword_ptr[edi]); // the same bytes through another register
+            a.hlt();
+        });
+        m.S.Gpr[CpuState.RDI] = TestMachine.DataAddress + 0xFFD;
+
+        m.RunToHlt(engine);
+
+        Assert.Equal(0x1234_5678UL, m.Memory.Read(TestMachine.DataAddress + 0xFFE, 4));
+        Assert.Equal(0x3456_7800UL, m.Reg(CpuState.RCX));
+        Assert.Equal(0x3456_7800UL, m.Reg(CpuState.RDX));
+    }
+}

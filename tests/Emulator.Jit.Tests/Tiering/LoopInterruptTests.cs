@@ -1,0 +1,168 @@
+using Emulator.Cpu;
+using Emulator.Cpu.State;
+using Emulator.Mmu;
+using Emulator.TestKit;
+using Iced.Intel;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Emulator.Jit.Tests.Tiering;
+
+/// <summary>
+/// A one-block loop runs whole iterations inside its translation (Jit/README.md), so the run loop
+/// does not see the block boundaries where it takes interrupts. These tests pin the bound: an
+/// interrupt signalled while the loop runs is taken at the end of the iteration that signalled it,
+/// exactly where the interpreter takes it, and the instruction budget (the machine's timer slices)
+/// is honoured to the instruction.
+/// </summary>
+public class LoopInterruptTests
+{
+    private const ulong HandlerAddress = 0x30000;
+    private const byte TimerVector = 0x20;
+    private const ulong KickAddress = 0x0100_0000; // MMIO just above the test machine's 16 MiB of RAM
+
+    /// <summary>INTR: pending once raised, acknowledged as <see cref="TimerVector"/>.</summary>
+    private sealed class Intr : IInterruptSource
+    {
+        private volatile bool _pending;
+
+        public bool Pending
+        {
+            get => _pending;
+            set => _pending = value;
+        }
+
+        public int Acknowledged { get; private set; }
+
+        public bool HasInterrupt => Pending;
+
+        public byte Acknowledge()
+        {
+            Pending = false;
+            Acknowledged++;
+            return TimerVector;
+        }
+    }
+
+    /// <summary>
+    /// An MMIO register whose <c>raiseAt</c>-th write raises INTR and signals the CPU, as a device
+    /// on the vCPU thread does. A memory write does not end the block (a port write would).
+    /// </summary>
+    private sealed class KickDevice(X86Cpu cpu, Intr intr, int raiseAt) : IBusDevice
+    {
+        private int _writes;
+
+        public string Name => "kick";
+
+        public ulong Read(ulong offset, int size) => 0;
+
+        public void Write(ulong offset, int size, ulong value)
+        {
+            if (++_writes == raiseAt)
+            {
+                intr.Pending = true;
+                cpu.NotifyInterrupt();
+            }
+        }
+
+        public void Reset() => _writes = 0;
+    }
+
+    /// <summary>32-bit protected mode, IF set, vector 0x20 an interrupt gate to "mov ebx, ecx; hlt".</summary>
+    private static (TestMachine Machine, Intr Intr) Setup()
+    {
+        var m = new TestMachine().ProtectedMode32();
+        ulong gate = HandlerAddress & 0xFFFF | ((ulong)TestMachine.Code32 << 16) | (0x8EUL << 40) | ((HandlerAddress >> 16) << 48);
+        m.Memory.Write(TestMachine.IdtAddress + (TimerVector * 8UL), 8, gate);
+        m.S.Idtr = new TableRegister { Base = TestMachine.IdtAddress, Limit = 0x7FF };
+        m.Load(a => { a.mov(ebx, ecx); a.hlt(); }, HandlerAddress);
+        m.S.Rflags |= Flags.IF;
+        var intr = new Intr();
+        m.Cpu.Interrupts = intr;
+        return (m, intr);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void InterruptRaisedInsideALoopIsTakenAtTheEndOfThatIteration(Engine engine)
+    {
+        var (m, intr) = Setup();
+        using var machine = m;
+        m.Memory.MapMmio("kick", KickAddress, 0x1000, new KickDevice(m.Cpu, intr, raiseAt: 100));
+        m.Load(a =>
+        {
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            a.inc(ecx);
+            a.mov(__dword_ptr[KickAddress], eax);
+            a.cmp(ecx, 1_000_000);
+            a.jne(top);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine, budget: 10_000_000);
+
+        Assert.Equal(1, intr.Acknowledged);
+        Assert.Equal(100UL, m.Reg(CpuState.RBX)); // the handler saw the loop after exactly 100 iterations
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledInstructions >= 99 * 4, $"the loop ran compiled ({m.Cpu.CompiledInstructions} instructions)");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void TimerBetweenSlicesInterruptsATightLoop(Engine engine)
+    {
+        var (m, intr) = Setup();
+        using var machine = m;
+        m.Load(a =>
+        {
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            a.inc(ecx);
+            a.jmp(top);
+        });
+
+        // Slices of 1001 instructions (an odd size: the last iteration of a slice is cut in two),
+        // then a "timer" raises INTR between slices, as the machine's clock does.
+        for (int slice = 0; slice < 6; slice++)
+        {
+            Assert.Equal(StopReason.Budget, m.Run(engine, budget: 1001));
+            Assert.Equal((ulong)(1001 * (slice + 1)), m.S.InstructionsRetired);
+        }
+
+        intr.Pending = true;
+        Assert.Equal(StopReason.Halted, m.Run(engine, budget: 1001));
+        Assert.Equal(1, intr.Acknowledged);
+        Assert.Equal(3003UL, m.Reg(CpuState.RBX)); // 6006 instructions of two per iteration
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledInstructions > 5000, $"the loop ran compiled ({m.Cpu.CompiledInstructions} instructions)");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void InterruptFromAnotherThreadBreaksAnEndlessLoop(Engine engine)
+    {
+        var (m, intr) = Setup();
+        using var machine = m;
+        m.Load(a =>
+        {
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            a.inc(ecx);
+            a.jmp(top);
+        });
+
+        using var raiser = new Timer(_ =>
+        {
+            intr.Pending = true;
+            m.Cpu.NotifyInterrupt();
+        }, null, 50, Timeout.Infinite);
+        Assert.Equal(StopReason.Halted, m.Run(engine, budget: long.MaxValue));
+        Assert.Equal(1, intr.Acknowledged);
+        Assert.Equal(m.Reg(CpuState.RCX), m.Reg(CpuState.RBX));
+    }
+}

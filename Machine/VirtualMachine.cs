@@ -371,7 +371,9 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                     break;
                 case StopReason.Halted:
                     {
-                        // Sleep until an interrupt line, a request or the next timer event wakes the machine.
+                        // Sleep until an interrupt line, a request or the next timer event wakes the machine
+                        // (the run loop itself waits for the deadline: no kick needed meanwhile).
+                        _kicker?.Arm(null);
                         var wait = TimeSpan.FromMilliseconds(50);
                         if (Clock.NextDeadline is { } due)
                         {

@@ -373,7 +373,9 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                     break;
                 case StopReason.Halted:
                     {
-                        // Sleep until an interrupt line, a request or the next timer event wakes the machine.
+                        // Sleep until an interrupt line, a request or the next timer event wakes the machine
+                        // (the run loop itself waits for the deadline: no kick needed meanwhile).
+                        _kicker?.Arm(null);
                         var wait = TimeSpan.FromMilliseconds(50);
                         if (Clock.NextDeadline is { } due)
                         {
@@ -455,6 +457,10 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         long hits = Cpu.Tlb.Hits, misses = Cpu.Tlb.Misses;
         w.WriteLine($"emu: stats: TLB hits {hits}, misses (walks) {misses}, hit rate {(hits + misses == 0 ? 0 : 100.0 * hits / (hits + misses)):F2}%");
         w.WriteLine($"emu: stats: run-loop exits: {string.Join(", ", _stops.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))}");
+        if (_kicker is { } kicker)
+        {
+            w.WriteLine($"emu: stats: slices ended by a timer deadline (kicker): {kicker.Kicks}");
+        }
     }
 
     public void Dispose()

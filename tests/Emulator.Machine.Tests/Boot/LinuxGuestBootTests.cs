@@ -107,6 +107,54 @@ public class LinuxGuestBootTests
         }
     }
 
+    /// <summary>
+    /// <c>reboot -f</c> resets the machine (Linux writes the FADT's reset register, 0xCF9) and the
+    /// kernel boots again to the marker; then <c>poweroff -f</c> ends it with status 0. A second
+    /// boot doubles the time, so this runs in wide runs only (EMU_LINUX_REBOOT=1), on the JIT.
+    /// </summary>
+    [RequiresLinuxGuestFact(WideRunVariable = "EMU_LINUX_REBOOT")]
+    public void RebootFBootsTheKernelAgain()
+    {
+        var console = new ConsoleCapture();
+        var diagnostics = new TailWriter(400);
+        var config = new MachineConfig
+        {
+            KernelPath = Path.Combine(RequiresLinuxGuestFactAttribute.GuestDirectory, "vmlinuz"),
+            Initrds = [Path.Combine(RequiresLinuxGuestFactAttribute.GuestDirectory, "initramfs.gz")],
+            Append = "console=ttyS0 panic=-1",
+            MemoryBytes = 256UL << 20,
+        };
+
+        using var vm = new VirtualMachine(config, console, diagnostics);
+        int status = -1;
+        var runner = new Thread(() => status = vm.Run()) { IsBackground = true, Name = "linux guest vCPU" };
+        var deadline = DateTime.UtcNow + Timeout;
+        runner.Start();
+        void Type(string line)
+        {
+            foreach (byte b in Encoding.ASCII.GetBytes(line + "\n"))
+            {
+                vm.SendSerialInput(b);
+            }
+        }
+
+        try
+        {
+            Assert.True(console.WaitFor(Marker, deadline, runner), "first boot: no marker");
+            Type("reboot -f");
+            Assert.True(console.WaitFor("Linux version", deadline, runner), "no second boot after reboot -f");
+            Assert.True(console.WaitFor(Marker, deadline, runner), "second boot: no marker");
+            Type("poweroff -f");
+            Assert.True(runner.Join(Remaining(deadline)), "poweroff -f did not end the machine");
+            Assert.Equal(0, status);
+        }
+        finally
+        {
+            vm.Stop(1);
+            runner.Join(TimeSpan.FromSeconds(30));
+        }
+    }
+
     private static TimeSpan Remaining(DateTime deadline)
     {
         var left = deadline - DateTime.UtcNow;

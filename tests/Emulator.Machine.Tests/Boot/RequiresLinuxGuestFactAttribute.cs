@@ -28,6 +28,22 @@ public sealed class RequiresLinuxGuestFactAttribute : FactAttribute
         Skip = MissingPrerequisite();
     }
 
+    /// <summary>A slow boot test for wide runs: skipped unless this environment variable is 1.</summary>
+    public string? WideRunVariable
+    {
+        get => _wideRunVariable;
+        set
+        {
+            _wideRunVariable = value;
+            if (Skip is null && value is not null && Environment.GetEnvironmentVariable(value) != "1")
+            {
+                Skip = $"a wide-run guest test: set {value}=1 to run it";
+            }
+        }
+    }
+
+    private string? _wideRunVariable;
+
     public static string? MissingPrerequisite()
     {
         if (!File.Exists(Path.Combine(GuestDirectory, "vmlinuz")) || !File.Exists(Path.Combine(GuestDirectory, "initramfs.gz")))

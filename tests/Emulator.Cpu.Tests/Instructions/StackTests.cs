@@ -29,7 +29,7 @@ public class StackTests
 
         Assert.Equal(0x2222UL, m.Reg(CpuState.RBX));
         Assert.Equal(0x1111UL, m.Reg(CpuState.RCX));
-        Assert.Equal(TestMachine.StackTop, m.Reg(CpuState.RDX) & 0xFFFF); // EDX's upper bits keep the reset signature
+        Assert.Equal(TestMachine.StackTop, m.Reg(CpuState.RDX) & 0xFFFF); // EDX's upper half holds the reset signature
         Assert.Equal(TestMachine.StackTop, m.Reg(CpuState.RSP));
     }
 
@@ -64,7 +64,7 @@ public class StackTests
             0x20010);
         m.RunToHlt(engine);
 
-        Assert.Equal(3UL, m.Reg(CpuState.RDX) & 0xFFFF); // EDX's upper bits keep the reset signature
+        Assert.Equal(3UL, m.Reg(CpuState.RDX) & 0xFFFF); // EDX's upper half holds the reset signature
         Assert.Equal(8UL, m.Reg(CpuState.RSI)); // after the 5-byte far call at IP 3
         Assert.Equal((ulong)TestMachine.RealModeCodeSegment, m.Reg(CpuState.RDI));
         Assert.Equal(0x2000UL, m.Reg(CpuState.RCX));

@@ -53,7 +53,7 @@ public class StringTests
         Assert.Equal(data, ReadBytes(m, (Dest << 4) + 0x600UL, 8));
         Assert.Equal(data, ReadBytes(m, (Dest << 4) + 0x700UL, 8));
         Assert.Equal(0x508UL, m.Reg(CpuState.RBX));
-        Assert.Equal(0x608UL, m.Reg(CpuState.RDX) & 0xFFFF); // EDX's upper bits keep the reset signature
+        Assert.Equal(0x608UL, m.Reg(CpuState.RDX) & 0xFFFF); // EDX's upper half holds the reset signature
         Assert.Equal(0x4FFUL, m.Reg(CpuState.RSI));
         Assert.Equal(0x6FFUL, m.Reg(CpuState.RDI));
         Assert.Equal(0UL, m.Reg(CpuState.RCX));

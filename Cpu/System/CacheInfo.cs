@@ -1,9 +1,9 @@
 namespace Emulator.Cpu;
 
 /// <summary>
-/// The cache and TLB hierarchy CPUID describes: a plausible modern Intel core's (32 KiB 8-way L1
-/// data and instruction caches, a 256 KiB 4-way L2, an 8 MiB 16-way inclusive L3, 64-byte lines;
-/// Westmere and Skylake client parts have these sizes). Nothing here is simulated: the numbers are
+/// The cache and TLB hierarchy CPUID describes: a Westmere core's, matching the signature in
+/// <see cref="CpuidModel.Signature"/> (32 KiB 8-way L1 data, 32 KiB 4-way L1 instruction, 256 KiB
+/// 8-way L2, a 12 MiB 16-way inclusive L3, 64-byte lines). Nothing here is simulated: the numbers are
 /// what an OS sizes its own structures by (Linux prints the TLB sizes at boot, lscpu the caches).
 /// Leaf 2 uses the descriptors of SDM Vol. 2A table 3-12; leaf 4 the deterministic cache
 /// parameters of table 3-8; leaf 80000006h the L2 summary Intel defines there.
@@ -23,19 +23,19 @@ public static class CacheInfo
     public static readonly Cache[] Caches =
     [
         new(Type: 1, Level: 1, Ways: 8, Sets: 64, LineSize, Inclusive: false, ComplexIndexing: false),
-        new(Type: 2, Level: 1, Ways: 8, Sets: 64, LineSize, Inclusive: false, ComplexIndexing: false),
-        new(Type: 3, Level: 2, Ways: 4, Sets: 1024, LineSize, Inclusive: false, ComplexIndexing: false),
-        new(Type: 3, Level: 3, Ways: 16, Sets: 8192, LineSize, Inclusive: true, ComplexIndexing: true),
+        new(Type: 2, Level: 1, Ways: 4, Sets: 128, LineSize, Inclusive: false, ComplexIndexing: false),
+        new(Type: 3, Level: 2, Ways: 8, Sets: 512, LineSize, Inclusive: false, ComplexIndexing: false),
+        new(Type: 3, Level: 3, Ways: 16, Sets: 12288, LineSize, Inclusive: true, ComplexIndexing: true),
     ];
 
     /// <summary>
-    /// Leaf 2: AL = 1 (one query), then one-byte descriptors (table 3-12): 0x63 data TLB 2M/4M 32
-    /// entries and 1G 4 entries, 0x03 data TLB 4K 64 entries, 0x76 instruction TLB 2M/4M 8 entries,
-    /// 0xFF "leaf 2 has no cache descriptors, use leaf 4", 0xB5 instruction TLB 4K 64 entries,
-    /// 0xF0 64-byte prefetching, 0xC3 shared second-level TLB 4K/2M 1536 entries (the register
-    /// values Skylake client parts return; Linux reads its TLB sizes from these).
+    /// Leaf 2, as Westmere parts return it: AL = 1 (one query), then one-byte descriptors (table
+    /// 3-12): 0x5A data TLB 2M/4M 32 entries, 0x03 data TLB 4K 64 entries, 0x55 instruction TLB
+    /// 2M/4M 7 entries, 0xFF "see leaf 4", 0xB2 instruction TLB 4K 64 entries, 0xF0 64-byte
+    /// prefetching, 0x2C L1 data 32K 8-way, 0x21 L2 256K 8-way, 0xCA shared second-level TLB 4K
+    /// 512 entries, 0x09 L1 instruction 32K 4-way. Linux takes its TLB sizes from these.
     /// </summary>
-    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Leaf2 => (0x76036301, 0x00F0B5FF, 0, 0x00C30000);
+    public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Leaf2 => (0x55035A01, 0x00F0B2FF, 0, 0x09CA212C);
 
     /// <summary>Leaf 4, subleaf <paramref name="subleaf"/>: one cache level per subleaf (SDM Vol. 2A table 3-8).</summary>
     public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Leaf4(uint subleaf)
@@ -61,7 +61,7 @@ public static class CacheInfo
     }
 
     /// <summary>
-    /// Leaf 80000006h on Intel: ECX = L2 size in KiB (31:16), associativity code (15:12; 4 = 4-way),
+    /// Leaf 80000006h on Intel: ECX = L2 size in KiB (31:16), associativity code (15:12; 6 = 8-way),
     /// line size (7:0); the other registers are reserved (zero).
     /// </summary>
     public static (uint Eax, uint Ebx, uint Ecx, uint Edx) Leaf80000006

@@ -10,6 +10,9 @@ namespace Emulator.Cpu;
 public static class Msr
 {
     public const uint Tsc = 0x10;
+
+    /// <summary>IA32_PLATFORM_ID: read-only; bits 52:50 name the platform (0 here). Linux's microcode driver reads it on family 6.</summary>
+    public const uint PlatformId = 0x17;
     public const uint ApicBase = 0x1B;
     public const uint BiosSignId = 0x8B;
     public const uint SysenterCs = 0x174;
@@ -90,6 +93,7 @@ public static class Msr
             Tsc => c.TimeStampCounter() + s.TscOffset,
             ApicBase => s.ApicBase,
             BiosSignId => 0, // no microcode: revision 0 in bits 63:32
+            PlatformId => 0,
             MiscEnable => s.MiscEnable,
             Pat => s.Pat,
             Efer => s.Efer,
@@ -106,7 +110,7 @@ public static class Msr
             Sfmask => s.Sfmask,
             _ => 0,
         };
-        return index is Tsc or ApicBase or BiosSignId or MiscEnable or Pat or Efer or FsBase or GsBase or KernelGsBase or TscAux
+        return index is Tsc or PlatformId or ApicBase or BiosSignId or MiscEnable or Pat or Efer or FsBase or GsBase or KernelGsBase or TscAux
             or SysenterCs or SysenterEsp or SysenterEip or Star or Lstar or Cstar or Sfmask || c.RaiseFault(Vector.GP, 0);
     }
 

@@ -30,9 +30,10 @@ public class CpuidTopologyTests
         var descriptors = new[] { eax >> 8, eax >> 16, eax >> 24, ebx, ebx >> 8, ebx >> 16, ebx >> 24, ecx, ecx >> 8, ecx >> 16, ecx >> 24, edx, edx >> 8, edx >> 16, edx >> 24 }
             .Select(d => (byte)d).ToHashSet();
         Assert.Contains((byte)0xFF, descriptors); // "use leaf 4"
-        Assert.Contains((byte)0xB5, descriptors); // instruction TLB, 4 KiB pages
+        Assert.Contains((byte)0xB2, descriptors); // instruction TLB, 4 KiB pages
         Assert.Contains((byte)0x03, descriptors); // data TLB, 4 KiB pages
-        Assert.Contains((byte)0xC3, descriptors); // shared second-level TLB
+        Assert.Contains((byte)0xCA, descriptors); // shared second-level TLB
+        Assert.Contains((byte)0x2C, descriptors); // L1 data 32 KiB, as leaf 4 says
         Assert.Equal(0u, (eax | ebx | ecx | edx) & 0x8000_0000); // bit 31 clear: every register valid
     }
 
@@ -55,12 +56,13 @@ public class CpuidTopologyTests
             Assert.Equal(0u, eax >> 26); // one core per package
         }
 
-        Assert.Equal([(1u, 1u, 32L << 10), (2u, 1u, 32L << 10), (3u, 2u, 256L << 10), (3u, 3u, 8L << 20)], caches);
+        Assert.Equal([(1u, 1u, 32L << 10), (2u, 1u, 32L << 10), (3u, 2u, 256L << 10), (3u, 3u, 12L << 20)], caches);
 
         // Leaf 80000006h: the same L2 (size in KiB, 64-byte lines).
         var (_, _, l2, _) = model.Query(0x8000_0006, 0);
         Assert.Equal(256u, l2 >> 16);
         Assert.Equal(64u, l2 & 0xFF);
+        Assert.Equal(6u, (l2 >> 12) & 0xF); // 8-way
     }
 
     [Theory]
@@ -84,7 +86,7 @@ public class CpuidTopologyTests
 
         Assert.Equal(3UL, m.Reg(12) & 0x1F); // unified
         Assert.Equal(3UL, (m.Reg(12) >> 5) & 7); // level 3
-        Assert.Equal(8191UL, m.Reg(13)); // sets - 1
+        Assert.Equal(12287UL, m.Reg(13)); // sets - 1
         Assert.Equal(0UL, m.Reg(14) & 0x1F); // no fifth cache
     }
 }

@@ -116,6 +116,7 @@ public class SystemRegisterTests
     {
         { 0x1234_5678, 0, false },                  // no such MSR
         { Msr.TscAux, 1UL << 32, false },           // TSC_AUX bits 63:32 reserved
+        { Msr.PlatformId, 0, false },               // IA32_PLATFORM_ID is read-only
         { Msr.TscAux, 0xFFFF_FFFF, true },
         { Msr.ApicBase, 0xFEE0_0800, true },
         { Msr.ApicBase, 0xFEE0_0801, false },       // bits 7:0 reserved
@@ -148,6 +149,24 @@ public class SystemRegisterTests
     {
         ulong vector = Wrmsr(index, value);
         Assert.Equal(accepted ? NoFault : Vector.GP, vector);
+    }
+
+    [Fact]
+    public void PlatformIdReadsAsPlatformZero()
+    {
+        // Linux's Intel microcode driver reads IA32_PLATFORM_ID on family 6 (an unchecked RDMSR:
+        // a #GP there is a kernel warning); bits 52:50 select the platform.
+        using var m = new TestMachine().LongMode();
+        ulong vector = Probe(m, a =>
+        {
+            a.mov(ecx, Msr.PlatformId);
+            a.mov(edx, -1);
+            a.rdmsr();
+            a.mov(r13d, edx);
+        });
+
+        Assert.Equal(NoFault, vector);
+        Assert.Equal(0UL, (m.Reg(13) >> 18) & 7);
     }
 
     [Fact]

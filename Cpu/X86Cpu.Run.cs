@@ -345,7 +345,8 @@ public sealed unsafe partial class X86Cpu
         ref CpuState s = ref S;
         return !stepping && !_debugHooks && _codeBreakpoints == 0 && !_checkAccesses && !_debugTrapPending
             && (s.Rflags & (Flags.TF | Flags.RF)) == 0 && s.InterruptShadow == 0
-            && block.CompiledLimit <= csLimit && budgetLeft >= block.Instructions.Length;
+            && block.CompiledLimit <= csLimit && budgetLeft >= block.Instructions.Length
+            && (!block.CompiledNeedsFlatStack || (s.Ss.DefaultBig && csLimit == ulong.MaxValue));
     }
 
     /// <summary>Iterations a compiled one-block loop runs per entry at most (the rest of the budget bounds it too).</summary>

@@ -325,7 +325,7 @@ public sealed partial class BlockEmitter
     }
 
     /// <summary>Inline TLB probes per block at most: RyuJIT's compile time grows faster than linearly with them.</summary>
-    internal const int MaxInlineProbes = 24;
+    internal const int MaxInlineProbes = 8;
 
     private int _probes;
     private LocalBuilder? _entry;

@@ -101,6 +101,7 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         }
 
         var watch = Stopwatch.StartNew();
+        double cpuStart = ThreadCpuClock.Milliseconds();
         try
         {
             var compiled = BlockEmitter.Emit(block, _options.InlineFastPaths, _options.Dump, out ulong limit, out int inlined, out bool flatStack);
@@ -108,10 +109,11 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
             // The first call compiles; a null CPU makes the method return before touching anything.
             compiled(null, null);
             watch.Stop();
+            double cpu = ThreadCpuClock.Milliseconds() - cpuStart;
             block.CompiledLimit = limit;
             block.CompiledNeedsFlatStack = flatStack;
             block.Compiled = compiled;
-            Statistics.Compiled(block.Instructions.Length, inlined, watch.Elapsed.TotalMilliseconds);
+            Statistics.Compiled(block.Instructions.Length, inlined, watch.Elapsed.TotalMilliseconds, cpu);
             if (key is not null)
             {
                 TranslationCache.Add(key, new TranslationCache.Translation(compiled, limit, _options.InlineFastPaths ? inlined : -1, flatStack));

@@ -195,6 +195,15 @@ public sealed unsafe partial class X86Cpu
                 executed += start + looped;
                 compiledRan = true;
                 first = false;
+                if (start == instructions.Length - 1 && _faultVector < 0 && !_endBlock && _setShadow == 0 && !_debugTrapPending && !_watchHit)
+                {
+                    // The common case, as the loop below would finish it: the translation ran to
+                    // its end with no fault, shadow, debug trap or watchpoint to report.
+                    s.InterruptShadow = 0;
+                    executed++;
+                    s.InstructionsRetired++;
+                    continue;
+                }
             }
 
             for (int k = start; k < instructions.Length; k++)
@@ -345,7 +354,8 @@ public sealed unsafe partial class X86Cpu
         ref CpuState s = ref S;
         return !stepping && !_debugHooks && _codeBreakpoints == 0 && !_checkAccesses && !_debugTrapPending
             && (s.Rflags & (Flags.TF | Flags.RF)) == 0 && s.InterruptShadow == 0
-            && block.CompiledLimit <= csLimit && budgetLeft >= block.Instructions.Length;
+            && block.CompiledLimit <= csLimit && budgetLeft >= block.Instructions.Length
+            && (!block.CompiledNeedsFlatStack || (s.Ss.DefaultBig && csLimit == ulong.MaxValue));
     }
 
     /// <summary>Iterations a compiled one-block loop runs per entry at most (the rest of the budget bounds it too).</summary>
@@ -364,8 +374,9 @@ public sealed unsafe partial class X86Cpu
         s.ExitRequest = 0;
         int n = block.Instructions.Length;
 
-        // Every iteration retires n instructions, and the final pass up to n more.
-        int loopBudget = (int)Math.Min(MaxLoopIterations, (budgetLeft - n) / n);
+        // Every iteration retires n instructions, and the final pass up to n more (the division,
+        // which costs more than the rest of this method, only near the end of the budget).
+        int loopBudget = budgetLeft - n >= (long)MaxLoopIterations * n ? MaxLoopIterations : (int)((budgetLeft - n) / n);
         s.LoopBudget = loopBudget;
         s.TlbSet = block.Key.Bitness == 64 || (IsFlatData(ref s.Ds) && IsFlatData(ref s.Es) && IsFlatData(ref s.Ss)) ? Tlb.SetAddress(s.Cpl == 3) : Mmu.Paging.Tlb.MissSetAddress;
         _endBlock = false;
@@ -385,7 +396,8 @@ public sealed unsafe partial class X86Cpu
             RaiseFault(Exceptions.Vector.UD);
         }
 
-        looped = (long)(loopBudget - s.LoopBudget) * n;
+        int iterations = loopBudget - s.LoopBudget;
+        looped = iterations == 0 ? 0 : (long)iterations * n;
         s.InstructionsRetired += (ulong)(last + looped);
         CompiledInstructions += last + 1 + looped;
         if (last < n - 1)

@@ -451,6 +451,8 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             var (total, median, p99) = s.CompileTimeSummary();
             w.WriteLine($"emu: stats: jit threshold {jit.Threshold}: blocks compiled {s.BlocksCompiled} ({s.InstructionsCompiled} instructions, {s.InstructionsInlined} inline), reused {s.BlocksReused}, failed {s.Failures}, dropped {s.Invalidated}");
             w.WriteLine($"emu: stats: compile time total {total:F1} ms, median {median:F3} ms, p99 {p99:F3} ms");
+            var (cpuTotal, cpuMedian, cpuP99) = s.CompileCpuTimeSummary();
+            w.WriteLine($"emu: stats: compile CPU time total {cpuTotal:F1} ms, median {cpuMedian:F3} ms, p99 {cpuP99:F3} ms");
             w.WriteLine($"emu: stats: compiled block entries {Cpu.CompiledEntries}, left early {Cpu.CompiledEarlyExits}");
         }
 

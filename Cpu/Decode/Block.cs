@@ -47,6 +47,12 @@ public sealed class Block
     /// </summary>
     public ulong CompiledLimit { get; set; }
 
+    /// <summary>
+    /// Set with <see cref="Compiled"/>: the translation runs 32-bit stack operations inline and
+    /// assumes a 32-bit stack (SS.B = 1) and a 4 GiB CS limit; the run loop enters it only then.
+    /// </summary>
+    public bool CompiledNeedsFlatStack { get; set; }
+
     /// <summary>True once the block was handed to the compiler (it is handed over once).</summary>
     public bool CompileRequested { get; set; }
 

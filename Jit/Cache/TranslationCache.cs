@@ -18,7 +18,7 @@ public static class TranslationCache
 
     private static readonly ConcurrentDictionary<string, Translation> s_translations = new();
 
-    public sealed record Translation(CompiledBlock Code, ulong Limit, int Inlined);
+    public sealed record Translation(CompiledBlock Code, ulong Limit, int Inlined, bool NeedsFlatStack);
 
     /// <summary>The key of a block: its code size and the raw bytes of its decoded instructions.</summary>
     public static string KeyOf(Block block)

@@ -48,12 +48,16 @@ public sealed partial class BlockEmitter
                 return IsGpr(in i, 0) && i.Op1Kind == OpKind.Immediate8 && (i.Immediate8 & (X86Cpu.OperandSize(i, 0) == 8 ? 0x3F : 0x1F)) != 0;
             case Mnemonic.Imul:
                 return i.OpCount >= 2 && IsGpr(in i, 0) && IsGprOrMemory(in i, 1) && (i.OpCount == 2 || IsGprMemoryOrImmediate(in i, 2));
-            case Mnemonic.Push or Mnemonic.Pop:
-                return _bitness == 64 && i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR64();
+            case Mnemonic.Push:
+                return _bitness == 64
+                    ? (i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR64()) || i.Code is Code.Pushq_imm32 or Code.Pushq_imm8
+                    : _bitness == 32 && ((i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR32()) || i.Code is Code.Pushd_imm32 or Code.Pushd_imm8);
+            case Mnemonic.Pop:
+                return i.Op0Kind == OpKind.Register && (_bitness == 64 ? i.Op0Register.IsGPR64() : _bitness == 32 && i.Op0Register.IsGPR32());
             case Mnemonic.Call:
-                return _bitness == 64 && i.Code == Code.Call_rel32_64 && TargetAllowed(i.NearBranchTarget);
+                return (_bitness == 64 ? i.Code == Code.Call_rel32_64 : _bitness == 32 && i.Code == Code.Call_rel32_32) && TargetAllowed(i.NearBranchTarget);
             case Mnemonic.Ret:
-                return _bitness == 64 && i.Code is Code.Retnq or Code.Retnq_imm16;
+                return _bitness == 64 ? i.Code is Code.Retnq or Code.Retnq_imm16 : _bitness == 32 && i.Code is Code.Retnd or Code.Retnd_imm16;
             default:
                 return false;
         }
@@ -321,7 +325,7 @@ public sealed partial class BlockEmitter
     }
 
     /// <summary>Inline TLB probes per block at most: RyuJIT's compile time grows faster than linearly with them.</summary>
-    internal const int MaxInlineProbes = 24;
+    internal const int MaxInlineProbes = 8;
 
     private int _probes;
     private LocalBuilder? _entry;

@@ -72,13 +72,15 @@ public sealed unsafe partial class BlockEmitter
 
     /// <summary>
     /// Emits the translation of <paramref name="block"/>. <paramref name="compiledLimit"/> receives
-    /// the highest CS offset it fetches from or jumps to unchecked (<see cref="Block.CompiledLimit"/>).
+    /// the highest CS offset it fetches from or jumps to unchecked (<see cref="Block.CompiledLimit"/>),
+    /// <paramref name="needsFlatStack"/> whether it assumes a flat 32-bit stack (<see cref="Block.CompiledNeedsFlatStack"/>).
     /// </summary>
-    public static CompiledBlock Emit(Block block, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined)
+    public static CompiledBlock Emit(Block block, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined, out bool needsFlatStack)
     {
         var emitter = new BlockEmitter(block, inline, dump is not null);
         var compiled = emitter.EmitBlock(out inlined);
         compiledLimit = emitter._highestTarget;
+        needsFlatStack = emitter.NeedsFlatStack;
         if (dump is not null)
         {
             dump($"{emitter._method.Name}: {block.Instructions.Length} instructions, {inlined} inline\n{string.Join('\n', emitter._listing!)}");

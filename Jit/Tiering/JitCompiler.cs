@@ -94,25 +94,29 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         if (key is not null && TranslationCache.TryGet(key, out var cached) && cached.Inlined >= 0 == _options.InlineFastPaths)
         {
             block.CompiledLimit = cached.Limit;
+            block.CompiledNeedsFlatStack = cached.NeedsFlatStack;
             block.Compiled = cached.Code;
             Statistics.Reused();
             return;
         }
 
         var watch = Stopwatch.StartNew();
+        double cpuStart = ThreadCpuClock.Milliseconds();
         try
         {
-            var compiled = BlockEmitter.Emit(block, _options.InlineFastPaths, _options.Dump, out ulong limit, out int inlined);
+            var compiled = BlockEmitter.Emit(block, _options.InlineFastPaths, _options.Dump, out ulong limit, out int inlined, out bool flatStack);
 
             // The first call compiles; a null CPU makes the method return before touching anything.
             compiled(null, null);
             watch.Stop();
+            double cpu = ThreadCpuClock.Milliseconds() - cpuStart;
             block.CompiledLimit = limit;
+            block.CompiledNeedsFlatStack = flatStack;
             block.Compiled = compiled;
-            Statistics.Compiled(block.Instructions.Length, inlined, watch.Elapsed.TotalMilliseconds);
+            Statistics.Compiled(block.Instructions.Length, inlined, watch.Elapsed.TotalMilliseconds, cpu);
             if (key is not null)
             {
-                TranslationCache.Add(key, new TranslationCache.Translation(compiled, limit, _options.InlineFastPaths ? inlined : -1));
+                TranslationCache.Add(key, new TranslationCache.Translation(compiled, limit, _options.InlineFastPaths ? inlined : -1, flatStack));
             }
         }
         catch (Exception e) when (e is InvalidProgramException or NotSupportedException or InvalidOperationException or ArgumentException)

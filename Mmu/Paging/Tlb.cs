@@ -36,8 +36,13 @@ public sealed unsafe class Tlb
     /// <summary>Set when a piece of a large page was filled since the last full flush.</summary>
     private bool _holdsLargePages;
 
+    private readonly nint _supervisorSet;
+    private readonly nint _userSet;
+
     public Tlb()
     {
+        _supervisorSet = (nint)Unsafe.AsPointer(ref _entries[0]);
+        _userSet = (nint)Unsafe.AsPointer(ref _entries[Entries]);
         FlushAll();
     }
 
@@ -46,10 +51,11 @@ public sealed unsafe class Tlb
     /// translated code that looks up the entry of page p at (p &amp; (Entries - 1)) * EntrySize and
     /// hits when the tag equals the page (as <see cref="Lookup"/>; it does not count hits).
     /// </summary>
-    public nint SetAddress(bool user) => (nint)Unsafe.AsPointer(ref _entries[user ? Entries : 0]);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public nint SetAddress(bool user) => user ? _userSet : _supervisorSet;
 
     /// <summary>A set of <see cref="Entries"/> entries that never hit (see <see cref="SetAddress"/>).</summary>
-    public static nint MissSetAddress => (nint)Unsafe.AsPointer(ref s_missSet[0]);
+    public static nint MissSetAddress { get; } = (nint)Unsafe.AsPointer(ref s_missSet[0]);
 
     private static Entry[] CreateMissSet()
     {

@@ -369,38 +369,64 @@ public class InlineParityTests
         _ => Alu(random, "Cmp", 64),
     });
 
-    [Fact]
-    public void PushPopCallRetMatchTheInterpreter()
+    [Theory]
+    [InlineData(64)]
+    [InlineData(32)]
+    public void PushPopCallRetMatchTheInterpreter(int bitness)
     {
         var random = new Random(5);
+        var pool = bitness == 64 ? s_written : s_written32;
+        var first = bitness == 64 ? Register.RAX : Register.EAX;
+        long inlined = 0;
         for (int c = 0; c < 100; c++)
         {
-            var pushes = Enumerable.Range(0, random.Next(1, 6)).Select(_ => Register.RAX + s_written[random.Next(s_written.Length)]).ToArray();
-            var pops = Enumerable.Range(0, random.Next(1, 6)).Select(_ => Register.RAX + s_written[random.Next(s_written.Length)]).ToArray();
+            var pushes = Enumerable.Range(0, random.Next(1, 6)).Select(_ => first + pool[random.Next(pool.Length)]).ToArray();
+            var pops = Enumerable.Range(0, random.Next(1, 6)).Select(_ => first + pool[random.Next(pool.Length)]).ToArray();
+            int immediate = random.Next(2) == 0 ? random.Next(-128, 128) : random.Next();
+            bool popStackPointer = random.Next(8) == 0;
             void Program(Assembler a)
             {
                 var sub = a.CreateLabel();
                 foreach (var r in pushes)
                 {
-                    a.AddInstruction(Instruction.Create(Code.Push_r64, r));
+                    a.AddInstruction(Instruction.Create(bitness == 64 ? Code.Push_r64 : Code.Push_r32, r));
                 }
 
+                a.AddInstruction(Instruction.Create(bitness == 64 ? (immediate is >= -128 and < 128 ? Code.Pushq_imm8 : Code.Pushq_imm32) : immediate is >= -128 and < 128 ? Code.Pushd_imm8 : Code.Pushd_imm32, immediate));
                 a.call(sub);
                 foreach (var r in pops)
                 {
-                    a.AddInstruction(Instruction.Create(Code.Pop_r64, r));
+                    a.AddInstruction(Instruction.Create(bitness == 64 ? Code.Pop_r64 : Code.Pop_r32, r));
+                }
+
+                if (popStackPointer)
+                {
+                    a.AddInstruction(Instruction.Create(bitness == 64 ? Code.Push_r64 : Code.Push_r32, first + CpuState.RSP));
+                    a.AddInstruction(Instruction.Create(bitness == 64 ? Code.Pop_r64 : Code.Pop_r32, first + CpuState.RSP));
                 }
 
                 a.hlt();
                 a.Label(ref sub);
-                a.add(rax, rbx);
-                a.push(rcx);
-                a.pop(rdx);
-                a.ret();
+                if (bitness == 64)
+                {
+                    a.add(rax, rbx);
+                    a.push(rcx);
+                    a.pop(rdx);
+                    a.ret();
+                }
+                else
+                {
+                    a.add(eax, ebx);
+                    a.push(ecx);
+                    a.pop(edx);
+                    a.ret(4); // drops the pushed immediate
+                }
             }
 
-            EngineParity.AssertSame($"stack case {c}", 64, Program, RandomRegisters(random, 64), 0);
+            inlined += EngineParity.AssertSame($"stack case {c}", bitness, Program, RandomRegisters(random, bitness), 0).Inlined;
         }
+
+        Assert.True(inlined > 500, $"only {inlined} instructions inlined");
     }
 
     [Fact]

@@ -55,6 +55,7 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         }
         else if (!_queue.IsAddingCompleted)
         {
+            Interlocked.Increment(ref _pending);
             _queue.Add(block);
         }
     }
@@ -62,29 +63,25 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
     /// <summary>Blocks until every queued block is compiled (benchmarks and tests that want steady state).</summary>
     public void Drain()
     {
-        while (_queue is { Count: > 0 })
+        // Counted from queueing to published: the queue alone is empty while its last block compiles.
+        while (Volatile.Read(ref _pending) > 0)
         {
             Thread.Sleep(1);
         }
-
-        lock (_compileLock)
-        {
-        }
     }
 
-    private readonly Lock _compileLock = new();
+    private int _pending;
 
     private void CompileLoop()
     {
         foreach (var block in _queue!.GetConsumingEnumerable())
         {
-            lock (_compileLock)
+            if (block.Valid)
             {
-                if (block.Valid)
-                {
-                    Compile(block);
-                }
+                Compile(block);
             }
+
+            Interlocked.Decrement(ref _pending);
         }
     }
 

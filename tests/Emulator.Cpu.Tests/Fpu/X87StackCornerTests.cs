@@ -71,4 +71,20 @@ public class X87StackCornerTests
         }, out _);
         Assert.Equal(0x3841, fsw);
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void FcomiLeavesC1Alone(Engine engine)
+    {
+        // FXAM of -0 sets C1 and C3; FCOMI writes EFLAGS and, without a stack fault, keeps C1 (host: 7200h).
+        ushort fsw = Run(engine, a =>
+        {
+            a.fld1();
+            a.fldz();
+            a.fchs();
+            a.fxam();
+            a.fcomi(st0, st1);
+        }, out _);
+        Assert.Equal(0x7200, fsw);
+    }
 }

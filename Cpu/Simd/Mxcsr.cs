@@ -45,6 +45,9 @@ public struct FpEnv
     public bool Daz;
     public bool Ftz;
     public bool UnderflowMasked;
+
+    /// <summary>Overflow unmasked: PE then reports only the unbounded-exponent rounding (false in internal environments).</summary>
+    public bool OverflowUnmasked;
     public uint Flags;
 
     public static FpEnv FromMxcsr(uint mxcsr) => new()
@@ -53,5 +56,6 @@ public struct FpEnv
         Daz = (mxcsr & Mxcsr.Daz) != 0,
         Ftz = (mxcsr & Mxcsr.Ftz) != 0,
         UnderflowMasked = (mxcsr & (Mxcsr.UE << Mxcsr.MaskShift)) != 0,
+        OverflowUnmasked = (mxcsr & (Mxcsr.OE << Mxcsr.MaskShift)) == 0,
     };
 }

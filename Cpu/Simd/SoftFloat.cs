@@ -205,6 +205,13 @@ public static class SoftFloat
             return Invalid(f, ref env);
         }
 
+        if (y.Kind == Kind.Zero && x.Kind == Kind.Infinity)
+        {
+            // Infinity divided by zero is an exact infinity, no divide-by-zero (IEEE 754-2008 7.3:
+            // ZE is for a finite nonzero dividend; the host oracle agrees, also for a divisor DAZ made zero).
+            return f.Infinity(sign);
+        }
+
         if (y.Kind == Kind.Zero)
         {
             // Divide-by-zero outranks a denormal dividend: ZE alone (checked on hardware).
@@ -435,7 +442,10 @@ public static class SoftFloat
         int biased = lsb + f.FractionBits + f.Bias;
         if (biased >= f.MaxExponent)
         {
-            env.Flags |= Mxcsr.OE | Mxcsr.PE;
+            // Masked, the delivered infinity or largest finite is inexact: OE and PE. Unmasked,
+            // nothing is delivered and PE means only that the unbounded-exponent result was
+            // inexact, already noted above (SDM Vol. 1 11.5.2.4; the host oracle agrees).
+            env.Flags |= env.OverflowUnmasked ? Mxcsr.OE : Mxcsr.OE | Mxcsr.PE;
             bool toInfinity = env.Rounding switch
             {
                 RoundingMode.Nearest => true,

@@ -9,13 +9,6 @@ namespace Emulator.TestKit.Oracle;
 /// </summary>
 public sealed record OracleCase(int Seed, int Index, string Family, IReadOnlyList<Instruction> Instructions, byte[] Body, OracleState Input, ulong UndefinedFlags, ushort X87UndefinedMask)
 {
-    /// <summary>
-    /// C0-C3 come from FPREM or FPREM1. After a masked invalid operation (a NaN result, a stack
-    /// underflow) their quotient bits and C2 are not specified (SDM Vol. 2A FPREM lists them for a
-    /// completed reduction only); the comparer masks them when the host's FSW shows IE.
-    /// </summary>
-    public bool X87ConditionFromPrem { get; init; }
-
     /// <summary>The address of each instruction, and the flags and x87 condition codes undefined before it (for a case that faults there).</summary>
     public IReadOnlyList<ulong> Addresses { get; init; } = [];
 

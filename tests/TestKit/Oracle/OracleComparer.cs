@@ -56,8 +56,7 @@ public static class OracleComparer
             report.Append($" fcw host {host.Fcw:x4} ours {ours.Fcw:x4};");
         }
 
-        bool premInvalid = c.X87ConditionFromPrem && (host.Fsw & 1) != 0;
-        ushort fswMask = (ushort)~(x87Undefined | (premInvalid ? 0x4500 : 0));
+        ushort fswMask = (ushort)~x87Undefined;
         if ((host.Fsw & fswMask) != (ours.Fsw & fswMask))
         {
             report.Append($" fsw (mask {fswMask:x4}) host {host.Fsw:x4} ours {ours.Fsw:x4};");

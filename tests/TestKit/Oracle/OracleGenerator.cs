@@ -125,7 +125,6 @@ public sealed class OracleGenerator
         ulong undefined = 0;
         ushort x87Undefined = 0;
         bool dotProduct = false;
-        bool fromPrem = false;
         var undefinedBefore = new List<ulong>();
         var x87Before = new List<ushort>();
         int attempts = 0;
@@ -156,7 +155,6 @@ public sealed class OracleGenerator
             if (IsX87(instruction.Code))
             {
                 x87Undefined = X87Undefined(instruction, x87Undefined);
-                fromPrem = instruction.Mnemonic is Mnemonic.Fprem or Mnemonic.Fprem1 || (fromPrem && !DefinesX87Condition(instruction));
             }
 
             dotProduct |= instruction.Mnemonic is Mnemonic.Dpps or Mnemonic.Dppd or Mnemonic.Vdpps or Mnemonic.Vdppd;
@@ -189,7 +187,7 @@ public sealed class OracleGenerator
             mxcsrFlagMask &= ~Mxcsr.DE;
         }
 
-        return new OracleCase(seed, index, family, sequence, body, input, undefined, x87Undefined) { MxcsrFlagMask = mxcsrFlagMask, X87ConditionFromPrem = fromPrem, Addresses = offsets, UndefinedBefore = undefinedBefore, X87UndefinedBefore = x87Before };
+        return new OracleCase(seed, index, family, sequence, body, input, undefined, x87Undefined) { MxcsrFlagMask = mxcsrFlagMask, Addresses = offsets, UndefinedBefore = undefinedBefore, X87UndefinedBefore = x87Before };
     }
 
     /// <summary>

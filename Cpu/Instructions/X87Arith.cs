@@ -227,10 +227,10 @@ public static class X87Arith
             if (!ctx.Aborted)
             {
                 c.FpuWrite(0, Float80.Indefinite);
-                // The NaN result is a complete reduction: C2 = 0 (SDM Vol. 2A FPREM; the host oracle
-                // agrees and leaves C0 and C3 alone).
-                c.S.X87.Fsw &= unchecked((ushort)~X86Cpu.FswC2);
             }
+
+            // No reduction: C2 = 0, C0 and C3 kept (the host CPU oracle; C1 = 0 as for any underflow).
+            c.S.X87.Fsw &= unchecked((ushort)~X86Cpu.FswC2);
 
             c.FpuFinish(ctx);
             return;
@@ -240,6 +240,17 @@ public static class X87Arith
         if (!ctx.Aborted)
         {
             c.FpuWrite(0, result);
+        }
+
+        if (ctx.Aborted || result.IsNaN)
+        {
+            // No reduction took place (a NaN operand, an invalid operation, masked or not):
+            // C2 = 0 and C1 = 0, C0 and C3 stay as they were. The SDM gives quotient bits for
+            // finite operands only; this is what the host CPU oracle does.
+            c.S.X87.Fsw &= unchecked((ushort)~(X86Cpu.FswC2 | X86Cpu.FswC1));
+        }
+        else
+        {
             c.FpuSetConditionCodes((q >> 1) & 1, partial ? 1 : 0, q & 1, (q >> 2) & 1);
         }
 

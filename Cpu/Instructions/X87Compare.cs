@@ -64,7 +64,10 @@ public static class X87Compare
             }
         }
 
-        c.FpuFinish(ctx, setC1: true);
+        // FCOMI/FUCOMI(P) set C1 only on a stack underflow and otherwise leave it (SDM Vol. 2A
+        // FCOMI: C1 "set to 0 if stack underflow occurred"; the host oracle keeps it); the FCOM
+        // family clears it.
+        c.FpuFinish(ctx, setC1: !toFlags);
     }
 
     private static void SetRelation(X86Cpu c, FpuRelation relation, bool toFlags)

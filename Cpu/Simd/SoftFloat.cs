@@ -437,6 +437,9 @@ public static partial class SoftFloat
         int biased = lsb + f.FractionBits + f.Bias;
         if (biased >= f.MaxExponent)
         {
+            // Masked, the delivered infinity or largest finite is inexact: OE and PE. Unmasked,
+            // nothing is delivered and PE means only that the unbounded-exponent result was
+            // inexact, already noted above (SDM Vol. 1 11.5.2.4; the host oracle agrees).
             env.Flags |= env.OverflowUnmasked ? Mxcsr.OE : Mxcsr.OE | Mxcsr.PE;
             bool toInfinity = env.Rounding switch
             {

@@ -35,18 +35,6 @@ public sealed class TestMachine : IDisposable
         Cpu.Log = Log.Add;
     }
 
-    /// <summary>
-    /// Advertises AVX and AVX2 in CPUID, which every model holds back until the AVX floating-point
-    /// instructions land (<see cref="CpuModels.Implemented"/>), so tests of the VEX integer
-    /// instructions pass the decoder's feature gate (CPUID.1:ECX bit 28, CPUID.7:EBX bit 5).
-    /// </summary>
-    public TestMachine AdvertiseAvx2()
-    {
-        Cpu.Cpuid.Leaf1Ecx |= 1u << 28;
-        Cpu.Cpuid.Leaf7Ebx |= 1u << 5;
-        return this;
-    }
-
     public GuestRam Ram { get; }
 
     public PhysicalMemory Memory { get; }

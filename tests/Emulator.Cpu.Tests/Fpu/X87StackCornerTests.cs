@@ -71,4 +71,37 @@ public class X87StackCornerTests
         }, out _);
         Assert.Equal(0x3841, fsw);
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void FcomiLeavesC1Alone(Engine engine)
+    {
+        // FXAM of -0 sets C1 and C3; FCOMI writes EFLAGS and, without a stack fault, keeps C1 (host: 7200h).
+        ushort fsw = Run(engine, a =>
+        {
+            a.fld1();
+            a.fldz();
+            a.fchs();
+            a.fxam();
+            a.fcomi(st0, st1);
+        }, out _);
+        Assert.Equal(0x7200, fsw);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void FpremWithoutAReductionKeepsC0AndC3(Engine engine)
+    {
+        // FCOM of -1 with 0 sets C0; -1 FPREM 0 is invalid (masked, a NaN): no quotient bits are
+        // produced, C0 and C3 stay, C1 and C2 are cleared (host: 3101h).
+        ushort fsw = Run(engine, a =>
+        {
+            a.fldz();
+            a.fld1();
+            a.fchs();
+            a.fcom(st0, st1);
+            a.fprem();
+        }, out _);
+        Assert.Equal(0x3101, fsw);
+    }
 }

@@ -29,7 +29,6 @@ public class SimdFaultTests
         m.S.Cr0 |= cr0Set;
         m.S.Cr4 = (m.S.Cr4 | ControlBits.Cr4OSFXSR | Cr4OsXsave) & ~cr4Clear;
         m.S.Vector.Xcr0 = 7;
-        m.AdvertiseAvx2();
         m.S.X87.Fsw = fsw;
         m.S.Gpr[R8] = NoFault;
         m.S.Gpr[CpuState.RSI] = TestMachine.DataAddress;
@@ -144,7 +143,6 @@ public class SimdFaultTests
         LongModeIdt.Install(m);
         m.S.Cr4 |= ControlBits.Cr4OSFXSR | Cr4OsXsave;
         m.S.Vector.Xcr0 = 7;
-        m.AdvertiseAvx2();
         m.S.Gpr[CpuState.RSI] = TestMachine.DataAddress;
         m.S.Gpr[R8] = NoFault;
         for (int k = 0; k < 4; k++)

@@ -112,7 +112,6 @@ public sealed class SimdMachineState
         s.Halted = 0;
         s.Cr4 |= ControlBits.Cr4OSFXSR | ControlBits.Cr4OSXMMEXCPT | Cr4OsXsave;
         s.Vector.Xcr0 = 7;
-        m.AdvertiseAvx2();
         s.X87.Fcw = BinaryPrimitives.ReadUInt16LittleEndian(Fxsave.AsSpan(HostSimd.FcwOffset));
         s.X87.Fsw = BinaryPrimitives.ReadUInt16LittleEndian(Fxsave.AsSpan(HostSimd.FswOffset));
         byte abridged = Fxsave[HostSimd.FtwOffset];

@@ -64,4 +64,39 @@ public class MxcsrExceptionOrderTests
         Assert.Equal((ulong)Vector.XM, m.Reg(8));
         Assert.Equal((0x1F80u & ~(Mxcsr.UE << Mxcsr.MaskShift)) | Mxcsr.UE, m.S.Vector.Mxcsr);
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void UnmaskedOverflowReportsPrecisionOnlyForTheUnboundedResult(Engine engine)
+    {
+        // The largest single times 2 overflows but is exact with an unbounded exponent: #XM with OE alone.
+        using var m = Machine(0x1F80 & ~(Mxcsr.OE << Mxcsr.MaskShift));
+        m.S.Vector.Ymm[0][0] = F(float.MaxValue);
+        m.S.Vector.Ymm[1][0] = F(2);
+        m.Load(a =>
+        {
+            a.mulss(xmm0, xmm1);
+            a.hlt();
+        }).RunToHlt(engine);
+        Assert.Equal((ulong)Vector.XM, m.Reg(8));
+        Assert.Equal((0x1F80u & ~(Mxcsr.OE << Mxcsr.MaskShift)) | Mxcsr.OE, m.S.Vector.Mxcsr);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void InfinityOverZeroIsExact(Engine engine)
+    {
+        // Infinity / 0 (here a denormal that DAZ makes 0) is infinity with no flag (host: MXCSR stays 1FC0h).
+        using var m = Machine(0x1F80 | Mxcsr.Daz);
+        m.S.Vector.Ymm[0][0] = BitConverter.DoubleToUInt64Bits(double.PositiveInfinity);
+        m.S.Vector.Ymm[1][0] = 0x0000_7FFF_00FF_FFFF;
+        m.Load(a =>
+        {
+            a.divsd(xmm0, xmm1);
+            a.hlt();
+        }).RunToHlt(engine);
+        Assert.Equal(0xDEADUL, m.Reg(8));
+        Assert.Equal(BitConverter.DoubleToUInt64Bits(double.PositiveInfinity), m.S.Vector.Ymm[0][0]);
+        Assert.Equal(0x1FC0u, m.S.Vector.Mxcsr);
+    }
 }

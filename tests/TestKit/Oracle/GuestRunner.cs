@@ -21,10 +21,6 @@ public sealed class GuestRunner : IDisposable
     {
         _engine = engine;
         _machine = new TestMachine().LongMode();
-        if (ymm)
-        {
-            _machine.AdvertiseAvx2();
-        }
 
         ref CpuState s = ref _machine.S;
         s.Cr0 = (s.Cr0 | ControlBits.Cr0NE | ControlBits.Cr0MP) & ~(ControlBits.Cr0TS | ControlBits.Cr0EM);

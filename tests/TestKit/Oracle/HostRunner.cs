@@ -41,6 +41,12 @@ public sealed class HostRunner : IDisposable
     private void RunBatch(IReadOnlyList<OracleState> states, IReadOnlyList<byte[]> bodies, int start, int count)
     {
         var process = Start();
+        var saved = new OracleState[count];
+        for (int k = 0; k < count; k++)
+        {
+            saved[k] = states[start + k].Clone();
+        }
+
         var input = process.StandardInput.BaseStream;
         var output = process.StandardOutput.BaseStream;
         try
@@ -63,13 +69,21 @@ public sealed class HostRunner : IDisposable
         }
         catch (Exception e) when (e is IOException or EndOfStreamException)
         {
-            // The runner died (a case broke it): report the whole batch as crashed and start afresh.
-            for (int k = start; k < start + count; k++)
+            // The runner died (a case broke it). Start afresh and run the batch's cases one at a
+            // time, so only the case that kills the runner is reported as crashed.
+            Stop();
+            if (count == 1)
             {
-                states[k].Vector = Crashed;
+                states[start].Vector = Crashed;
+                return;
             }
 
-            Stop();
+            for (int k = start; k < start + count; k++)
+            {
+                saved[k - start].Block.CopyTo(states[k].Block, 0);
+                saved[k - start].Data.CopyTo(states[k].Data, 0);
+                RunBatch(states, bodies, k, 1);
+            }
         }
     }
 

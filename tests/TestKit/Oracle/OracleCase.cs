@@ -4,27 +4,23 @@ namespace Emulator.TestKit.Oracle;
 
 /// <summary>
 /// One generated case: its instructions, their bytes (ending in the jump to the epilogue), the
-/// starting state, and what the SDM leaves undefined at its end (flags, x87 condition codes).
+/// starting state, and what the SDM leaves undefined at its end (flags, the mask of x87 condition codes).
 /// <see cref="Seed"/> and <see cref="Index"/> regenerate it (EMU_ORACLE_REPRO=seed:index).
 /// </summary>
-public sealed record OracleCase(int Seed, int Index, string Family, IReadOnlyList<Instruction> Instructions, byte[] Body, OracleState Input, ulong UndefinedFlags, bool X87ConditionUndefined)
+public sealed record OracleCase(int Seed, int Index, string Family, IReadOnlyList<Instruction> Instructions, byte[] Body, OracleState Input, ulong UndefinedFlags, ushort X87UndefinedMask)
 {
-    /// <summary>
-    /// C0-C3 come from FPREM or FPREM1. After a masked invalid operation (a NaN result, a stack
-    /// underflow) their quotient bits and C2 are not specified (SDM Vol. 2A FPREM lists them for a
-    /// completed reduction only); the comparer masks them when the host's FSW shows IE.
-    /// </summary>
-    public bool X87ConditionFromPrem { get; init; }
-
     /// <summary>The address of each instruction, and the flags and x87 condition codes undefined before it (for a case that faults there).</summary>
     public IReadOnlyList<ulong> Addresses { get; init; } = [];
 
     public IReadOnlyList<ulong> UndefinedBefore { get; init; } = [];
 
-    public IReadOnlyList<bool> X87UndefinedBefore { get; init; } = [];
+    public IReadOnlyList<ushort> X87UndefinedBefore { get; init; } = [];
+
+    /// <summary>The MXCSR flags compared (all six unless the case needs one left out).</summary>
+    public uint MxcsrFlagMask { get; init; } = 0x3F;
 
     /// <summary>The undefined flags and x87 condition codes where execution stopped: at the end, or before the faulting instruction.</summary>
-    public (ulong Flags, bool X87) UndefinedAt(ulong? faultRip)
+    public (ulong Flags, ushort X87) UndefinedAt(ulong? faultRip)
     {
         if (faultRip is { } rip)
         {
@@ -37,7 +33,7 @@ public sealed record OracleCase(int Seed, int Index, string Family, IReadOnlyLis
             }
         }
 
-        return (UndefinedFlags, X87ConditionUndefined);
+        return (UndefinedFlags, X87UndefinedMask);
     }
 
     /// <summary>The instructions as text, "; "-separated.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics.X86;
+using Emulator.Cpu.Simd;
 using Iced.Intel;
 using InstructionTable = Emulator.Cpu.Instructions.InstructionTable;
 
@@ -24,9 +25,10 @@ public sealed class OracleGenerator
     /// </summary>
     public static readonly OracleFamily[] Families =
     [
-        new("int", code => code.Encoding() == EncodingKind.Legacy && code.CpuidFeatures().All(s_integerFeatures.Contains) && !IsX87(code)),
+        new("int", code => code.Encoding() == EncodingKind.Legacy && code.CpuidFeatures().All(s_integerFeatures.Contains) && !IsX87(code) && !IsString(code)),
         new("bcd", code => code.Mnemonic() is Mnemonic.Daa or Mnemonic.Das or Mnemonic.Aaa or Mnemonic.Aas or Mnemonic.Aam or Mnemonic.Aad,
             Disabled: "BCD instructions are invalid in 64-bit mode and the host runner is a 64-bit process"),
+        new("string", IsString),
         new("bmi", code => (code.CpuidFeatures().All(f => f is CpuidFeature.BMI1 or CpuidFeature.BMI2 or CpuidFeature.ADX or CpuidFeature.MOVBE or CpuidFeature.POPCNT or CpuidFeature.LZCNT))
             || code.Mnemonic() == Mnemonic.Crc32),
         new("x87", code => IsX87(code) && !IsTranscendental(code)),
@@ -51,9 +53,6 @@ public sealed class OracleGenerator
     [
         Mnemonic.Pushf, Mnemonic.Pushfq, Mnemonic.Popf, Mnemonic.Popfq, Mnemonic.Enter, Mnemonic.Leave, Mnemonic.Xlatb,
         Mnemonic.In, Mnemonic.Out, Mnemonic.Insb, Mnemonic.Insw, Mnemonic.Insd, Mnemonic.Outsb, Mnemonic.Outsw, Mnemonic.Outsd,
-        Mnemonic.Movsb, Mnemonic.Movsw, Mnemonic.Movsd, Mnemonic.Movsq, Mnemonic.Cmpsb, Mnemonic.Cmpsw, Mnemonic.Cmpsd, Mnemonic.Cmpsq,
-        Mnemonic.Scasb, Mnemonic.Scasw, Mnemonic.Scasd, Mnemonic.Scasq, Mnemonic.Lodsb, Mnemonic.Lodsw, Mnemonic.Lodsd, Mnemonic.Lodsq,
-        Mnemonic.Stosb, Mnemonic.Stosw, Mnemonic.Stosd, Mnemonic.Stosq,
         Mnemonic.Cpuid, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdrand, Mnemonic.Rdseed, Mnemonic.Rdpid, Mnemonic.Rdpmc,
         Mnemonic.Sgdt, Mnemonic.Sidt, Mnemonic.Sldt, Mnemonic.Str, Mnemonic.Smsw, Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw,
         Mnemonic.Fxsave, Mnemonic.Fxsave64, Mnemonic.Fxrstor, Mnemonic.Fxrstor64, Mnemonic.Xsave, Mnemonic.Xsave64, Mnemonic.Xrstor, Mnemonic.Xrstor64,
@@ -125,10 +124,10 @@ public sealed class OracleGenerator
         };
         var sequence = new List<Instruction>();
         ulong undefined = 0;
-        bool x87Undefined = false;
-        bool fromPrem = false;
+        ushort x87Undefined = 0;
+        bool dotProduct = false;
         var undefinedBefore = new List<ulong>();
-        var x87Before = new List<bool>();
+        var x87Before = new List<ushort>();
         int attempts = 0;
         while (sequence.Count < length && attempts++ < 200)
         {
@@ -138,7 +137,7 @@ public sealed class OracleGenerator
                 continue;
             }
 
-            if ((FlagMask.ToEflags(instruction.RflagsRead) & undefined) != 0 || (x87Undefined && ReadsX87Condition(instruction)))
+            if ((FlagMask.ToEflags(instruction.RflagsRead) & undefined) != 0 || (x87Undefined != 0 && ReadsX87Condition(instruction)))
             {
                 continue;
             }
@@ -156,10 +155,10 @@ public sealed class OracleGenerator
             undefined = Track(instruction, undefined);
             if (IsX87(instruction.Code))
             {
-                x87Undefined = !DefinesX87Condition(instruction) && !ReadsX87Condition(instruction) && instruction.Mnemonic is not (Mnemonic.Wait or Mnemonic.Fnstcw or Mnemonic.Fstcw);
-                fromPrem = instruction.Mnemonic is Mnemonic.Fprem or Mnemonic.Fprem1 || (fromPrem && !DefinesX87Condition(instruction));
+                x87Undefined = X87Undefined(instruction, x87Undefined);
             }
 
+            dotProduct |= instruction.Mnemonic is Mnemonic.Dpps or Mnemonic.Dppd or Mnemonic.Vdpps or Mnemonic.Vdppd;
             sequence.Add(instruction);
         }
 
@@ -178,7 +177,18 @@ public sealed class OracleGenerator
             offsets.Add(decoder.IP);
             decoder.Decode(out _);
         }
-        return new OracleCase(seed, index, family, sequence, body, RandomState(random, hostYmm), undefined, x87Undefined) { X87ConditionFromPrem = fromPrem, Addresses = offsets, UndefinedBefore = undefinedBefore, X87UndefinedBefore = x87Before };
+        var input = RandomState(random, hostYmm);
+        uint mxcsrFlagMask = Mxcsr.FlagBits;
+        if (dotProduct)
+        {
+            // DPPS/DPPD: AMD parts do not report DE for the products' denormal inputs, and order
+            // their exceptions their own way; the SDM only lists the exceptions. Run them masked
+            // and leave DE out of the comparison.
+            input.Mxcsr |= Mxcsr.MaskBits;
+            mxcsrFlagMask &= ~Mxcsr.DE;
+        }
+
+        return new OracleCase(seed, index, family, sequence, body, input, undefined, x87Undefined) { MxcsrFlagMask = mxcsrFlagMask, Addresses = offsets, UndefinedBefore = undefinedBefore, X87UndefinedBefore = x87Before };
     }
 
     /// <summary>
@@ -211,6 +221,32 @@ public sealed class OracleGenerator
 
     private static bool IsTranscendental(Code code) => code.Mnemonic() is Mnemonic.Fsin or Mnemonic.Fcos or Mnemonic.Fsincos or Mnemonic.Fptan or Mnemonic.Fpatan
         or Mnemonic.F2xm1 or Mnemonic.Fyl2x or Mnemonic.Fyl2xp1;
+
+    /// <summary>
+    /// Which of C0 (bit 8), C1 (9), C2 (10) and C3 (14) are undefined after
+    /// <paramref name="instruction"/> (each instruction's "FPU Flags Affected" in SDM Vol. 2):
+    /// compares, FXAM, FPREM and FNINIT define all four; FFREE, FNCLEX, FNOP, FLDCW and FNSTSW/FNSTCW
+    /// leave all four undefined; FCOMI and FCMOVcc touch only C1 on a stack fault; the no-ops of
+    /// the 387 (FENI, FDISI, FSETPM) and FWAIT change nothing; everything else defines C1 only.
+    /// </summary>
+    private static ushort X87Undefined(in Instruction instruction, ushort before)
+    {
+        const ushort All = 0x4700, AllButC1 = 0x4500;
+        if (DefinesX87Condition(instruction))
+        {
+            return 0;
+        }
+
+        return instruction.Mnemonic switch
+        {
+            Mnemonic.Ffree or Mnemonic.Ffreep or Mnemonic.Fnclex or Mnemonic.Fclex or Mnemonic.Fnop or Mnemonic.Fldcw
+                or Mnemonic.Fnstsw or Mnemonic.Fstsw or Mnemonic.Fnstcw or Mnemonic.Fstcw => All,
+            Mnemonic.Fcomi or Mnemonic.Fcomip or Mnemonic.Fucomi or Mnemonic.Fucomip => before,
+            Mnemonic.Wait or Mnemonic.Feni or Mnemonic.Fneni or Mnemonic.Fdisi or Mnemonic.Fndisi or Mnemonic.Fsetpm or Mnemonic.Fnsetpm => before,
+            _ when instruction.Mnemonic.ToString().StartsWith("Fcmov", StringComparison.Ordinal) => (ushort)(before | AllButC1),
+            _ => AllButC1,
+        };
+    }
 
     /// <summary>The x87 instructions that set C0-C3 (SDM Vol. 1 table 8-7 and each instruction's "FPU Flags Affected").</summary>
     private static bool DefinesX87Condition(in Instruction instruction) => instruction.Mnemonic is Mnemonic.Fcom or Mnemonic.Fcomp or Mnemonic.Fcompp
@@ -258,6 +294,11 @@ public sealed class OracleGenerator
             return false;
         }
 
+        if (IsString(code))
+        {
+            return true;
+        }
+
         for (int k = 0; k < op.OpCount; k++)
         {
             if (!Fillable(op.GetOpKind(k)))
@@ -267,6 +308,73 @@ public sealed class OracleGenerator
         }
 
         return true;
+    }
+
+    /// <summary>MOVS, CMPS, STOS, LODS, SCAS: the forms with an implicit [RSI] or [RDI] operand.</summary>
+    private static bool IsString(Code code)
+    {
+        var op = code.ToOpCode();
+        for (int k = 0; k < op.OpCount; k++)
+        {
+            if (op.GetOpKind(k) is OpCodeOperandKind.seg_rSI or OpCodeOperandKind.es_rDI)
+            {
+                return code.Mnemonic() is not (Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd or Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A string instruction with 64- or 32-bit addresses, with or without REP/REPE/REPNE, after
+    /// MOVs that point RSI and RDI into the data region and give RCX a small count, so every
+    /// element lands on the page both sides have, forwards or (DF = 1) backwards.
+    /// </summary>
+    private static bool TryFillString(Code code, Random random, out Instruction instruction, out List<Instruction> before)
+    {
+        int addressSize = random.Next(4) == 0 ? 32 : 64;
+        bool compares = code.Mnemonic() is Mnemonic.Cmpsb or Mnemonic.Cmpsw or Mnemonic.Cmpsd or Mnemonic.Cmpsq or Mnemonic.Scasb or Mnemonic.Scasw or Mnemonic.Scasd or Mnemonic.Scasq;
+        var rep = random.Next(3) switch
+        {
+            0 => RepPrefixKind.None,
+            1 => RepPrefixKind.Repe,
+            _ => compares ? RepPrefixKind.Repne : RepPrefixKind.Repe,
+        };
+        instruction = code switch
+        {
+            Code.Movsb_m8_m8 => Instruction.CreateMovsb(addressSize, Register.None, rep),
+            Code.Movsw_m16_m16 => Instruction.CreateMovsw(addressSize, Register.None, rep),
+            Code.Movsd_m32_m32 => Instruction.CreateMovsd(addressSize, Register.None, rep),
+            Code.Movsq_m64_m64 => Instruction.CreateMovsq(addressSize, Register.None, rep),
+            Code.Cmpsb_m8_m8 => Instruction.CreateCmpsb(addressSize, Register.None, rep),
+            Code.Cmpsw_m16_m16 => Instruction.CreateCmpsw(addressSize, Register.None, rep),
+            Code.Cmpsd_m32_m32 => Instruction.CreateCmpsd(addressSize, Register.None, rep),
+            Code.Cmpsq_m64_m64 => Instruction.CreateCmpsq(addressSize, Register.None, rep),
+            Code.Lodsb_AL_m8 => Instruction.CreateLodsb(addressSize, Register.None, rep),
+            Code.Lodsw_AX_m16 => Instruction.CreateLodsw(addressSize, Register.None, rep),
+            Code.Lodsd_EAX_m32 => Instruction.CreateLodsd(addressSize, Register.None, rep),
+            Code.Lodsq_RAX_m64 => Instruction.CreateLodsq(addressSize, Register.None, rep),
+            Code.Stosb_m8_AL => Instruction.CreateStosb(addressSize, rep),
+            Code.Stosw_m16_AX => Instruction.CreateStosw(addressSize, rep),
+            Code.Stosd_m32_EAX => Instruction.CreateStosd(addressSize, rep),
+            Code.Stosq_m64_RAX => Instruction.CreateStosq(addressSize, rep),
+            Code.Scasb_AL_m8 => Instruction.CreateScasb(addressSize, rep),
+            Code.Scasw_AX_m16 => Instruction.CreateScasw(addressSize, rep),
+            Code.Scasd_EAX_m32 => Instruction.CreateScasd(addressSize, rep),
+            Code.Scasq_RAX_m64 => Instruction.CreateScasq(addressSize, rep),
+            _ => default,
+        };
+        before =
+        [
+            Instruction.Create(Code.Mov_r64_imm64, Register.RSI, OracleLayout.Data + (ulong)random.Next(128, 384)),
+            Instruction.Create(Code.Mov_r64_imm64, Register.RDI, OracleLayout.Data + (ulong)random.Next(128, 384)),
+        ];
+        if (rep != RepPrefixKind.None)
+        {
+            before.Add(Instruction.Create(Code.Mov_r64_imm64, Register.RCX, (ulong)random.Next(0, 13)));
+        }
+
+        return instruction.Code != Code.INVALID;
     }
 
     private static bool Fillable(OpCodeOperandKind kind) => kind switch
@@ -360,6 +468,11 @@ public sealed class OracleGenerator
 
     private static bool TryFill(Code code, Random random, out Instruction instruction, out List<Instruction> before)
     {
+        if (IsString(code))
+        {
+            return TryFillString(code, random, out instruction, out before);
+        }
+
         before = [];
         var op = code.ToOpCode();
         instruction = default;
@@ -491,6 +604,14 @@ public sealed class OracleGenerator
             long offset = random.NextInt64(low, high);
             var full = instruction.Op1Register.GetFullRegister();
             before.Add(Instruction.Create(Code.Mov_r64_imm64, full, (ulong)offset));
+        }
+
+        // LDMXCSR: bit 17 is AMD's misaligned-SSE mask (MXCSR_MASK 2FFFFh there), reserved on
+        // Intel (#GP). Clear it in the operand first so both vendors see the same rule.
+        if (instruction.Mnemonic is Mnemonic.Ldmxcsr or Mnemonic.Vldmxcsr)
+        {
+            var and = Instruction.Create(Code.And_rm32_imm32, new MemoryOperand(Register.R15, (long)instruction.MemoryDisplacement64), unchecked((int)~0x20000u));
+            before.Add(and);
         }
 
         // DIV and IDIV: a small high half most of the time, so most cases divide rather than #DE.

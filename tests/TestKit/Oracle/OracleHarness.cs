@@ -15,6 +15,8 @@ namespace Emulator.TestKit.Oracle;
 ///   EMU_ORACLE_SEED=S       the seed (default: fixed, so the fast run repeats)
 ///   EMU_ORACLE_FAMILIES=a,b only these families (also enables disabled ones, e.g. x87trans)
 ///   EMU_ORACLE_REPRO=S:I    run only case I of seed S and print it in full
+///   EMU_ORACLE_PROGRESS=F   write each case's reproduction line to file F before our CPU runs
+///                           it (to find a case that hangs the emulator)
 /// A mismatch prints one line per case: the reproduction (seed, index, family, bytes, text)
 /// and the differing state.
 ///
@@ -25,6 +27,7 @@ public sealed class OracleHarness : IDisposable
     private readonly OracleGenerator _generator;
     private readonly HostRunner _host;
     private readonly bool _ymm;
+    private readonly string? _progress = Environment.GetEnvironmentVariable("EMU_ORACLE_PROGRESS");
 
     public OracleHarness(IReadOnlyCollection<string>? families = null)
     {
@@ -86,6 +89,11 @@ public sealed class OracleHarness : IDisposable
             for (int k = 0; k < n; k++)
             {
                 var c = cases[k];
+                if (_progress is not null)
+                {
+                    File.WriteAllText(_progress, c.Repro + "\n");
+                }
+
                 var ours = c.Input.Clone();
                 guest.Run(ours, c.Body);
                 string? internalError = guest.Log.FirstOrDefault(line => line.Contains("internal error", StringComparison.Ordinal) || line.Contains("unimplemented", StringComparison.Ordinal));

@@ -21,6 +21,7 @@ public sealed class GuestRunner : IDisposable
     {
         _engine = engine;
         _machine = new TestMachine().LongMode();
+        MapLikeTheHost(_machine);
 
         ref CpuState s = ref _machine.S;
         s.Cr0 = (s.Cr0 | ControlBits.Cr0NE | ControlBits.Cr0MP) & ~(ControlBits.Cr0TS | ControlBits.Cr0EM);
@@ -39,6 +40,34 @@ public sealed class GuestRunner : IDisposable
     }
 
     public TestMachine Machine => _machine;
+
+    /// <summary>
+    /// The host runner maps four 4 KiB pages (oracle-runner.c): the body and the wrapper
+    /// read-write-execute, the state block and the data read-write and not executable; the rest of
+    /// the low 2 MiB is unmapped, so an access that strays from the data page (BT with a negative
+    /// bit offset, say) faults there. The guest's first 2 MiB get the same map through a page
+    /// table of 4 KiB pages instead of the test machine's 2 MiB page, plus the GDT and IDT pages the
+    /// guest's own exception delivery reads.
+    /// </summary>
+    private static void MapLikeTheHost(TestMachine m)
+    {
+        const ulong pageTable = TestMachine.PageTableAddress + 0x3000; // after the PML4, PDPT and PD
+        const ulong present = 1, writable = 2, noExecute = 1UL << 63;
+        for (ulong k = 0; k < 512; k++)
+        {
+            m.Memory.Write(pageTable + (k * 8), 8, 0);
+        }
+
+        void Map(ulong address, ulong flags) => m.Memory.Write(pageTable + ((address >> 12) * 8), 8, address | present | flags);
+        Map(OracleLayout.Body, writable);
+        Map(OracleLayout.Wrapper, writable);
+        Map(OracleLayout.Block, writable | noExecute);
+        Map(OracleLayout.Data, writable | noExecute);
+        Map(TestMachine.GdtAddress, writable | noExecute);
+        Map(TestMachine.IdtAddress, writable | noExecute);
+        m.Memory.Write(TestMachine.PageTableAddress + 0x2000, 8, pageTable | present | writable); // PD[0]
+        m.Cpu.Tlb.FlushAll();
+    }
 
     /// <summary>Runs one case; <paramref name="state"/> is updated in place.</summary>
     public void Run(OracleState state, byte[] body)

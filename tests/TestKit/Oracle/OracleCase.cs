@@ -23,8 +23,13 @@ public sealed record OracleCase(int Seed, int Index, string Family, IReadOnlyLis
 
     public IReadOnlyList<bool> X87UndefinedBefore { get; init; } = [];
 
-    /// <summary>The undefined flags and x87 condition codes where execution stopped: at the end, or before the faulting instruction.</summary>
-    public (ulong Flags, bool X87) UndefinedAt(ulong? faultRip)
+    /// <summary>C1 is undefined (or differs by vendor) at the end; see OracleGenerator.LeavesC1Undefined.</summary>
+    public bool X87C1Undefined { get; init; }
+
+    public IReadOnlyList<bool> X87C1UndefinedBefore { get; init; } = [];
+
+    /// <summary>The undefined flags and x87 condition codes (C0/C2/C3, C1) where execution stopped: at the end, or before the faulting instruction.</summary>
+    public (ulong Flags, bool X87, bool C1) UndefinedAt(ulong? faultRip)
     {
         if (faultRip is { } rip)
         {
@@ -32,12 +37,12 @@ public sealed record OracleCase(int Seed, int Index, string Family, IReadOnlyLis
             {
                 if (Addresses[k] == rip)
                 {
-                    return (UndefinedBefore[k], X87UndefinedBefore[k]);
+                    return (UndefinedBefore[k], X87UndefinedBefore[k], X87C1UndefinedBefore[k]);
                 }
             }
         }
 
-        return (UndefinedFlags, X87ConditionUndefined);
+        return (UndefinedFlags, X87ConditionUndefined, X87C1Undefined);
     }
 
     /// <summary>The instructions as text, "; "-separated.</summary>

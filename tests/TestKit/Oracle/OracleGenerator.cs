@@ -126,9 +126,12 @@ public sealed class OracleGenerator
         var sequence = new List<Instruction>();
         ulong undefined = 0;
         bool x87Undefined = false;
+        bool c1Undefined = false;
+        bool afterFcomi = false;
         bool fromPrem = false;
         var undefinedBefore = new List<ulong>();
         var x87Before = new List<bool>();
+        var c1Before = new List<bool>();
         int attempts = 0;
         while (sequence.Count < length && attempts++ < 200)
         {
@@ -138,7 +141,7 @@ public sealed class OracleGenerator
                 continue;
             }
 
-            if ((FlagMask.ToEflags(instruction.RflagsRead) & undefined) != 0 || (x87Undefined && ReadsX87Condition(instruction)))
+            if ((FlagMask.ToEflags(instruction.RflagsRead) & undefined) != 0 || ((x87Undefined || c1Undefined || afterFcomi) && ReadsX87Condition(instruction)))
             {
                 continue;
             }
@@ -147,15 +150,31 @@ public sealed class OracleGenerator
             {
                 undefinedBefore.Add(undefined);
                 x87Before.Add(x87Undefined);
+                c1Before.Add(C1Masked(c1Undefined, afterFcomi));
                 undefined = Track(setup, undefined);
                 sequence.Add(setup);
             }
 
             undefinedBefore.Add(undefined);
             x87Before.Add(x87Undefined);
+            c1Before.Add(C1Masked(c1Undefined, afterFcomi));
             undefined = Track(instruction, undefined);
             if (IsX87(instruction.Code))
             {
+                if (LeavesC1Undefined(instruction))
+                {
+                    c1Undefined = true;
+                }
+                else if (instruction.Mnemonic is Mnemonic.Fcomi or Mnemonic.Fcomip or Mnemonic.Fucomi or Mnemonic.Fucomip)
+                {
+                    afterFcomi = true;
+                }
+                else if (!KeepsC1(instruction))
+                {
+                    c1Undefined = false;
+                    afterFcomi = false;
+                }
+
                 x87Undefined = !DefinesX87Condition(instruction) && !ReadsX87Condition(instruction) && instruction.Mnemonic is not (Mnemonic.Wait or Mnemonic.Fnstcw or Mnemonic.Fstcw);
                 fromPrem = instruction.Mnemonic is Mnemonic.Fprem or Mnemonic.Fprem1 || (fromPrem && !DefinesX87Condition(instruction));
             }
@@ -178,7 +197,7 @@ public sealed class OracleGenerator
             offsets.Add(decoder.IP);
             decoder.Decode(out _);
         }
-        return new OracleCase(seed, index, family, sequence, body, RandomState(random, hostYmm), undefined, x87Undefined) { X87ConditionFromPrem = fromPrem, Addresses = offsets, UndefinedBefore = undefinedBefore, X87UndefinedBefore = x87Before };
+        return new OracleCase(seed, index, family, sequence, body, RandomState(random, hostYmm), undefined, x87Undefined) { X87ConditionFromPrem = fromPrem, Addresses = offsets, UndefinedBefore = undefinedBefore, X87UndefinedBefore = x87Before, X87C1Undefined = C1Masked(c1Undefined, afterFcomi), X87C1UndefinedBefore = c1Before };
     }
 
     /// <summary>
@@ -216,6 +235,37 @@ public sealed class OracleGenerator
     private static bool DefinesX87Condition(in Instruction instruction) => instruction.Mnemonic is Mnemonic.Fcom or Mnemonic.Fcomp or Mnemonic.Fcompp
         or Mnemonic.Fucom or Mnemonic.Fucomp or Mnemonic.Fucompp or Mnemonic.Ficom or Mnemonic.Ficomp or Mnemonic.Ftst or Mnemonic.Fxam
         or Mnemonic.Fprem or Mnemonic.Fprem1 or Mnemonic.Fninit or Mnemonic.Finit;
+
+    /// <summary>
+    /// The x87 instructions after which C1 is undefined: "C0, C1, C2, C3 undefined" in SDM Vol. 2A
+    /// FFREE, FCLEX/FNCLEX, FNOP and FLDCW; FFREEP (AMD APM Vol. 5 FFREEP) likewise; FENI, FDISI and
+    /// FSETPM are no-ops on the 387 and later, like FNOP (SDM Vol. 1 8.3.13, appendix on 287
+    /// compatibility). The host (AMD) clears C1 in FFREE where we keep it.
+    /// </summary>
+    private static bool LeavesC1Undefined(in Instruction instruction) => instruction.Mnemonic is Mnemonic.Ffree or Mnemonic.Ffreep
+        or Mnemonic.Fclex or Mnemonic.Fnclex or Mnemonic.Fnop or Mnemonic.Fldcw
+        or Mnemonic.Feni or Mnemonic.Fneni or Mnemonic.Fdisi or Mnemonic.Fndisi or Mnemonic.Fsetpm or Mnemonic.Fnsetpm;
+
+    /// <summary>
+    /// The x87 instructions that leave C1 as it was (so an undefined C1 stays undefined): FCMOVcc
+    /// sets it only on a stack underflow (SDM Vol. 2A FCMOVcc "C1 Set to 0 if stack underflow
+    /// occurred"), and FWAIT, FSTCW and FSTSW change no status bit.
+    /// </summary>
+    private static bool KeepsC1(in Instruction instruction) => instruction.Mnemonic is Mnemonic.Fcmovb or Mnemonic.Fcmove or Mnemonic.Fcmovbe or Mnemonic.Fcmovu
+        or Mnemonic.Fcmovnb or Mnemonic.Fcmovne or Mnemonic.Fcmovnbe or Mnemonic.Fcmovnu
+        or Mnemonic.Wait or Mnemonic.Fnstcw or Mnemonic.Fstcw or Mnemonic.Fnstsw or Mnemonic.Fstsw;
+
+    /// <summary>
+    /// Whether the comparer masks C1. After FCOMI, FCOMIP, FUCOMI and FUCOMIP the SDM sets C1 to 0
+    /// (SDM Vol. 2A FCOMI "FPU Flags Affected: C1 Set to 0"), which our model does, but AMD parts
+    /// leave C1 unchanged (measured: 111 of the first million wide-run cases). So C1 is compared
+    /// after them on an Intel host only; FSTSW is never generated there, so the sequences do not
+    /// depend on the host.
+    /// </summary>
+    private static bool C1Masked(bool c1Undefined, bool afterFcomi) => c1Undefined || (afterFcomi && HostIsAmd);
+
+    /// <summary>True on an AMD host (CPUID vendor "AuthenticAMD").</summary>
+    public static readonly bool HostIsAmd = X86Base.IsSupported && X86Base.CpuId(0, 0) is var (_, ebx, ecx, edx) && ebx == 0x6874_7541 && edx == 0x6974_6E65 && ecx == 0x444D_4163;
 
     private static bool ReadsX87Condition(in Instruction instruction) => instruction.Mnemonic is Mnemonic.Fnstsw or Mnemonic.Fstsw;
 
@@ -482,15 +532,31 @@ public sealed class OracleGenerator
 
         // BT/BTS/BTR/BTC [mem], reg: the register is a signed bit offset from the operand. Keep
         // it inside the data region with a MOV before.
+        // The access is the operand-sized unit holding the bit, at disp + (width / 8) * floor(offset /
+        // width) (SDM Vol. 2A BT: "may access 2 or 4 bytes starting at EA + 2 * (BitOffset DIV 16)"
+        // and 8 bytes for a 64-bit operand), so the lowest offset starts that unit at or above
+        // R15: an offset just below it reads bytes under the data region, a page the host leaves
+        // unmapped (#PF) and the guest maps.
         if (instruction.Mnemonic is Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc && memoryOperand == 0 && instruction.Op1Kind == OpKind.Register)
         {
             long disp = (long)instruction.MemoryDisplacement64;
             int width = instruction.Op1Register.GetSize() * 8;
-            long low = Math.Max(-disp * 8, width == 16 ? short.MinValue : int.MinValue);
+            long low = Math.Max(-(disp / (width / 8)) * width, width == 16 ? short.MinValue : int.MinValue);
             long high = ((OracleLayout.OperandSpace - 8 - disp) * 8) - 1;
             long offset = random.NextInt64(low, high);
             var full = instruction.Op1Register.GetFullRegister();
             before.Add(Instruction.Create(Code.Mov_r64_imm64, full, (ulong)offset));
+        }
+
+        // LDMXCSR/VLDMXCSR: a MOV before stores the value, a valid MXCSR three times in four, else
+        // random with reserved bits (#GP). Bit 17 stays clear: AMD hosts accept it (MXCSR.MM, the
+        // misaligned-SSE mask, APM Vol. 1 4.2.2; their FXSAVE MXCSR_MASK is 2FFFFh) while our
+        // model's MXCSR_MASK is FFFFh, so it is reserved there (SDM Vol. 1 11.6.6: #GP).
+        if (instruction.Mnemonic is Mnemonic.Ldmxcsr or Mnemonic.Vldmxcsr && memoryOperand == 0)
+        {
+            uint value = random.Next(4) != 0 ? (uint)random.Next(0x10000) : (uint)random.NextInt64(0x1_0000_0000) & ~0x2_0000u;
+            var store = Instruction.Create(Code.Mov_rm32_imm32, new MemoryOperand(Register.R15, (long)instruction.MemoryDisplacement64), value);
+            before.Add(store);
         }
 
         // DIV and IDIV: a small high half most of the time, so most cases divide rather than #DE.

@@ -227,11 +227,12 @@ public static class X87Arith
             if (!ctx.Aborted)
             {
                 c.FpuWrite(0, Float80.Indefinite);
-                // The NaN result is a complete reduction: C2 = 0 (SDM Vol. 2A FPREM; the host oracle
-                // agrees and leaves C0 and C3 alone).
-                c.S.X87.Fsw &= unchecked((ushort)~X86Cpu.FswC2);
             }
 
+            // No quotient: a complete reduction, C2 = 0 (C1 = 0 from the stack fault), with C0 and C3 left alone, also when the
+            // unmasked fault leaves ST(0) unchanged (SDM Vol. 2A FPREM defines C0, C1, C3 only as
+            // quotient bits; the host oracle clears C2 in both cases).
+            c.S.X87.Fsw &= unchecked((ushort)~X86Cpu.FswC2);
             c.FpuFinish(ctx);
             return;
         }
@@ -240,6 +241,17 @@ public static class X87Arith
         if (!ctx.Aborted)
         {
             c.FpuWrite(0, result);
+        }
+
+        if (ctx.Aborted || result.IsNaN)
+        {
+            // A NaN operand, a masked invalid operation (indefinite result) or an unmasked
+            // exception (nothing written) computes no quotient: like a stack underflow, C2 = 0
+            // and C1 = 0 (no Q0), and C0 and C3 keep their values, as on the host.
+            c.S.X87.Fsw &= unchecked((ushort)~(X86Cpu.FswC2 | X86Cpu.FswC1));
+        }
+        else
+        {
             c.FpuSetConditionCodes((q >> 1) & 1, partial ? 1 : 0, q & 1, (q >> 2) & 1);
         }
 

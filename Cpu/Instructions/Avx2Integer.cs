@@ -135,9 +135,11 @@ public static class Avx2Integer
     }
 
     /// <summary>
-    /// VPMASKMOVD/Q: a load (destination a register) takes the elements whose mask (operand 1)
+    /// VPMASKMOVD/Q and VMASKMOVPS/PD (SDM Vol. 2 VPMASKMOV, VMASKMOV; the same operation on 4- or
+    /// 8-byte elements): a load (destination a register) takes the elements whose mask (operand 1)
     /// sign bit is set and zeroes the others; a store writes only those elements. Masked-off
-    /// elements are not accessed, so they cannot fault.
+    /// elements are never accessed, so they cannot fault; a store checks every selected element
+    /// before writing any.
     /// </summary>
     public static void MaskedMove(X86Cpu c, in Instruction i)
     {
@@ -146,7 +148,7 @@ public static class Avx2Integer
             return;
         }
 
-        int size = i.Mnemonic == Mnemonic.Vpmaskmovd ? 4 : 8;
+        int size = i.Mnemonic is Mnemonic.Vpmaskmovd or Mnemonic.Vmaskmovps ? 4 : 8;
         int width = SimdInteger.Width(i);
         c.ReadVectorRegister(i.Op1Register, out YmmRegister mask);
         var maskBytes = X86Cpu.Bytes(ref mask);

@@ -118,67 +118,6 @@ public static class AvxPermute
     }
 
     /// <summary>
-    /// VMASKMOVPS/VMASKMOVPD (SDM Vol. 2 VMASKMOV): a load takes the elements whose mask (operand 1)
-    /// sign bit is set and zeroes the others; a store writes only those elements. Masked-off
-    /// elements are never accessed, so they cannot fault; a store checks every selected element
-    /// before writing any.
-    /// </summary>
-    public static void MaskedMove(X86Cpu c, in Instruction i)
-    {
-        if (!c.AvxAvailable(i))
-        {
-            return;
-        }
-
-        int size = i.Mnemonic == Mnemonic.Vmaskmovps ? 4 : 8;
-        int width = AvxFloat.Width(i);
-        c.ReadVectorRegister(i.Op1Register, out YmmRegister mask);
-        var maskBytes = X86Cpu.Bytes(ref mask);
-        Seg seg = X86Cpu.MemorySegment(i);
-        ulong address = c.EffectiveAddress(i);
-        if (i.Op0Kind == OpKind.Memory)
-        {
-            c.ReadVectorRegister(i.Op2Register, out YmmRegister data);
-            var bytes = X86Cpu.Bytes(ref data);
-            for (int k = 0; k < width; k += size)
-            {
-                if ((maskBytes[k + size - 1] & 0x80) != 0 && !c.ProbeWrite(seg, address + (ulong)k, size))
-                {
-                    return;
-                }
-            }
-
-            for (int k = 0; k < width; k += size)
-            {
-                if ((maskBytes[k + size - 1] & 0x80) != 0
-                    && !c.Write(seg, address + (ulong)k, size, size == 4 ? MemoryMarshal.Read<uint>(bytes[k..]) : MemoryMarshal.Read<ulong>(bytes[k..])))
-                {
-                    return;
-                }
-            }
-
-            return;
-        }
-
-        YmmRegister r = default;
-        var result = X86Cpu.Bytes(ref r);
-        for (int k = 0; k < width; k += size)
-        {
-            if ((maskBytes[k + size - 1] & 0x80) != 0)
-            {
-                if (!c.Read(seg, address + (ulong)k, size, out ulong value))
-                {
-                    return;
-                }
-
-                MemoryMarshal.AsBytes(new Span<ulong>(ref value))[..size].CopyTo(result.Slice(k, size));
-            }
-        }
-
-        c.WriteVectorRegister(i.Op0Register, r, vex: true);
-    }
-
-    /// <summary>
     /// VTESTPS/VTESTPD (SDM Vol. 2 VTESTPD): ZF = 1 when no element has the sign bit set in both
     /// operands, CF = 1 when none has it set in operand 1 and clear in operand 0; AF, OF, PF, SF
     /// cleared.

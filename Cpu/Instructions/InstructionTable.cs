@@ -406,8 +406,8 @@ public static unsafe class InstructionTable
         MapVex(Mnemonic.Vpermilpd, &AvxPermute.PermuteInLane);
         MapVex(Mnemonic.Vpermps, &AvxPermute.PermuteCrossLane);
         MapVex(Mnemonic.Vpermpd, &AvxPermute.PermuteCrossLane);
-        MapVex(Mnemonic.Vmaskmovps, &AvxPermute.MaskedMove);
-        MapVex(Mnemonic.Vmaskmovpd, &AvxPermute.MaskedMove);
+        MapVex(Mnemonic.Vmaskmovps, &Avx2Integer.MaskedMove);
+        MapVex(Mnemonic.Vmaskmovpd, &Avx2Integer.MaskedMove);
         MapVex(Mnemonic.Vtestps, &AvxPermute.Test);
         MapVex(Mnemonic.Vtestpd, &AvxPermute.Test);
         MapVex(Mnemonic.Vzeroupper, &AvxPermute.Zero);

@@ -250,14 +250,7 @@ public static class AvxFloat
             return;
         }
 
-        ulong flags = order switch
-        {
-            SoftFloat.Ordering.Unordered => Flags.ZF | Flags.PF | Flags.CF,
-            SoftFloat.Ordering.Less => Flags.CF,
-            SoftFloat.Ordering.Equal => Flags.ZF,
-            _ => 0,
-        };
-        c.S.Rflags = (c.S.Rflags & ~Flags.Arith) | flags;
+        SseFloat.SetComparisonFlags(c, order);
     }
 
     /// <summary>

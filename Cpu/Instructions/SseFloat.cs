@@ -239,6 +239,12 @@ public static class SseFloat
             return;
         }
 
+        SetComparisonFlags(c, order);
+    }
+
+    /// <summary>The (U)COMIS* result in RFLAGS: ZF, PF, CF = 111 unordered, 000 greater, 001 less, 100 equal; OF, SF, AF cleared.</summary>
+    public static void SetComparisonFlags(X86Cpu c, SoftFloat.Ordering order)
+    {
         ulong flags = order switch
         {
             SoftFloat.Ordering.Unordered => Flags.ZF | Flags.PF | Flags.CF,

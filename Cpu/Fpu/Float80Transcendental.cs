@@ -315,13 +315,9 @@ public static class Float80Transcendental
                 return ctx.Invalid();
             }
 
+            // A zero divide only: the host CPU reports no DE for a denormal y here.
             if (!y.IsInfinity)
             {
-                if (ctx.Denormal(y))
-                {
-                    return default;
-                }
-
                 ctx.Raised |= FpuExceptions.ZeroDivide;
             }
 
@@ -335,6 +331,12 @@ public static class Float80Transcendental
                 return ctx.Invalid();
             }
 
+            // The host CPU reports DE for a denormal y times log2(+inf).
+            if (ctx.Denormal(y))
+            {
+                return default;
+            }
+
             return y.Sign ? Float80.NegativeInfinity : Float80.PositiveInfinity;
         }
 
@@ -343,6 +345,12 @@ public static class Float80Transcendental
             if (isOne)
             {
                 return ctx.Invalid();
+            }
+
+            // The host CPU reports DE for log2 of a denormal x times infinity.
+            if (ctx.Denormal(x))
+            {
+                return default;
             }
 
             bool below = Float80Ops.CompareValues(x, Float80.One) < 0;

@@ -16,6 +16,15 @@ public sealed record OracleCase(int Seed, int Index, string Family, IReadOnlyLis
 
     public IReadOnlyList<ushort> X87UndefinedBefore { get; init; } = [];
 
+    /// <summary>
+    /// The stack positions (bit i = ST(i)) that may hold the result of a transcendental
+    /// instruction at the end, and before each instruction (for a case that faults there): the
+    /// only registers <see cref="OracleComparer"/> compares with a tolerance.
+    /// </summary>
+    public byte TranscendentalSt { get; init; }
+
+    public IReadOnlyList<byte> TranscendentalStBefore { get; init; } = [];
+
     /// <summary>The MXCSR flags compared (all six unless the case needs one left out).</summary>
     public uint MxcsrFlagMask { get; init; } = 0x3F;
 
@@ -34,6 +43,23 @@ public sealed record OracleCase(int Seed, int Index, string Family, IReadOnlyLis
         }
 
         return (UndefinedFlags, X87UndefinedMask);
+    }
+
+    /// <summary><see cref="TranscendentalSt"/> where execution stopped: at the end, or before the faulting instruction.</summary>
+    public byte TranscendentalAt(ulong? faultRip)
+    {
+        if (faultRip is { } rip)
+        {
+            for (int k = 0; k < Addresses.Count; k++)
+            {
+                if (Addresses[k] == rip)
+                {
+                    return TranscendentalStBefore[k];
+                }
+            }
+        }
+
+        return TranscendentalSt;
     }
 
     /// <summary>The instructions as text, "; "-separated.</summary>

@@ -32,8 +32,8 @@ public sealed class OracleGenerator
         new("bmi", code => (code.CpuidFeatures().All(f => f is CpuidFeature.BMI1 or CpuidFeature.BMI2 or CpuidFeature.ADX or CpuidFeature.MOVBE or CpuidFeature.POPCNT or CpuidFeature.LZCNT))
             || code.Mnemonic() == Mnemonic.Crc32),
         new("x87", code => IsX87(code) && !IsTranscendental(code)),
-        new("x87trans", code => IsX87(code) && IsTranscendental(code),
-            Disabled: "the transcendental instructions (FSIN, FPATAN, F2XM1, ...) round differently between CPU vendors; compare them on an Intel host"),
+        // Compared within OracleComparer.TranscendentalUlps (their rounding differs between vendors).
+        new("x87trans", code => IsX87(code) && IsTranscendental(code)),
         new("mmx", code => code.Encoding() == EncodingKind.Legacy && HasMmxOperand(code) && code.CpuidFeatures().All(s_sseFeatures.Contains)),
         new("sse", code => code.Encoding() == EncodingKind.Legacy && !HasMmxOperand(code) && code.CpuidFeatures().All(s_sseFeatures.Contains) && code.Mnemonic() != Mnemonic.Crc32),
         OracleFamily.ByFeatures("aes", EncodingKind.Legacy, CpuidFeature.AES, CpuidFeature.PCLMULQDQ),
@@ -116,7 +116,11 @@ public sealed class OracleGenerator
         var names = _codes.Where(kv => kv.Value.Length > 0).Select(kv => kv.Key).ToArray();
         string family = names[random.Next(names.Length)];
         var codes = _codes[family];
-        int length = random.Next(10) switch
+        // x87trans: one instruction. Every transcendental reads ST(0), so in a sequence each one
+        // would take the previous one's vendor-rounded result, and near a pole or a cancellation
+        // (FPTAN near pi/2, FYL2X near 1, FSIN of a large result) a 1-ulp difference becomes any
+        // difference at all; the stack handling of sequences is the x87 family's job.
+        int length = family == "x87trans" ? 1 : random.Next(10) switch
         {
             < 3 => 1,
             < 6 => random.Next(2, 5),
@@ -128,6 +132,8 @@ public sealed class OracleGenerator
         bool dotProduct = false;
         var undefinedBefore = new List<ulong>();
         var x87Before = new List<ushort>();
+        var rounded = new HashSet<byte> { 0 };
+        var roundedBefore = new List<byte>();
         int attempts = 0;
         while (sequence.Count < length && attempts++ < 200)
         {
@@ -146,16 +152,19 @@ public sealed class OracleGenerator
             {
                 undefinedBefore.Add(undefined);
                 x87Before.Add(x87Undefined);
+                roundedBefore.Add(Union(rounded));
                 undefined = Track(setup, undefined);
                 sequence.Add(setup);
             }
 
             undefinedBefore.Add(undefined);
             x87Before.Add(x87Undefined);
+            roundedBefore.Add(Union(rounded));
             undefined = Track(instruction, undefined);
             if (IsX87(instruction.Code))
             {
                 x87Undefined = X87Undefined(instruction, x87Undefined);
+                rounded = TrackTranscendental(instruction, rounded);
             }
 
             dotProduct |= instruction.Mnemonic is Mnemonic.Dpps or Mnemonic.Dppd or Mnemonic.Vdpps or Mnemonic.Vdppd;
@@ -178,6 +187,11 @@ public sealed class OracleGenerator
             decoder.Decode(out _);
         }
         var input = RandomState(random, hostYmm);
+        if (sequence is [{ Mnemonic: Mnemonic.F2xm1 or Mnemonic.Fyl2xp1 } only])
+        {
+            InOperandRange(random, input.St(0), only.Mnemonic == Mnemonic.F2xm1 ? 1.0 : 1 - (Math.Sqrt(2) / 2));
+        }
+
         uint mxcsrFlagMask = Mxcsr.FlagBits;
         if (dotProduct)
         {
@@ -188,7 +202,15 @@ public sealed class OracleGenerator
             mxcsrFlagMask &= ~Mxcsr.DE;
         }
 
-        return new OracleCase(seed, index, family, sequence, body, input, undefined, x87Undefined) { MxcsrFlagMask = mxcsrFlagMask, Addresses = offsets, UndefinedBefore = undefinedBefore, X87UndefinedBefore = x87Before };
+        return new OracleCase(seed, index, family, sequence, body, input, undefined, x87Undefined)
+        {
+            MxcsrFlagMask = mxcsrFlagMask,
+            Addresses = offsets,
+            UndefinedBefore = undefinedBefore,
+            X87UndefinedBefore = x87Before,
+            TranscendentalSt = Union(rounded),
+            TranscendentalStBefore = roundedBefore,
+        };
     }
 
     /// <summary>
@@ -221,6 +243,73 @@ public sealed class OracleGenerator
 
     private static bool IsTranscendental(Code code) => code.Mnemonic() is Mnemonic.Fsin or Mnemonic.Fcos or Mnemonic.Fsincos or Mnemonic.Fptan or Mnemonic.Fpatan
         or Mnemonic.F2xm1 or Mnemonic.Fyl2x or Mnemonic.Fyl2xp1;
+
+    /// <summary>
+    /// F2XM1 and FYL2XP1 results are undefined for finite operands outside |x| &lt;= 1 and
+    /// |x| &lt; 1 - sqrt(2)/2 (SDM Vol. 2A), where random operands mostly fall (and the host's
+    /// results there are not ours): a finite normal ST(0) outside the range becomes a random value
+    /// inside it with a full 64-bit significand. Zeros, denormals, infinities and NaNs stay.
+    /// </summary>
+    private static void InOperandRange(Random random, Span<byte> st, double limit)
+    {
+        int exponent = BitConverter.ToUInt16(st[8..]) & 0x7FFF;
+        if (exponent is 0 or 0x7FFF || Math.ScaleB(BitConverter.ToUInt64(st) / Math.ScaleB(1.0, 63), exponent - 16383) < limit)
+        {
+            return;
+        }
+
+        double magnitude = random.NextDouble() * limit * 0.999;
+        while (magnitude < 1e-30)
+        {
+            magnitude = random.NextDouble() * limit * 0.999;
+        }
+
+        ulong bits = BitConverter.DoubleToUInt64Bits(magnitude);
+        int e = (int)((bits >> 52) & 0x7FF) - 1023 + 16383;
+        ulong significand = 0x8000_0000_0000_0000 | ((bits & 0xF_FFFF_FFFF_FFFF) << 11) | (uint)random.Next(0x800);
+        BitConverter.TryWriteBytes(st, significand);
+        BitConverter.TryWriteBytes(st[8..], (ushort)((random.Next(2) << 15) | e));
+    }
+
+    /// <summary>
+    /// Where transcendental results may sit after <paramref name="instruction"/>: each element of
+    /// <paramref name="before"/> is one possible mask of the stack positions (bit i = ST(i)) that
+    /// hold a transcendental result. Whether an instruction pushes or pops depends on the data
+    /// (FSINCOS and FPTAN push nothing for an out-of-range operand, C2 = 1; an unmasked invalid
+    /// operation leaves the stack alone), so both outcomes are kept. FSIN, FCOS, F2XM1 write ST(0);
+    /// FSINCOS and FPTAN write ST(0) and push (FPTAN's pushed 1.0 is exact but harmless to
+    /// include); FPATAN, FYL2X, FYL2XP1 write ST(1) and pop. Pushes and pops rotate the mask: a
+    /// popped register keeps its value and FXSAVE shows it as ST(7). The x87trans family holds only these
+    /// instructions, so any other instruction leaves the masks as they are.
+    /// </summary>
+    private static HashSet<byte> TrackTranscendental(in Instruction instruction, HashSet<byte> before)
+    {
+        var after = new HashSet<byte>();
+        foreach (byte mask in before)
+        {
+            switch (instruction.Mnemonic)
+            {
+                case Mnemonic.Fsin or Mnemonic.Fcos or Mnemonic.F2xm1:
+                    after.Add((byte)(mask | 1));
+                    break;
+                case Mnemonic.Fsincos or Mnemonic.Fptan:
+                    after.Add((byte)(mask | 1));
+                    after.Add((byte)(byte.RotateLeft(mask, 1) | 3));
+                    break;
+                case Mnemonic.Fpatan or Mnemonic.Fyl2x or Mnemonic.Fyl2xp1:
+                    after.Add((byte)(mask | 2));
+                    after.Add(byte.RotateRight((byte)(mask | 2), 1));
+                    break;
+                default:
+                    after.Add(mask);
+                    break;
+            }
+        }
+
+        return after;
+    }
+
+    private static byte Union(HashSet<byte> masks) => (byte)masks.Aggregate(0, (all, mask) => all | mask);
 
     /// <summary>
     /// Which of C0 (bit 8), C1 (9), C2 (10) and C3 (14) are undefined after

@@ -13,7 +13,7 @@ namespace Emulator.TestKit.Oracle;
 /// Environment (all optional):
 ///   EMU_ORACLE_CASES=N      cases per engine (default: the fast run's count)
 ///   EMU_ORACLE_SEED=S       the seed (default: fixed, so the fast run repeats)
-///   EMU_ORACLE_FAMILIES=a,b only these families (also enables disabled ones, e.g. x87trans)
+///   EMU_ORACLE_FAMILIES=a,b only these families (also enables disabled ones, e.g. x87trans-range)
 ///   EMU_ORACLE_REPRO=S:I    run only case I of seed S and print it in full
 ///   EMU_ORACLE_PROGRESS=F   write each case's reproduction line to file F before our CPU runs
 ///                           it (to find a case that hangs the emulator)
@@ -97,7 +97,7 @@ public sealed class OracleHarness : IDisposable
                 var ours = c.Input.Clone();
                 guest.Run(ours, c.Body);
                 string? internalError = guest.Log.FirstOrDefault(line => line.Contains("internal error", StringComparison.Ordinal) || line.Contains("unimplemented", StringComparison.Ordinal));
-                string diff = OracleComparer.Compare(c, hostStates[k], ours, _ymm);
+                string diff = OracleComparer.Compare(c, hostStates[k], ours, _ymm, report.TranscendentalUlps);
                 if (internalError is not null)
                 {
                     diff += $" log: {internalError};";

@@ -31,6 +31,8 @@ public sealed class Pit8254 : IBusDevice
     /// <summary>Beyond this many nanoseconds behind, missed OUT edges are skipped rather than replayed.</summary>
     private const ulong CatchUpLimitNs = 1_000_000_000;
 
+    private static int s_warmedUp;
+
     private readonly VirtualClock _clock;
     private readonly PitCounter[] _counters = [new(), new(), new()];
     private readonly ClockTimer _timer;
@@ -41,6 +43,10 @@ public sealed class Pit8254 : IBusDevice
         Irq0 = irq0;
         _timer = clock.CreateTimer("pit-out0", OnTimer);
         _counters[Counter2].SetGate(false, 0); // port 0x61 bit 0 powers up clear
+        if (Interlocked.Exchange(ref s_warmedUp, 1) == 0)
+        {
+            WarmUp();
+        }
     }
 
     public string Name => "pit8254";
@@ -138,6 +144,43 @@ public sealed class Pit8254 : IBusDevice
         _counters[Counter2].SetGate(false, Ticks);
         _timer.Cancel();
         Irq0.Set(false);
+    }
+
+    /// <summary>
+    /// Runs a scratch PIT (on its own clock) once through what a guest's calibration loops do, so that
+    /// .NET compiles the port paths now and not on the guest's first access. Linux's quick_pit_calibrate
+    /// reads port 0x42 for the first time right after starting counter 2 from 0xFFFF and needs the MSB
+    /// to still be 0xFF; compiling Read and the 128-bit tick arithmetic there stalled the vCPU for about
+    /// 450 us, longer than the 214.5 us one MSB value lasts, so fast calibration always failed.
+    /// </summary>
+    private static void WarmUp()
+    {
+        ulong now = 0;
+        var clock = new VirtualClock(() => now);
+        var pit = new Pit8254(clock, new InterruptLine("pit-warm-up"));
+        var portB = new SystemControlPortB(pit, clock);
+        portB.Write(0, 1, portB.Read(0, 1) | SystemControlPortB.Gate2);
+        pit.Write(ControlWord, 1, 0xB0); // counter 2, LSB then MSB, mode 0
+        pit.Write(Counter2, 1, 0xFF);
+        pit.Write(Counter2, 1, 0xFF);
+        pit.Write(ControlWord, 1, 0x34); // counter 0, mode 2: arms the OUT0 timer
+        pit.Write(Counter0, 1, 0x00);
+        pit.Write(Counter0, 1, 0x10);
+        for (int i = 0; i < 4; i++)
+        {
+            now += 1_000;
+            pit.Read(Counter2, 1);
+            portB.Read(0, 1);
+        }
+
+        pit.Write(ControlWord, 1, 0x80); // latch counter 2
+        pit.Read(Counter2, 1);
+        pit.Read(Counter2, 1);
+        pit.Write(ControlWord, 1, 0xE8); // read-back status of counter 2
+        pit.Read(Counter2, 1);
+        now += 10_000_000;
+        clock.RunDue();
+        portB.Write(0, 1, 0);
     }
 
     private static ulong ToTicks(ulong nanoseconds) => (ulong)((UInt128)nanoseconds * ClockHz / 1_000_000_000);

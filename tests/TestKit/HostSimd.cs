@@ -19,7 +19,7 @@ public static unsafe partial class HostSimd
     /// <summary>Offsets in an FXSAVE image (SDM Vol. 2A FXSAVE, table 3-53).</summary>
     public const int FcwOffset = 0, FswOffset = 2, FtwOffset = 4, MxcsrOffset = 24, StOffset = 32, XmmOffset = 160;
 
-    private const int GprBytes = 7 * 8, DataPointerSlot = 56, GuestImage = 64, HostImage = 576, UpperHalves = 1088, BlockBytes = 1344;
+    internal const int GprBytes = 7 * 8, DataPointerSlot = 56, GuestImage = 64, HostImage = 576, UpperHalves = 1088, BlockBytes = 1344;
 
     /// <summary>
     /// Runs <paramref name="body"/> natively. <paramref name="gprs"/> holds RAX, RBX, RCX, RDX, RSI,
@@ -36,54 +36,9 @@ public static unsafe partial class HostSimd
         }
 
         var asm = new Assembler(64);
-        asm.push(rbx);
-        asm.push(rbp);
-        asm.push(r12);
-        asm.push(r13);
-        asm.push(r14);
-        asm.push(r15);
-        asm.push(rdi);
-        asm.fxsave(__[rdi + HostImage]);
-        asm.fxrstor(__[rdi + GuestImage]);
-        for (int k = 0; k < 16; k++)
-        {
-            asm.AddInstruction(Instruction.Create(Code.VEX_Vinsertf128_ymm_ymm_xmmm128_imm8, Register.YMM0 + k, Register.YMM0 + k, new MemoryOperand(Register.RDI, UpperHalves + (16 * k)), 1));
-        }
-        asm.mov(r15, __qword_ptr[rdi + DataPointerSlot]);
-        asm.push(__qword_ptr[rdi + 48]);
-        asm.popfq();
-        asm.mov(rax, __qword_ptr[rdi]);
-        asm.mov(rbx, __qword_ptr[rdi + 8]);
-        asm.mov(rcx, __qword_ptr[rdi + 16]);
-        asm.mov(rdx, __qword_ptr[rdi + 24]);
-        asm.mov(rsi, __qword_ptr[rdi + 32]);
-        asm.mov(rdi, __qword_ptr[rdi + 40]);
+        EmitEnter(asm);
         body(asm);
-        asm.pushfq();
-        asm.xchg(__qword_ptr[rsp + 8], rdi);
-        asm.pop(__qword_ptr[rdi + 48]);
-        asm.mov(__qword_ptr[rdi], rax);
-        asm.mov(__qword_ptr[rdi + 8], rbx);
-        asm.mov(__qword_ptr[rdi + 16], rcx);
-        asm.mov(__qword_ptr[rdi + 24], rdx);
-        asm.mov(__qword_ptr[rdi + 32], rsi);
-        asm.pop(rax);
-        asm.mov(__qword_ptr[rdi + 40], rax);
-        for (int k = 0; k < 16; k++)
-        {
-            asm.AddInstruction(Instruction.Create(Code.VEX_Vextractf128_xmmm128_ymm_imm8, new MemoryOperand(Register.RDI, UpperHalves + (16 * k)), Register.YMM0 + k, 1));
-        }
-
-        asm.fxsave(__[rdi + GuestImage]);
-        asm.vzeroupper();
-        asm.fxrstor(__[rdi + HostImage]);
-        asm.pop(r15);
-        asm.pop(r14);
-        asm.pop(r13);
-        asm.pop(r12);
-        asm.pop(rbp);
-        asm.pop(rbx);
-        asm.ret();
+        EmitLeave(asm);
 
         byte[] code = asm.AssembleBytes(0);
         const int Page = 8192;
@@ -144,4 +99,62 @@ public static unsafe partial class HostSimd
 
     [LibraryImport("libc", EntryPoint = "munmap")]
     private static partial int Munmap(void* address, nuint length);
+
+    /// <summary>The stub's entry (RDI = the state block): saves the callee-saved registers and the host's FXSAVE image, loads the guest's x87/SSE/YMM state, RFLAGS and registers.</summary>
+    internal static void EmitEnter(Assembler asm)
+    {
+        asm.push(rbx);
+        asm.push(rbp);
+        asm.push(r12);
+        asm.push(r13);
+        asm.push(r14);
+        asm.push(r15);
+        asm.push(rdi);
+        asm.fxsave(__[rdi + HostImage]);
+        asm.fxrstor(__[rdi + GuestImage]);
+        for (int k = 0; k < 16; k++)
+        {
+            asm.AddInstruction(Instruction.Create(Code.VEX_Vinsertf128_ymm_ymm_xmmm128_imm8, Register.YMM0 + k, Register.YMM0 + k, new MemoryOperand(Register.RDI, UpperHalves + (16 * k)), 1));
+        }
+
+        asm.mov(r15, __qword_ptr[rdi + DataPointerSlot]);
+        asm.push(__qword_ptr[rdi + 48]);
+        asm.popfq();
+        asm.mov(rax, __qword_ptr[rdi]);
+        asm.mov(rbx, __qword_ptr[rdi + 8]);
+        asm.mov(rcx, __qword_ptr[rdi + 16]);
+        asm.mov(rdx, __qword_ptr[rdi + 24]);
+        asm.mov(rsi, __qword_ptr[rdi + 32]);
+        asm.mov(rdi, __qword_ptr[rdi + 40]);
+    }
+
+    /// <summary>The stub's exit after the body: stores the registers, RFLAGS and the YMM state back into the block, restores the host's state and returns.</summary>
+    internal static void EmitLeave(Assembler asm)
+    {
+        asm.pushfq();
+        asm.xchg(__qword_ptr[rsp + 8], rdi);
+        asm.pop(__qword_ptr[rdi + 48]);
+        asm.mov(__qword_ptr[rdi], rax);
+        asm.mov(__qword_ptr[rdi + 8], rbx);
+        asm.mov(__qword_ptr[rdi + 16], rcx);
+        asm.mov(__qword_ptr[rdi + 24], rdx);
+        asm.mov(__qword_ptr[rdi + 32], rsi);
+        asm.pop(rax);
+        asm.mov(__qword_ptr[rdi + 40], rax);
+        for (int k = 0; k < 16; k++)
+        {
+            asm.AddInstruction(Instruction.Create(Code.VEX_Vextractf128_xmmm128_ymm_imm8, new MemoryOperand(Register.RDI, UpperHalves + (16 * k)), Register.YMM0 + k, 1));
+        }
+
+        asm.fxsave(__[rdi + GuestImage]);
+        asm.vzeroupper();
+        asm.fxrstor(__[rdi + HostImage]);
+        asm.pop(r15);
+        asm.pop(r14);
+        asm.pop(r13);
+        asm.pop(r12);
+        asm.pop(rbp);
+        asm.pop(rbx);
+        asm.ret();
+    }
 }

@@ -15,14 +15,13 @@ namespace Emulator.TestKit;
 /// </summary>
 public static unsafe partial class HostSimdTrap
 {
-    private const int GprBytes = 7 * 8, DataPointerSlot = 56, GuestImage = 64, HostImage = 576, UpperHalves = 1088, TrapSlot = 1344, BlockBytes = 1408;
+    // HostSimd's block (its EmitEnter/EmitLeave use it), then the trap number.
+    private const int GprBytes = HostSimd.GprBytes, DataPointerSlot = HostSimd.DataPointerSlot, GuestImage = HostSimd.GuestImage, UpperHalves = HostSimd.UpperHalves, TrapSlot = HostSimd.BlockBytes, BlockBytes = TrapSlot + 64;
 
     /// <summary>Offsets in Linux's x86-64 ucontext_t: uc_mcontext.gregs starts at 40; RSP, RIP and TRAPNO are gregs 15, 16 and 20.</summary>
     private const int ContextRsp = 40 + (15 * 8), ContextRip = 40 + (16 * 8), ContextTrapNo = 40 + (20 * 8);
 
     private const int Sigfpe = 8, SaSiginfo = 4;
-
-    private static readonly Lock s_lock = new();
 
     /// <summary>
     /// Runs <paramref name="body"/> natively (see <see cref="HostSimd.Execute"/> for the state
@@ -35,7 +34,7 @@ public static unsafe partial class HostSimdTrap
             throw new ArgumentException("7 registers, a 512-byte FXSAVE image, 256 upper-half bytes and 64 data bytes");
         }
 
-        lock (s_lock)
+        lock (HostYmm.SignalLock)
         {
             var previous = new SigAction();
             if (Sigaction(Sigfpe, null, &previous) != 0)
@@ -118,57 +117,11 @@ public static unsafe partial class HostSimdTrap
         var resume = asm.CreateLabel();
         var handler = asm.CreateLabel();
         var chain = asm.CreateLabel();
-        asm.push(rbx);
-        asm.push(rbp);
-        asm.push(r12);
-        asm.push(r13);
-        asm.push(r14);
-        asm.push(r15);
-        asm.push(rdi);
-        asm.fxsave(__[rdi + HostImage]);
-        asm.fxrstor(__[rdi + GuestImage]);
-        for (int k = 0; k < 16; k++)
-        {
-            asm.AddInstruction(Instruction.Create(Code.VEX_Vinsertf128_ymm_ymm_xmmm128_imm8, Register.YMM0 + k, Register.YMM0 + k, new MemoryOperand(Register.RDI, UpperHalves + (16 * k)), 1));
-        }
-
-        asm.mov(r15, __qword_ptr[rdi + DataPointerSlot]);
-        asm.push(__qword_ptr[rdi + 48]);
-        asm.popfq();
-        asm.mov(rax, __qword_ptr[rdi]);
-        asm.mov(rbx, __qword_ptr[rdi + 8]);
-        asm.mov(rcx, __qword_ptr[rdi + 16]);
-        asm.mov(rdx, __qword_ptr[rdi + 24]);
-        asm.mov(rsi, __qword_ptr[rdi + 32]);
-        asm.mov(rdi, __qword_ptr[rdi + 40]);
+        HostSimd.EmitEnter(asm);
         asm.Label(ref bodyStart);
         body(asm);
         asm.Label(ref resume);
-        asm.pushfq();
-        asm.xchg(__qword_ptr[rsp + 8], rdi);
-        asm.pop(__qword_ptr[rdi + 48]);
-        asm.mov(__qword_ptr[rdi], rax);
-        asm.mov(__qword_ptr[rdi + 8], rbx);
-        asm.mov(__qword_ptr[rdi + 16], rcx);
-        asm.mov(__qword_ptr[rdi + 24], rdx);
-        asm.mov(__qword_ptr[rdi + 32], rsi);
-        asm.pop(rax);
-        asm.mov(__qword_ptr[rdi + 40], rax);
-        for (int k = 0; k < 16; k++)
-        {
-            asm.AddInstruction(Instruction.Create(Code.VEX_Vextractf128_xmmm128_ymm_imm8, new MemoryOperand(Register.RDI, UpperHalves + (16 * k)), Register.YMM0 + k, 1));
-        }
-
-        asm.fxsave(__[rdi + GuestImage]);
-        asm.vzeroupper();
-        asm.fxrstor(__[rdi + HostImage]);
-        asm.pop(r15);
-        asm.pop(r14);
-        asm.pop(r13);
-        asm.pop(r12);
-        asm.pop(rbp);
-        asm.pop(rbx);
-        asm.ret();
+        HostSimd.EmitLeave(asm);
 
         // The handler (rdi = signal, rsi = siginfo, rdx = ucontext): a fault at the body's first
         // instruction resumes after the body with the trap number in the block, which the

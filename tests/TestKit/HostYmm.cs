@@ -27,7 +27,13 @@ public static unsafe partial class HostYmm
     public const int SigIll = 4, SigFpe = 8;
     private const int SaSigInfo = 4;
 
-    private static readonly Lock s_lock = new();
+    /// <summary>
+    /// Held while a native run has its own SIGFPE/SIGILL handler installed. Every oracle that swaps
+    /// process-wide signal handlers (this one and <see cref="HostSimdTrap"/>) takes this one lock:
+    /// with a lock each, two test classes running in parallel restored each other's handlers and a
+    /// trap then reached .NET's handler or a freed page (a test-host abort seen once).
+    /// </summary>
+    internal static readonly Lock SignalLock = new();
 
     /// <summary>
     /// Runs <paramref name="body"/> natively with YMM0-15 from <paramref name="ymm"/> (32 bytes
@@ -132,7 +138,7 @@ public static unsafe partial class HostYmm
             action.Handler = (nint)result.GetLabelRIP(handler);
             action.Flags = SaSigInfo;
             SigAction previous, previousIllegal;
-            lock (s_lock)
+            lock (SignalLock)
             {
                 if (SigActionCall(SigFpe, &action, &previous) != 0)
                 {

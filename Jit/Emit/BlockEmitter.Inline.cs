@@ -335,8 +335,8 @@ public sealed partial class BlockEmitter
     /// bytes at DS, ES or SS offset <see cref="Ea"/> in 32- or 64-bit code: picks the entry of the
     /// page in <see cref="CpuState.TlbSet"/> (which the run loop points at a never-hitting set
     /// unless those segments are flat, so the offset is the linear address) and compares its tag
-    /// with the page of the access's last byte, which also sends page-crossing accesses to the
-    /// miss path. On a hit leaves the host address on the stack; on a miss branches to
+    /// with the address's page, misaligned accesses (which include every page-crossing one)
+    /// taking the miss path. On a hit leaves the host address on the stack; on a miss branches to
     /// <paramref name="miss"/> with an empty stack. Returns false (and emits nothing) when the
     /// access always takes the checked path.
     /// </summary>
@@ -352,12 +352,16 @@ public sealed partial class BlockEmitter
         _entry ??= _il.DeclareLocal(typeof(nint));
         miss = _il.DefineLabel();
 
-        // entry = TlbSet + ((Ea >> 12) & (Entries - 1)) * EntrySize
+        // entry = TlbSet + Tlb.IndexOf(Ea) * EntrySize, IndexOf = ((Ea >> 12) ^ (Ea >> 20)) & (Entries - 1)
         LoadStateAddress(StateLayout.TlbSet);
         _il.Emit(OpCodes.Ldind_I);
         _il.Emit(OpCodes.Ldloc, Ea);
         _il.Emit(OpCodes.Ldc_I4, 12);
         _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Ldc_I4, 20);
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Xor);
         _il.Emit(OpCodes.Conv_U4);
         _il.Emit(OpCodes.Ldc_I4, Tlb.Entries - 1);
         _il.Emit(OpCodes.And);
@@ -367,7 +371,8 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _entry);
 
-        // tag == page of the last byte
+        // tag == Ea with its offset bits cleared except those below the size: a misaligned
+        // access (the only kind that can cross a page) never matches a page-aligned tag.
         _il.Emit(OpCodes.Ldloc, _entry);
         if (tagOffset != 0)
         {
@@ -377,13 +382,7 @@ public sealed partial class BlockEmitter
 
         _il.Emit(OpCodes.Ldind_I8);
         _il.Emit(OpCodes.Ldloc, Ea);
-        if (size > 1)
-        {
-            _il.Emit(OpCodes.Ldc_I8, (long)(size - 1));
-            _il.Emit(OpCodes.Add);
-        }
-
-        _il.Emit(OpCodes.Ldc_I8, ~0xFFFL);
+        _il.Emit(OpCodes.Ldc_I8, ~0xFFFL | (long)(size - 1));
         _il.Emit(OpCodes.And);
         _il.Emit(OpCodes.Bne_Un, miss);
 

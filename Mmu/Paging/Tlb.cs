@@ -48,8 +48,8 @@ public sealed unsafe class Tlb
 
     /// <summary>
     /// The address of the <see cref="Entries"/> entries of the supervisor or user set, for
-    /// translated code that looks up the entry of page p at (p &amp; (Entries - 1)) * EntrySize and
-    /// hits when the tag equals the page (as <see cref="Lookup"/>; it does not count hits).
+    /// translated code that looks up the entry of an address at <see cref="IndexOf"/> * EntrySize
+    /// and hits when the tag equals the page (as <see cref="Lookup"/>; it does not count hits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public nint SetAddress(bool user) => user ? _userSet : _supervisorSet;
@@ -75,8 +75,16 @@ public sealed unsafe class Tlb
 
     public long Misses { get; set; }
 
+    /// <summary>
+    /// The entry of a linear page within a set: its page number's low bits, folded with the next
+    /// ones, so that two arrays a multiple of <see cref="Entries"/> pages apart (1 MiB: a copy
+    /// loop's source and destination) do not evict each other on every access.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Index(ulong linear, bool user) => (int)((linear >> 12) & (Entries - 1)) + (user ? Entries : 0);
+    public static int IndexOf(ulong linear) => (int)(((linear >> 12) ^ (linear >> 20)) & (Entries - 1));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Index(ulong linear, bool user) => IndexOf(linear) + (user ? Entries : 0);
 
     /// <summary>The host address for <paramref name="linear"/>, or null on a miss.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -39,7 +39,7 @@ public sealed unsafe class TlbTests : IDisposable
 
         // Other privilege set, other page with the same index, neighbour page: all miss.
         Assert.True(_tlb.Lookup(0x7000_3000, AccessKind.Read, true) == null);
-        Assert.True(_tlb.Lookup(0x7000_3000 + (Tlb.Entries * 0x1000UL), AccessKind.Read, false) == null);
+        Assert.True(_tlb.Lookup(Alias(0x7000_3000), AccessKind.Read, false) == null);
         Assert.True(_tlb.Lookup(0x7000_4000, AccessKind.Read, false) == null);
     }
 
@@ -61,11 +61,35 @@ public sealed unsafe class TlbTests : IDisposable
         Assert.True(_tlb.Lookup(0x3000, AccessKind.Read, false) == null);
     }
 
+    /// <summary>The next page above <paramref name="linear"/> that shares its entry.</summary>
+    private static ulong Alias(ulong linear)
+    {
+        ulong alias = linear + 0x1000;
+        while (Tlb.IndexOf(alias) != Tlb.IndexOf(linear))
+        {
+            alias += 0x1000;
+        }
+
+        return alias;
+    }
+
+    [Fact]
+    public void PagesAMegabyteApartUseDifferentEntries()
+    {
+        // A copy between two arrays 1 MiB apart must not evict its source page on every store.
+        Assert.NotEqual(Tlb.IndexOf(0x40_0000), Tlb.IndexOf(0x50_0000));
+        FillAll(0x40_0000, false, _pageA);
+        FillAll(0x50_0000, false, _pageB);
+        Assert.True(_tlb.Lookup(0x40_0010, AccessKind.Read, false) == _pageA + 0x10);
+        Assert.True(_tlb.Lookup(0x50_0010, AccessKind.Write, false) == _pageB + 0x10);
+    }
+
     [Fact]
     public void FillingAnotherPageAtTheSameIndexEvictsTheOldOne()
     {
         FillAll(0x1000, false, _pageA);
-        ulong alias = 0x1000 + (Tlb.Entries * 0x1000UL);
+        ulong alias = Alias(0x1000);
+        Assert.Equal(Tlb.IndexOf(0x1000), Tlb.IndexOf(alias));
         _tlb.Fill(alias, false, _pageB, _pageB, allowRead: true, allowWrite: false, allowExec: false, global: false);
         Assert.True(_tlb.Lookup(alias, AccessKind.Read, false) == _pageB);
         Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == null);

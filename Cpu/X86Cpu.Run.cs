@@ -174,11 +174,22 @@ public sealed unsafe partial class X86Cpu
 
             BlockObserver?.Invoke(block);
 
-            block.Executions++;
-            if (!block.CompileRequested && Compiler is { } compiler && block.Executions >= compiler.Threshold)
+            long executions = ++block.Executions;
+            if (Compiler is { } compiler)
             {
-                block.CompileRequested = true;
-                compiler.BlockIsHot(this, block);
+                if (!block.CompileRequested)
+                {
+                    if (executions >= compiler.Threshold)
+                    {
+                        block.CompileRequested = true;
+                        compiler.BlockIsHot(this, block);
+                    }
+                }
+                else if (executions >= block.NextHotCheck)
+                {
+                    block.NextHotCheck = long.MaxValue;
+                    compiler.BlockStaysHot(this, block);
+                }
             }
 
             ulong ipMask = bitness == 64 ? ulong.MaxValue : bitness == 32 ? 0xFFFFFFFFUL : 0xFFFFUL;
@@ -189,9 +200,21 @@ public sealed unsafe partial class X86Cpu
             var instructions = block.Instructions;
             int start = 0;
             bool compiledRan = false;
-            if (block.Compiled is { } compiled && CanRunCompiled(block, stepping, csLimit, budget - executed))
+            CompiledRegion? region = block.Region;
+            CompiledBlock? compiled = region is not null ? null : block.Compiled;
+            if (region is not null && !CanRunTranslation(stepping, csLimit, budget - executed, region.Limit, region.MaxMemberLength, region.NeedsFlatStack))
             {
-                start = RunCompiled(block, compiled, ipMask, budget - executed, out long looped);
+                region = null;
+                compiled = block.Compiled;
+            }
+
+            if (region is not null || (compiled is not null && CanRunTranslation(stepping, csLimit, budget - executed, block.CompiledLimit, instructions.Length, block.CompiledNeedsFlatStack)))
+            {
+                start = RunCompiled(ref block, region, compiled!, ipMask, budget - executed, out long looped);
+
+                // A region may have left in another member: the run loop goes on from there.
+                previous = block;
+                instructions = block.Instructions;
                 executed += start + looped;
                 compiledRan = true;
                 first = false;
@@ -344,39 +367,48 @@ public sealed unsafe partial class X86Cpu
     /// <summary>Compiled blocks that left before their last instruction (a fault, a mode change, invalidated code...).</summary>
     public long CompiledEarlyExits { get; private set; }
 
+    /// <summary>Compiled region entries (tier 2), and branches between region members taken inside the region's method.</summary>
+    public long RegionEntries { get; private set; }
+
+    public long RegionTransitions { get; private set; }
+
     /// <summary>
     /// A block entry may run the translation when nothing needs per-instruction attention: no
     /// stepping, debugger breakpoints, tracer, guest breakpoints or watched memory; TF, RF and the
-    /// interrupt shadow clear; the CS limit covering the block; and budget for all of it.
+    /// interrupt shadow clear; the CS limit covering the translation (<paramref name="limit"/>);
+    /// budget for one pass through its longest block (<paramref name="length"/>); and a flat
+    /// 32-bit stack where it assumes one.
     /// </summary>
-    private bool CanRunCompiled(Block block, bool stepping, ulong csLimit, long budgetLeft)
+    private bool CanRunTranslation(bool stepping, ulong csLimit, long budgetLeft, ulong limit, int length, bool needsFlatStack)
     {
         ref CpuState s = ref S;
         return !stepping && !_debugHooks && _codeBreakpoints == 0 && !_checkAccesses && !_debugTrapPending
             && (s.Rflags & (Flags.TF | Flags.RF)) == 0 && s.InterruptShadow == 0
-            && block.CompiledLimit <= csLimit && budgetLeft >= block.Instructions.Length
-            && (!block.CompiledNeedsFlatStack || (s.Ss.DefaultBig && csLimit == ulong.MaxValue));
+            && limit <= csLimit && budgetLeft >= length
+            && (!needsFlatStack || (s.Ss.DefaultBig && csLimit == ulong.MaxValue));
     }
 
-    /// <summary>Iterations a compiled one-block loop runs per entry at most (the rest of the budget bounds it too).</summary>
+    /// <summary>Iterations of its longest block a translation runs per entry at most (the rest of the budget bounds it too).</summary>
     public const int MaxLoopIterations = 4096;
 
     /// <summary>
-    /// Runs a translation and returns the index of the last instruction it ran (see
-    /// <see cref="CompiledBlock"/>); the instructions before it are counted as retired here.
-    /// A translation that loops back to its own start (a one-block loop) runs whole iterations
-    /// while <see cref="CpuState.LoopBudget"/> lasts: <paramref name="looped"/> receives the
-    /// instructions of those iterations, which are retired here too.
+    /// Runs a translation, a block's (<paramref name="compiled"/>) or a region's, and returns the
+    /// index of the last instruction it ran (see <see cref="CompiledBlock"/>) in the block it ran
+    /// it in, which <paramref name="block"/> receives (a region may leave in any member); the
+    /// instructions before it are counted as retired here. A translation that branches back to
+    /// its own start (a one-block loop) or between region members runs whole blocks while
+    /// <see cref="CpuState.LoopBudget"/> lasts (each such branch takes the instructions of the
+    /// block it leaves): <paramref name="looped"/> receives the instructions of those blocks,
+    /// which are retired here too.
     /// </summary>
-    private int RunCompiled(Block block, CompiledBlock compiled, ulong ipMask, long budgetLeft, out long looped)
+    private int RunCompiled(ref Block block, CompiledRegion? region, CompiledBlock compiled, ulong ipMask, long budgetLeft, out long looped)
     {
         ref CpuState s = ref S;
         s.ExitRequest = 0;
-        int n = block.Instructions.Length;
+        int n = region?.MaxMemberLength ?? block.Instructions.Length;
 
-        // Every iteration retires n instructions, and the final pass up to n more (the division,
-        // which costs more than the rest of this method, only near the end of the budget).
-        int loopBudget = budgetLeft - n >= (long)MaxLoopIterations * n ? MaxLoopIterations : (int)((budgetLeft - n) / n);
+        // Whole blocks may retire up to this much, and the final pass up to n more.
+        int loopBudget = (int)Math.Min((long)MaxLoopIterations * n, budgetLeft - n);
         s.LoopBudget = loopBudget;
         s.TlbSet = block.Key.Bitness == 64 || (IsFlatData(ref s.Ds) && IsFlatData(ref s.Es) && IsFlatData(ref s.Ss)) ? Tlb.SetAddress(s.Cpl == 3) : Mmu.Paging.Tlb.MissSetAddress;
         _endBlock = false;
@@ -384,46 +416,61 @@ public sealed unsafe partial class X86Cpu
         int last;
         try
         {
-            last = compiled(this, StatePointer);
+            last = (region?.Code ?? compiled)(this, StatePointer);
+            if (region is not null)
+            {
+                int m = region.MemberOf(last);
+                last -= region.Starts[m];
+                block = region.Members[m];
+            }
         }
         catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
         {
             // A handler called from the translation threw. Registers were stored before the call
             // and RIP points after the instruction, which identifies it within the block.
-            last = FaultingIndex(block, s.Rip, ipMask);
+            (block, last) = FaultingIndex(region?.Members ?? [block], s.Rip, ipMask);
             Log?.Invoke($"internal error in {block.Instructions[last].Code} ({block.Instructions[last]}) at {block.Instructions[last].IP:x}: {e.GetType().Name}: {e.Message}; raising #UD");
             ClearFault();
             RaiseFault(Exceptions.Vector.UD);
         }
 
-        int iterations = loopBudget - s.LoopBudget;
-        looped = iterations == 0 ? 0 : (long)iterations * n;
+        looped = loopBudget - s.LoopBudget;
         s.InstructionsRetired += (ulong)(last + looped);
         CompiledInstructions += last + 1 + looped;
-        if (last < n - 1)
+        if (last < block.Instructions.Length - 1)
         {
             CompiledEarlyExits++;
         }
 
         CompiledEntries++;
+        if (region is not null)
+        {
+            RegionEntries++;
+            RegionTransitions += s.RegionTransitions;
+            s.RegionTransitions = 0;
+        }
+
         return last;
     }
 
     /// <summary>A segment whose offsets are linear addresses with no check to make: base 0, 4 GiB limit, writable data.</summary>
     private static bool IsFlatData(ref SegmentRegister r) => r.Base == 0 && r.Limit == uint.MaxValue && (r.Attributes & FlatDataMask) == FlatDataValue;
 
-    private static int FaultingIndex(Block block, ulong next, ulong ipMask)
+    private static (Block Block, int Index) FaultingIndex(Block[] blocks, ulong next, ulong ipMask)
     {
-        var instructions = block.Instructions;
-        for (int k = 0; k < instructions.Length; k++)
+        foreach (var block in blocks)
         {
-            if ((instructions[k].NextIP & ipMask) == next)
+            var instructions = block.Instructions;
+            for (int k = 0; k < instructions.Length; k++)
             {
-                return k;
+                if ((instructions[k].NextIP & ipMask) == next)
+                {
+                    return (block, k);
+                }
             }
         }
 
-        return 0;
+        return (blocks[0], 0);
     }
 
     /// <summary>The cached successor of <paramref name="previous"/> if it is still the block at this address.</summary>

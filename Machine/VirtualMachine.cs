@@ -454,6 +454,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             var (cpuTotal, cpuMedian, cpuP99) = s.CompileCpuTimeSummary();
             w.WriteLine($"emu: stats: compile CPU time total {cpuTotal:F1} ms, median {cpuMedian:F3} ms, p99 {cpuP99:F3} ms");
             w.WriteLine($"emu: stats: compiled block entries {Cpu.CompiledEntries}, left early {Cpu.CompiledEarlyExits}");
+            w.WriteLine($"emu: stats: regions compiled {s.RegionsCompiled} ({s.RegionMembers} blocks reached, {s.RegionInstructions} instructions), dropped {s.RegionsDropped}; region entries {Cpu.RegionEntries}, branches between blocks inside regions {Cpu.RegionTransitions}");
         }
 
         long hits = Cpu.Tlb.Hits, misses = Cpu.Tlb.Misses;

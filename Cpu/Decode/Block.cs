@@ -56,6 +56,25 @@ public sealed class Block
     /// <summary>True once the block was handed to the compiler (it is handed over once).</summary>
     public bool CompileRequested { get; set; }
 
+    private CompiledRegion? _region;
+
+    /// <summary>
+    /// A tier-2 translation entered at this block (<see cref="CompiledRegion"/>), published by a
+    /// compiler from its own thread; the run loop prefers it to <see cref="Compiled"/>.
+    /// </summary>
+    public CompiledRegion? Region
+    {
+        get => Volatile.Read(ref _region);
+        set => Volatile.Write(ref _region, value);
+    }
+
+    /// <summary>
+    /// When <see cref="Executions"/> reaches this count, the run loop calls
+    /// <see cref="IBlockCompiler.BlockStaysHot"/> once (and resets it); the compiler sets it to look
+    /// at a hot block again later, e.g. for a region once its successors have been built.
+    /// </summary>
+    public long NextHotCheck { get; set; } = long.MaxValue;
+
     /// <summary>The offset after the last instruction (RIP after the block runs through).</summary>
     public ulong EndRip => Instructions[^1].NextIP;
 

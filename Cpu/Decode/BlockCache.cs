@@ -86,6 +86,9 @@ public sealed class BlockCache
         return Build(key);
     }
 
+    /// <summary>The block already built for <paramref name="key"/>, or null (builds nothing, touches no guest state).</summary>
+    public Block? Find(BlockKey key) => _blocks.GetValueOrDefault(key);
+
     private static ulong LinearMask(int bitness) => bitness == 64 ? ulong.MaxValue : 0xFFFF_FFFFUL;
 
     /// <summary>The target of a direct near JMP that lands after it in the block's first page, or null.</summary>

@@ -15,4 +15,7 @@ public interface IBlockCompiler
 
     /// <summary>Called on the vCPU thread. May compile at once (tests) or queue the block for a background thread.</summary>
     void BlockIsHot(X86Cpu cpu, Block block);
+
+    /// <summary>Called on the vCPU thread when a block's entries reach the <see cref="Block.NextHotCheck"/> the compiler set.</summary>
+    void BlockStaysHot(X86Cpu cpu, Block block);
 }

@@ -90,11 +90,15 @@ public struct CpuState
     public int ExitRequest;
 
     /// <summary>
-    /// Not architectural: iterations a compiled one-block loop may still run inside its translation
-    /// (the run loop sets it from the instruction budget before each entry; each jump back to the
-    /// block's start takes one).
+    /// Not architectural: instructions that whole blocks may still retire inside a translation
+    /// (the run loop sets it from the instruction budget before each entry; each jump back to a
+    /// one-block loop's start, or between the members of a region, takes the instructions of the
+    /// block it leaves, and is not taken when too few are left).
     /// </summary>
     public int LoopBudget;
+
+    /// <summary>Not architectural: branches between region members taken inside a translation (statistics; the run loop sums and clears it).</summary>
+    public long RegionTransitions;
 
     /// <summary>
     /// Not architectural: set non-zero from any thread when an interrupt may have become pending

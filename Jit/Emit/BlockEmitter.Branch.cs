@@ -16,15 +16,15 @@ public sealed partial class BlockEmitter
     {
         ref readonly Instruction i = ref _instructions[k];
         NoteTarget(i.NearBranchTarget);
-        if (k < _instructions.Length - 1)
+        if (!IsBlockEnd(k))
         {
             // A JMP the block builder followed: the next instruction is its target, nothing to do.
             return;
         }
 
-        if (_loops)
+        if (MemberAt(i.NearBranchTarget) is int member and >= 0)
         {
-            EmitBackEdge(k);
+            EmitTransition(k, member, i.NearBranchTarget);
             return;
         }
 
@@ -37,17 +37,11 @@ public sealed partial class BlockEmitter
     {
         ref readonly Instruction i = ref _instructions[k];
         NoteTarget(i.NearBranchTarget);
-        if (_loops)
+        if (MemberAt(i.NearBranchTarget) >= 0 || MemberAt(i.NextIP) >= 0)
         {
-            // The condition reads only the flags local; the exits store the registers.
-            var back = _il.DefineLabel();
-            bool invert = EmitCondition(i.ConditionCode);
-            _il.Emit(invert ? OpCodes.Brfalse : OpCodes.Brtrue, back);
-            SpillDirtyOnSidePath();
-            StoreRip(i.NextIP);
-            Return(k);
-            _il.MarkLabel(back);
-            EmitBackEdge(k);
+            // One side (or both) goes on in a block of this translation.
+            var conditionCode = i.ConditionCode;
+            EmitJccBetweenMembers(k, () => EmitCondition(conditionCode));
             return;
         }
 

@@ -138,9 +138,15 @@ public sealed partial class BlockEmitter
                 break;
         }
 
-        if (k == _instructions.Length - 1 && !(i.Mnemonic is Mnemonic.Jmp or Mnemonic.Call or Mnemonic.Ret || i.Code.IsJccShortOrNear()))
+        if (IsBlockEnd(k) && !(i.Mnemonic is Mnemonic.Jmp or Mnemonic.Call or Mnemonic.Ret || i.Code.IsJccShortOrNear()))
         {
             // The block ended at its size cap or a page end: fall through to the next instruction.
+            if (MemberAt(i.NextIP) is int member and >= 0)
+            {
+                EmitTransition(k, member, i.NextIP);
+                return;
+            }
+
             SpillDirty();
             StoreRip(i.NextIP);
             Return(k);
@@ -421,7 +427,8 @@ public sealed partial class BlockEmitter
     /// </summary>
     private void EmitExitIfRequested(int k)
     {
-        if (k == _instructions.Length - 1)
+        // At a block's end the run loop (or a branch to another region member) looks at it.
+        if (IsBlockEnd(k))
         {
             return;
         }

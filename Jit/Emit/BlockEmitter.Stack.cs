@@ -63,6 +63,12 @@ public sealed partial class BlockEmitter
                 StackSlotBelow(rsp, width);
                 EmitWrite(k, SegSs, width, B);
                 SetStackPointerFromEa(rsp, width);
+                if (MemberAt(i.NearBranchTarget) is int member and >= 0)
+                {
+                    EmitTransition(k, member, i.NearBranchTarget);
+                    break;
+                }
+
                 SpillDirty();
                 StoreRip(i.NearBranchTarget);
                 Return(k);

@@ -48,16 +48,12 @@ public sealed unsafe partial class BlockEmitter
     private ulong[] _liveAfter = [];
     private ulong _highestTarget;
 
-    // A one-block loop (the last instruction branches back to the first): the label after the
-    // entry's register loads, where the back edge jumps while CpuState.LoopBudget lasts.
-    private bool _loops;
-    private System.Reflection.Emit.Label _loopHead;
-
-    private BlockEmitter(Block block, bool inline, bool dump)
+    private BlockEmitter(Block[] members, bool inline, bool dump)
     {
-        _block = block;
-        _instructions = block.Instructions;
-        _bitness = block.Key.Bitness;
+        _block = members[0];
+        _members = members;
+        _instructions = members.Length == 1 ? _block.Instructions : [.. members.SelectMany(b => b.Instructions)];
+        _bitness = _block.Key.Bitness;
         _ipMask = _bitness == 64 ? ulong.MaxValue : _bitness == 32 ? 0xFFFF_FFFFUL : 0xFFFFUL;
         _inline = inline;
         _listing = dump ? [] : null;
@@ -66,8 +62,9 @@ public sealed unsafe partial class BlockEmitter
         // that the IL embeds as a constant. The array lives as long as the delegate (its target).
         _pinned = GC.AllocateArray<Instruction>(_instructions.Length, pinned: true);
         _instructions.CopyTo(_pinned, 0);
-        _method = new DynamicMethod($"Block_{block.Key.Linear:x16}", typeof(int), s_parameters, typeof(BlockEmitter).Module, skipVisibility: true);
+        _method = new DynamicMethod($"{(members.Length == 1 ? "Block" : "Region")}_{_block.Key.Linear:x16}", typeof(int), s_parameters, typeof(BlockEmitter).Module, skipVisibility: true);
         _il = _method.GetILGenerator();
+        InitMembers();
     }
 
     /// <summary>
@@ -77,13 +74,24 @@ public sealed unsafe partial class BlockEmitter
     /// </summary>
     public static CompiledBlock Emit(Block block, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined, out bool needsFlatStack)
     {
-        var emitter = new BlockEmitter(block, inline, dump is not null);
+        return Emit([block], inline, dump, out compiledLimit, out inlined, out needsFlatStack, out _);
+    }
+
+    /// <summary>
+    /// Emits one method for a region (<see cref="CompiledRegion"/>): <paramref name="members"/>
+    /// from one page, the entry first, with direct branches between them. Members that no branch
+    /// inside the region reaches are left out of the code; <paramref name="reached"/> counts the rest.
+    /// </summary>
+    public static CompiledBlock Emit(Block[] members, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined, out bool needsFlatStack, out int reached)
+    {
+        var emitter = new BlockEmitter(members, inline, dump is not null);
         var compiled = emitter.EmitBlock(out inlined);
         compiledLimit = emitter._highestTarget;
         needsFlatStack = emitter.NeedsFlatStack;
+        reached = emitter._reachable.Count(r => r);
         if (dump is not null)
         {
-            dump($"{emitter._method.Name}: {block.Instructions.Length} instructions, {inlined} inline\n{string.Join('\n', emitter._listing!)}");
+            dump($"{emitter._method.Name}: {emitter._instructions.Length} instructions in {members.Length} blocks, {inlined} inline\n{string.Join('\n', emitter._listing!)}");
         }
 
         return compiled;
@@ -118,7 +126,7 @@ public sealed unsafe partial class BlockEmitter
                 pure[k] = plan[k] && IsPure(in _instructions[k]);
             }
 
-            _liveAfter = FlagLiveness.LiveAfter(_instructions, pure);
+            _liveAfter = LiveAfterMembers(pure);
             changed = false;
             for (int k = 0; k < n; k++)
             {
@@ -143,19 +151,16 @@ public sealed unsafe partial class BlockEmitter
 
         DeclareLocals(plan);
         LoadAllCached();
-        _loops = plan[n - 1] && IsBackEdge(in _instructions[n - 1]);
-        if (_loops)
-        {
-            // Back edges arrive with locals newer than the state: treat every local as dirty here,
-            // so that any exit of the body stores them (a clean local stores the value it holds).
-            _loopHead = _il.DefineLabel();
-            _il.MarkLabel(_loopHead);
-            MarkAllDirty();
-            Note("loop:");
-        }
-
+        FindBranchesBetweenMembers(plan);
         for (int k = 0; k < n; k++)
         {
+            if (k == _starts[_memberOf[k]] && !EnterMember(_memberOf[k]))
+            {
+                // No branch inside the region reaches this member: no code for it.
+                k = _starts[_memberOf[k] + 1] - 1;
+                continue;
+            }
+
             Note($"{_instructions[k].IP:x}: {_instructions[k]}{(plan[k] ? "  [inline]" : "")}");
             if (plan[k])
             {
@@ -176,7 +181,7 @@ public sealed unsafe partial class BlockEmitter
         var plan = new bool[_instructions.Length];
         for (int k = 0; k < plan.Length; k++)
         {
-            plan[k] = CanInline(in _instructions[k], k == plan.Length - 1)
+            plan[k] = CanInline(in _instructions[k], IsBlockEnd(k))
                 || (IsFollowedJump(k) && TargetAllowed(_instructions[k].NearBranchTarget));
         }
 
@@ -289,45 +294,9 @@ public sealed unsafe partial class BlockEmitter
     private bool IsFollowedJump(int k)
     {
         ref readonly Instruction i = ref _instructions[k];
-        return k < _instructions.Length - 1 && i.Mnemonic == Mnemonic.Jmp
+        return !IsBlockEnd(k) && i.Mnemonic == Mnemonic.Jmp
             && i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64
             && i.NearBranchTarget == _instructions[k + 1].IP;
-    }
-
-    /// <summary>A direct JMP or Jcc to the block's first instruction: the block is a loop.</summary>
-    private bool IsBackEdge(in Instruction i)
-    {
-        return (i.Mnemonic == Mnemonic.Jmp || i.Code.IsJccShortOrNear())
-            && (i.NearBranchTarget & _ipMask) == (_instructions[0].IP & _ipMask);
-    }
-
-    /// <summary>
-    /// The taken side of a back edge (stack empty, locals live): jumps to the loop head while
-    /// <see cref="CpuState.LoopBudget"/> is positive and no interrupt was signalled
-    /// (<see cref="CpuState.InterruptPoll"/>); otherwise leaves with RIP at the block's start.
-    /// </summary>
-    private void EmitBackEdge(int k)
-    {
-        var leave = _il.DefineLabel();
-        LoadStateAddress(StateLayout.InterruptPoll);
-        _il.Emit(OpCodes.Volatile);
-        _il.Emit(OpCodes.Ldind_I4);
-        _il.Emit(OpCodes.Brtrue, leave);
-        LoadStateAddress(StateLayout.LoopBudget);
-        _il.Emit(OpCodes.Ldind_I4);
-        _il.Emit(OpCodes.Ldc_I4_0);
-        _il.Emit(OpCodes.Ble, leave);
-        LoadStateAddress(StateLayout.LoopBudget);
-        LoadStateAddress(StateLayout.LoopBudget);
-        _il.Emit(OpCodes.Ldind_I4);
-        _il.Emit(OpCodes.Ldc_I4_1);
-        _il.Emit(OpCodes.Sub);
-        _il.Emit(OpCodes.Stind_I4);
-        _il.Emit(OpCodes.Br, _loopHead);
-        _il.MarkLabel(leave);
-        SpillDirtyOnSidePath();
-        StoreRip(_instructions[0].IP);
-        Return(k);
     }
 
     /// <summary>Stores every register local newer than the state (before a handler call or an exit).</summary>
@@ -383,7 +352,7 @@ public sealed unsafe partial class BlockEmitter
     {
         SpillDirty();
         EmitCalli(k);
-        if (k == _instructions.Length - 1)
+        if (IsBlockEnd(k))
         {
             Return(k);
             return;

@@ -15,6 +15,7 @@ public static class StateLayout
     public static readonly int Rflags = Offset(ref s_sample[0].Rflags);
     public static readonly int ExitRequest = Offset(ref s_sample[0].ExitRequest);
     public static readonly int LoopBudget = Offset(ref s_sample[0].LoopBudget);
+    public static readonly int RegionTransitions = Offset(ref s_sample[0].RegionTransitions);
     public static readonly int InterruptPoll = Offset(ref s_sample[0].InterruptPoll);
     public static readonly int TlbSet = Offset(ref s_sample[0].TlbSet);
     private static readonly int s_gpr0 = Offset(ref s_sample[0].Gpr[0]);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Emulator.Cpu;
 using Emulator.Cpu.Decode;
 using Emulator.Jit.Cache;
@@ -15,11 +16,26 @@ namespace Emulator.Jit.Tiering;
 /// returns at once) and then publishes it in <see cref="Block.Compiled"/>. The vCPU keeps
 /// interpreting the block until then. With <see cref="JitOptions.Synchronous"/> the vCPU thread
 /// compiles at once (tests: every hot block is really compiled before it runs again).
+/// Tier 2: when a hot block leads to other warm blocks of its page (<see cref="RegionBuilder"/>),
+/// they are compiled together as one region (<see cref="CompiledRegion"/>) published on the hot
+/// block; when they are not built or warm yet, the block gets its own translation and is looked
+/// at again after <see cref="JitOptions.RegionDelay"/> more entries (then after twice as many
+/// entries each time). A block that is already part of a region gets only its own translation.
 /// </summary>
 public sealed class JitCompiler : IBlockCompiler, IDisposable
 {
     private readonly JitOptions _options;
-    private readonly BlockingCollection<Block>? _queue;
+    private readonly BlockingCollection<Work>? _queue;
+
+    // Vcpu thread only: blocks already in a region that was queued.
+    private readonly ConditionalWeakTable<Block, object> _inRegion = [];
+
+    // Under _regionLock: for each block, the entries of the regions it is a member of.
+    private readonly Lock _regionLock = new();
+    private readonly ConditionalWeakTable<Block, List<Block>> _regionsOf = [];
+
+    /// <summary>A block to compile alone, or a region's members (the entry first).</summary>
+    private readonly record struct Work(Block Block, Block[]? Members);
     private readonly Thread? _thread;
     private X86Cpu? _cpu;
 
@@ -28,7 +44,7 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         _options = options;
         if (!options.Synchronous)
         {
-            _queue = new BlockingCollection<Block>(new ConcurrentQueue<Block>());
+            _queue = new BlockingCollection<Work>(new ConcurrentQueue<Work>());
             _thread = new Thread(CompileLoop) { IsBackground = true, Name = "jit compiler", Priority = ThreadPriority.BelowNormal };
             _thread.Start();
         }
@@ -49,14 +65,55 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
 
     public void BlockIsHot(X86Cpu cpu, Block block)
     {
+        if (!_options.Regions || _inRegion.TryGetValue(block, out _) || !TryQueueRegion(cpu, block))
+        {
+            Queue(new Work(block, null));
+            if (_options.Regions && !_inRegion.TryGetValue(block, out _))
+            {
+                block.NextHotCheck = block.Executions + RegionDelay;
+            }
+        }
+    }
+
+    public void BlockStaysHot(X86Cpu cpu, Block block)
+    {
+        if (!_inRegion.TryGetValue(block, out _) && !TryQueueRegion(cpu, block))
+        {
+            block.NextHotCheck = block.Executions * 2;
+        }
+    }
+
+    private long RegionDelay => _options.RegionDelay > 0 ? _options.RegionDelay : Math.Max(_options.Threshold, 16);
+
+    /// <summary>Queues a region entered at <paramref name="block"/> if its page has one (vCPU thread).</summary>
+    private bool TryQueueRegion(X86Cpu cpu, Block block)
+    {
+        // Warm: entered an eighth as often as a hot block.
+        var members = RegionBuilder.Form(cpu.Blocks, block, Math.Max(1, _options.Threshold / 8));
+        if (members.Length < 2)
+        {
+            return false;
+        }
+
+        foreach (var member in members)
+        {
+            _inRegion.AddOrUpdate(member, member);
+        }
+
+        Queue(new Work(block, members));
+        return true;
+    }
+
+    private void Queue(Work work)
+    {
         if (_queue is null)
         {
-            Compile(block);
+            Compile(work);
         }
         else if (!_queue.IsAddingCompleted)
         {
             Interlocked.Increment(ref _pending);
-            _queue.Add(block);
+            _queue.Add(work);
         }
     }
 
@@ -74,19 +131,70 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
 
     private void CompileLoop()
     {
-        foreach (var block in _queue!.GetConsumingEnumerable())
+        foreach (var work in _queue!.GetConsumingEnumerable())
         {
-            if (block.Valid)
+            if (work.Block.Valid)
             {
-                Compile(block);
+                Compile(work);
             }
 
             Interlocked.Decrement(ref _pending);
         }
     }
 
+    private void Compile(Work work)
+    {
+        if (work.Members is null || !CompileRegion(work.Members))
+        {
+            Compile(work.Block);
+        }
+    }
+
+    /// <summary>Compiles and publishes a region; false when it cannot be compiled (then its entry is compiled alone).</summary>
+    private unsafe bool CompileRegion(Block[] members)
+    {
+        var watch = Stopwatch.StartNew();
+        double cpuStart = ThreadCpuClock.Milliseconds();
+        try
+        {
+            var compiled = BlockEmitter.Emit(members, _options.InlineFastPaths, _options.Dump, out ulong limit, out _, out bool flatStack, out int reached);
+            compiled(null, null);
+            watch.Stop();
+            double cpu = ThreadCpuClock.Milliseconds() - cpuStart;
+            var head = members[0];
+            var region = new CompiledRegion(compiled, members, limit, flatStack);
+            lock (_regionLock)
+            {
+                foreach (var member in members)
+                {
+                    _regionsOf.GetOrCreateValue(member).Add(head);
+                }
+
+                // A member dropped while this compiled: OnBlockInvalidated found no region to drop yet.
+                if (members.All(m => m.Valid))
+                {
+                    head.Region = region;
+                }
+            }
+
+            Statistics.RegionCompiled(reached, members.Sum(m => m.Instructions.Length), watch.Elapsed.TotalMilliseconds, cpu);
+            return true;
+        }
+        catch (Exception e) when (e is InvalidProgramException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            Statistics.Failed();
+            _cpu?.Log?.Invoke($"jit: cannot compile region at {members[0].Key.Linear:x}: {e.GetType().Name}: {e.Message}");
+            return false;
+        }
+    }
+
     private unsafe void Compile(Block block)
     {
+        if (block.Compiled is not null)
+        {
+            return;
+        }
+
         string? key = _options.ShareTranslations && _options.Dump is null ? TranslationCache.KeyOf(block) : null;
         if (key is not null && TranslationCache.TryGet(key, out var cached) && cached.Inlined >= 0 == _options.InlineFastPaths)
         {
@@ -130,6 +238,25 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         {
             block.Compiled = null;
             Statistics.Dropped();
+        }
+
+        // Every region with this block in it must never run again (it may be compiling right now:
+        // CompileRegion checks the members' Valid under the same lock after registering them).
+        lock (_regionLock)
+        {
+            if (_regionsOf.TryGetValue(block, out var heads))
+            {
+                foreach (var head in heads)
+                {
+                    if (head.Region is { } region && region.Members.Contains(block))
+                    {
+                        head.Region = null;
+                        Statistics.RegionDropped();
+                    }
+                }
+
+                _regionsOf.Remove(block);
+            }
         }
     }
 

@@ -15,6 +15,15 @@ public sealed record JitOptions
     /// <summary>Reuse translations of identical code across blocks, resets and machines (Cache/TranslationCache).</summary>
     public bool ShareTranslations { get; init; } = true;
 
+    /// <summary>Compile hot loops spanning several blocks of a page as one method (tier 2, Jit/README.md).</summary>
+    public bool Regions { get; init; } = true;
+
+    /// <summary>
+    /// Block entries, after a block got hot without a region (its successors not built or not warm
+    /// yet), before the compiler looks for one again; 0 takes the larger of the threshold and 16.
+    /// </summary>
+    public long RegionDelay { get; init; }
+
     /// <summary>Receives a readable listing of each emitted block (the "dump emitted IL" switch of STYLE.md).</summary>
     public Action<string>? Dump { get; init; }
 }

@@ -39,6 +39,37 @@ public sealed class JitStatistics
         }
     }
 
+    private long _regionsCompiled;
+    private long _regionMembers;
+    private long _regionInstructions;
+    private long _regionsDropped;
+
+    /// <summary>Regions compiled (tier 2), the blocks and instructions in them, and regions dropped because a member's code changed.</summary>
+    public long RegionsCompiled => Interlocked.Read(ref _regionsCompiled);
+
+    public long RegionMembers => Interlocked.Read(ref _regionMembers);
+
+    public long RegionInstructions => Interlocked.Read(ref _regionInstructions);
+
+    public long RegionsDropped => Interlocked.Read(ref _regionsDropped);
+
+    internal void RegionCompiled(int members, int instructions, double milliseconds, double cpuMilliseconds)
+    {
+        Interlocked.Increment(ref _regionsCompiled);
+        Interlocked.Add(ref _regionMembers, members);
+        Interlocked.Add(ref _regionInstructions, instructions);
+        lock (_lock)
+        {
+            _compileMilliseconds.Add(milliseconds);
+            if (!double.IsNaN(cpuMilliseconds))
+            {
+                _compileCpuMilliseconds.Add(cpuMilliseconds);
+            }
+        }
+    }
+
+    internal void RegionDropped() => Interlocked.Increment(ref _regionsDropped);
+
     internal void Reused() => Interlocked.Increment(ref _reused);
 
     /// <summary>Hot blocks that got an existing translation of identical code (TranslationCache) instead of a compile.</summary>

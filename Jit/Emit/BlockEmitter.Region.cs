@@ -1,0 +1,226 @@
+using System.Reflection.Emit;
+using Emulator.Cpu.Decode;
+using Emulator.Jit.Analysis;
+using Iced.Intel;
+
+namespace Emulator.Jit.Emit;
+
+/// <summary>
+/// Branches between the blocks of one translation (DESIGN.md, "Tier 2: regions"). A translation
+/// covers one block or a region (<see cref="CompiledRegion"/>): blocks of one page whose
+/// instructions are numbered one after the other (<see cref="_starts"/>), so the family emitters
+/// work on <c>_instructions[k]</c> as for one block and "the block's end" is
+/// <see cref="IsBlockEnd"/>. Where an inline JMP, Jcc, CALL or fall-through at a block's end goes
+/// to a block of the translation (a one-block loop's own start included), the code branches to
+/// that block's label instead of returning (<see cref="EmitTransition"/>): registers stay in IL
+/// locals, and the branch is taken only while no interrupt is signalled, no handler asked to leave
+/// and <see cref="Cpu.State.CpuState.LoopBudget"/> has room for the block just finished.
+/// </summary>
+public sealed partial class BlockEmitter
+{
+    private readonly Block[] _members;
+    private int[] _starts = [];
+    private int[] _memberOf = [];
+    private readonly Dictionary<ulong, int> _memberByIp = [];
+    private System.Reflection.Emit.Label[] _memberLabel = [];
+    private bool[] _targeted = [];
+    private bool[] _reachable = [];
+    private LocalBuilder? _budgetLeft;
+
+    private void InitMembers()
+    {
+        _starts = new int[_members.Length + 1];
+        _memberOf = new int[_instructions.Length];
+        for (int m = 0; m < _members.Length; m++)
+        {
+            _starts[m + 1] = _starts[m] + _members[m].Instructions.Length;
+            Array.Fill(_memberOf, m, _starts[m], _members[m].Instructions.Length);
+            _memberByIp.TryAdd(_members[m].Key.Rip & _ipMask, m);
+        }
+
+        _memberLabel = new System.Reflection.Emit.Label[_members.Length];
+        _targeted = new bool[_members.Length];
+        _reachable = new bool[_members.Length];
+    }
+
+    /// <summary>True when instruction <paramref name="k"/> is the last of its block.</summary>
+    private bool IsBlockEnd(int k) => k == _starts[_memberOf[k] + 1] - 1;
+
+    /// <summary>The block of this translation that starts at <paramref name="ip"/> and has a label, or -1.</summary>
+    private int MemberAt(ulong ip) => _memberByIp.TryGetValue(ip & _ipMask, out int m) && _targeted[m] ? m : -1;
+
+    /// <summary>Where the inline code at the end of a block may go on: branch targets and the next instruction.</summary>
+    private static ulong[] Successors(in Instruction i)
+    {
+        if (i.Code.IsJccShortOrNear())
+        {
+            return [i.NearBranchTarget, i.NextIP];
+        }
+
+        if (i.Mnemonic is Mnemonic.Jmp or Mnemonic.Call)
+        {
+            return i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64 ? [i.NearBranchTarget] : [];
+        }
+
+        return i.Mnemonic == Mnemonic.Ret ? [] : [i.NextIP];
+    }
+
+    /// <summary>
+    /// Marks the blocks reachable from the first through inline branches at block ends
+    /// (<see cref="_reachable"/>) and those such a branch targets (<see cref="_targeted"/>, which
+    /// get a label).
+    /// </summary>
+    private void FindBranchesBetweenMembers(bool[] plan)
+    {
+        var work = new Stack<int>();
+        work.Push(0);
+        _reachable[0] = true;
+        while (work.Count > 0)
+        {
+            int m = work.Pop();
+            int end = _starts[m + 1] - 1;
+            if (!plan[end])
+            {
+                continue;
+            }
+
+            foreach (ulong target in Successors(in _instructions[end]))
+            {
+                if (_memberByIp.TryGetValue(target & _ipMask, out int t))
+                {
+                    _targeted[t] = true;
+                    if (!_reachable[t])
+                    {
+                        _reachable[t] = true;
+                        work.Push(t);
+                    }
+                }
+            }
+        }
+
+        for (int m = 0; m < _members.Length; m++)
+        {
+            if (_targeted[m])
+            {
+                _memberLabel[m] = _il.DefineLabel();
+            }
+        }
+    }
+
+    /// <summary>At the first instruction of block <paramref name="m"/>: its label; false when no code is needed for it.</summary>
+    private bool EnterMember(int m)
+    {
+        if (!_reachable[m])
+        {
+            return false;
+        }
+
+        // Inline TLB probes are limited per block (MaxInlineProbes).
+        _probes = 0;
+        if (_targeted[m])
+        {
+            // Branches arrive with locals newer than the state: treat every local as dirty here,
+            // so that any exit stores them (a clean local stores the value it holds).
+            _il.MarkLabel(_memberLabel[m]);
+            MarkAllDirty();
+            Note($"block {m} ({_members[m].Key.Rip:x}):");
+        }
+
+        return true;
+    }
+
+    /// <summary>Flag liveness block by block: every flag is live at a block's end.</summary>
+    private ulong[] LiveAfterMembers(bool[] pure)
+    {
+        if (_members.Length == 1)
+        {
+            return FlagLiveness.LiveAfter(_instructions, pure);
+        }
+
+        var live = new ulong[_instructions.Length];
+        for (int m = 0; m < _members.Length; m++)
+        {
+            int start = _starts[m], length = _starts[m + 1] - start;
+            FlagLiveness.LiveAfter(_instructions[start..(start + length)], pure[start..(start + length)]).CopyTo(live, start);
+        }
+
+        return live;
+    }
+
+    /// <summary>
+    /// Instruction <paramref name="k"/>, the last of its block, is complete and goes on at block
+    /// <paramref name="target"/> (stack empty, locals live): branches to its label while no
+    /// interrupt was signalled (<see cref="Cpu.State.CpuState.InterruptPoll"/>), no handler or
+    /// code write asked to leave (<see cref="Cpu.State.CpuState.ExitRequest"/>) and
+    /// <see cref="Cpu.State.CpuState.LoopBudget"/> holds this block's instructions, which the
+    /// branch takes from it; otherwise leaves with RIP = <paramref name="rip"/>.
+    /// </summary>
+    private void EmitTransition(int k, int target, ulong rip)
+    {
+        int length = _starts[_memberOf[k] + 1] - _starts[_memberOf[k]];
+        var leave = _il.DefineLabel();
+        _budgetLeft ??= _il.DeclareLocal(typeof(int));
+        LoadStateAddress(StateLayout.InterruptPoll);
+        _il.Emit(OpCodes.Volatile);
+        _il.Emit(OpCodes.Ldind_I4);
+        LoadStateAddress(StateLayout.ExitRequest);
+        _il.Emit(OpCodes.Ldind_I4);
+        _il.Emit(OpCodes.Or);
+        _il.Emit(OpCodes.Brtrue, leave);
+        LoadStateAddress(StateLayout.LoopBudget);
+        _il.Emit(OpCodes.Ldind_I4);
+        _il.Emit(OpCodes.Ldc_I4, length);
+        _il.Emit(OpCodes.Sub);
+        _il.Emit(OpCodes.Stloc, _budgetLeft);
+        _il.Emit(OpCodes.Ldloc, _budgetLeft);
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Blt, leave);
+        LoadStateAddress(StateLayout.LoopBudget);
+        _il.Emit(OpCodes.Ldloc, _budgetLeft);
+        _il.Emit(OpCodes.Stind_I4);
+        if (_members.Length > 1)
+        {
+            LoadStateAddress(StateLayout.RegionTransitions);
+            LoadStateAddress(StateLayout.RegionTransitions);
+            _il.Emit(OpCodes.Ldind_I8);
+            _il.Emit(OpCodes.Ldc_I8, 1L);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stind_I8);
+        }
+
+        _il.Emit(OpCodes.Br, _memberLabel[target]);
+        _il.MarkLabel(leave);
+        SpillDirtyOnSidePath();
+        StoreRip(rip);
+        Return(k);
+    }
+
+    /// <summary>
+    /// A Jcc at a block's end with at least one side in this translation. <paramref name="condition"/>
+    /// pushes a value that is non-zero when the condition (or, if it returns true, its negation) holds.
+    /// </summary>
+    private void EmitJccBetweenMembers(int k, Func<bool> condition)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        var taken = _il.DefineLabel();
+        bool negate = condition();
+        _il.Emit(negate ? OpCodes.Brfalse : OpCodes.Brtrue, taken);
+        EmitGoOn(k, i.NextIP);
+        _il.MarkLabel(taken);
+        EmitGoOn(k, _instructions[k].NearBranchTarget);
+    }
+
+    /// <summary>Goes on at <paramref name="rip"/> after instruction <paramref name="k"/>: in this translation if it can, else leaves.</summary>
+    private void EmitGoOn(int k, ulong rip)
+    {
+        if (MemberAt(rip) is int member and >= 0)
+        {
+            EmitTransition(k, member, rip);
+            return;
+        }
+
+        SpillDirtyOnSidePath();
+        StoreRip(rip);
+        Return(k);
+    }
+}

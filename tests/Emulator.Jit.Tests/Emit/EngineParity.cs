@@ -15,7 +15,7 @@ public static class EngineParity
 {
     public const ulong DataAddress = TestMachine.DataAddress;
 
-    public sealed record Outcome(StopReason Reason, ulong[] Gpr, ulong Rip, ulong Rflags, ulong Retired, byte[] Data, byte[] Stack, long Inlined, long CompiledInstructions);
+    public sealed record Outcome(StopReason Reason, ulong[] Gpr, ulong Rip, ulong Rflags, ulong Retired, byte[] Data, byte[] Stack, long Inlined, long CompiledInstructions, long RegionTransitions = 0, long RegionsDropped = 0);
 
     public static Outcome Run(Engine engine, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags)
     {
@@ -42,7 +42,7 @@ public static class EngineParity
             regs[r] = m.S.Gpr[r];
         }
 
-        return new Outcome(reason, regs, m.S.Rip, m.S.Rflags, m.S.InstructionsRetired, outData, stack, m.Jit?.Statistics.InstructionsInlined ?? 0, m.Cpu.CompiledInstructions);
+        return new Outcome(reason, regs, m.S.Rip, m.S.Rflags, m.S.InstructionsRetired, outData, stack, m.Jit?.Statistics.InstructionsInlined ?? 0, m.Cpu.CompiledInstructions, m.Cpu.RegionTransitions, m.Jit?.Statistics.RegionsDropped ?? 0);
     }
 
     /// <summary>Runs on both engines and asserts equal outcomes; returns the JIT's.</summary>

@@ -92,6 +92,7 @@ public class LoopInterruptTests
         m.Load(a =>
         {
             var top = a.CreateLabel();
+            a.xor(edx, edx);
             a.Label(ref top);
             a.inc(ecx);
             a.mov(__dword_ptr[KickAddress], eax);
@@ -139,6 +140,83 @@ public class LoopInterruptTests
         if (engine == Engine.Jit)
         {
             Assert.True(m.Cpu.CompiledInstructions > 5000, $"the loop ran compiled ({m.Cpu.CompiledInstructions} instructions)");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void InterruptRaisedInsideARegionIsTakenAtTheEndOfThatBlock(Engine engine)
+    {
+        // A two-block loop (a region on the JIT): the 100th write, in the first block, raises
+        // INTR; the interrupt is taken where that block ends, before the second block adds ECX.
+        var (m, intr) = Setup();
+        using var machine = m;
+        m.Memory.MapMmio("kick", KickAddress, 0x1000, new KickDevice(m.Cpu, intr, raiseAt: 100));
+        m.Load(a =>
+        {
+            var top = a.CreateLabel();
+            var done = a.CreateLabel();
+            a.xor(edx, edx);
+            a.Label(ref top);
+            a.inc(ecx);
+            a.mov(__dword_ptr[KickAddress], eax);
+            a.cmp(ecx, 1_000_000);
+            a.jae(done);
+            a.add(edx, ecx);
+            a.jmp(top);
+            a.Label(ref done);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine, budget: 10_000_000);
+
+        Assert.Equal(1, intr.Acknowledged);
+        Assert.Equal(100UL, m.Reg(CpuState.RBX));
+        Assert.Equal(99UL * 100 / 2, m.Reg(CpuState.RDX));
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.RegionTransitions > 0, "no branch inside a region was taken");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void TimerBetweenSlicesInterruptsATwoBlockLoop(Engine engine)
+    {
+        var (m, intr) = Setup();
+        using var machine = m;
+        m.Load(a =>
+        {
+            var top = a.CreateLabel();
+            var odd = a.CreateLabel();
+            a.Label(ref top);
+            a.inc(ecx);
+            a.test(ecx, 1);
+            a.jnz(odd);
+            a.add(edx, 1);
+            a.Label(ref odd);
+            a.jmp(top);
+        });
+
+        // Slices of 997 instructions, then INTR between slices: every slice ends exactly on budget.
+        for (int slice = 0; slice < 8; slice++)
+        {
+            Assert.Equal(StopReason.Budget, m.Run(engine, budget: 997));
+            Assert.Equal((ulong)(997 * (slice + 1)), m.S.InstructionsRetired);
+        }
+
+        intr.Pending = true;
+        Assert.Equal(StopReason.Halted, m.Run(engine, budget: 997));
+        Assert.Equal(1, intr.Acknowledged);
+
+        // Odd ECX takes 4 instructions (INC, TEST, JNZ, JMP), even ECX 5 (ADD too): 9 a pair, the
+        // INCs being the pair's first and fifth. The handler copies ECX as the slices left it.
+        const int retired = 997 * 8;
+        const int pairs = retired / 9, rest = retired % 9;
+        Assert.Equal((ulong)((2 * pairs) + (rest >= 1 ? 1 : 0) + (rest >= 5 ? 1 : 0)), m.Reg(CpuState.RBX));
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.RegionTransitions > 0, "no branch inside a region was taken");
         }
     }
 

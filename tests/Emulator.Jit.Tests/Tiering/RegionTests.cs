@@ -1,0 +1,227 @@
+using Emulator.Cpu;
+using Emulator.Cpu.State;
+using Emulator.Jit.Tests.Emit;
+using Emulator.TestKit;
+using Iced.Intel;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Emulator.Jit.Tests.Tiering;
+
+/// <summary>
+/// Tier 2 (Jit/README.md, "Regions"): loops spanning several blocks of a page run as one method
+/// with branches between the blocks. Each program runs on the interpreter and on the JIT and must
+/// end in the same state (EngineParity); the JIT run must really have branched between blocks
+/// inside a region.
+/// </summary>
+public class RegionTests
+{
+    private static ulong[] Registers()
+    {
+        var gpr = new ulong[16];
+        gpr[CpuState.RSP] = TestMachine.StackTop;
+        return gpr;
+    }
+
+    private static EngineParity.Outcome AssertSameInARegion(string label, int bitness, Action<Assembler> program, ulong[]? gpr = null)
+    {
+        var outcome = EngineParity.AssertSame(label, bitness, program, gpr ?? Registers(), 0);
+        Assert.True(outcome.RegionTransitions > 0, $"{label}: no branch inside a region was taken");
+        return outcome;
+    }
+
+    [Theory]
+    [InlineData(16)]
+    [InlineData(32)]
+    [InlineData(64)]
+    public void NestedLoopsWithAnIfElseGiveTheInterpretersResult(int bitness)
+    {
+        void Program(Assembler a)
+        {
+            var outer = a.CreateLabel();
+            var inner = a.CreateLabel();
+            var even = a.CreateLabel();
+            var join = a.CreateLabel();
+            a.xor(eax, eax);
+            a.xor(ebx, ebx);
+            a.mov(ecx, 300);
+            a.Label(ref outer);
+            a.mov(edx, 20);
+            a.Label(ref inner);
+            a.test(edx, 1);
+            a.jz(even);
+            a.add(eax, edx);
+            a.jmp(join);
+            a.Label(ref even);
+            a.sub(ebx, edx);
+            a.Label(ref join);
+            a.dec(edx);
+            a.jnz(inner);
+            a.add(ebx, ecx);
+            a.dec(ecx);
+            a.jnz(outer);
+            a.hlt();
+        }
+
+        var outcome = AssertSameInARegion($"nested loops, {bitness}-bit", bitness, Program);
+
+        // Inner loop: odd 19..1 add up to 100 into EAX, even 20..2 subtract 110 from EBX; the outer adds 300..1.
+        Assert.Equal(300UL * 100, outcome.Gpr[CpuState.RAX]);
+        Assert.Equal((ulong)(uint)((300 * 301 / 2) - (300 * 110)), outcome.Gpr[CpuState.RBX] & 0xFFFF_FFFF);
+        Assert.Equal(StopReason.Halted, outcome.Reason);
+    }
+
+    [Fact]
+    public void ALoopWithMemoryAndStackOperationsInSeveralBlocksGivesTheInterpretersResult()
+    {
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var skip = a.CreateLabel();
+            a.mov(rsi, EngineParity.DataAddress);
+            a.mov(ecx, 500);
+            a.Label(ref top);
+            a.movzx(eax, __byte_ptr[rsi + rcx]);
+            a.push(rax);
+            a.test(eax, 3);
+            a.jnz(skip);
+            a.add(__dword_ptr[rsi + 0x1000], eax);
+            a.Label(ref skip);
+            a.pop(rdx);
+            a.xor(__byte_ptr[rsi + rcx + 0x800], dl);
+            a.add(rbx, rdx);
+            a.sub(ecx, 1);
+            a.jnz(top);
+            a.hlt();
+        }
+
+        var outcome = AssertSameInARegion("memory and stack", 64, Program);
+        Assert.Equal(StopReason.Halted, outcome.Reason);
+    }
+
+    [Fact]
+    public void AFaultInTheSecondBlockOfARegionIsPrecise()
+    {
+        // The second block reads one page further each time and faults at 1 GiB, where the test's
+        // page tables end (#PF, then a triple fault as there is no IDT): RIP, every register and
+        // the retired count must be the interpreter's.
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var done = a.CreateLabel();
+            a.mov(rsi, 0x3FF0_0000);
+            a.xor(eax, eax);
+            a.xor(ecx, ecx);
+            a.Label(ref top);
+            a.inc(ecx);
+            a.cmp(ecx, 5000);
+            a.jae(done);
+            a.add(rdx, rcx);
+            a.add(rax, __qword_ptr[rsi]);
+            a.add(rsi, 0x1000);
+            a.jmp(top);
+            a.Label(ref done);
+            a.hlt();
+        }
+
+        var outcome = AssertSameInARegion("fault", 64, Program);
+        Assert.Equal(StopReason.TripleFault, outcome.Reason);
+        Assert.Equal(257UL, outcome.Gpr[CpuState.RCX]);
+        Assert.Equal(0x4000_0000UL, outcome.Gpr[CpuState.RSI]);
+    }
+
+    [Fact]
+    public void ARegionWhoseFirstBlockRewritesItsSecondLeavesRightAfterTheWrite()
+    {
+        // In iteration 40 the first block's store goes to the immediate of the second block's
+        // ADD instead of the data page: from then on the loop adds 7, not 1.
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var second = a.CreateLabel();
+            var done = a.CreateLabel();
+            a.xor(eax, eax);
+            a.xor(ecx, ecx);
+            a.mov(rbx, EngineParity.DataAddress);
+            a.lea(rsi, __[second]);
+            a.add(rsi, 2);
+            a.Label(ref top);
+            a.mov(rdi, rbx);
+            a.inc(ecx);
+            a.cmp(ecx, 40);
+            a.cmove(rdi, rsi);
+            a.mov(__byte_ptr[rdi], 7);
+            a.cmp(ecx, 100);
+            a.jae(done);
+            a.Label(ref second);
+            a.db(0x83, 0xC0, 0x01); // ADD EAX, 1 (83 /0 ib): the immediate is at +2
+            a.jmp(top);
+            a.Label(ref done);
+            a.hlt();
+        }
+
+        var outcome = AssertSameInARegion("self-modifying", 64, Program);
+        Assert.Equal((39UL * 1) + (60UL * 7), outcome.Gpr[CpuState.RAX]);
+        Assert.True(outcome.RegionsDropped >= 1, "the region was not dropped");
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void RewritingABlockOfARegionDropsTheRegion(Engine engine)
+    {
+        using var m = new TestMachine().LongMode();
+        for (int round = 0; round < 3; round++)
+        {
+            int increment = round + 1;
+            m.Load(a =>
+            {
+                var top = a.CreateLabel();
+                var odd = a.CreateLabel();
+                a.xor(eax, eax);
+                a.mov(ecx, 100);
+                a.Label(ref top);
+                a.test(ecx, 1);
+                a.jnz(odd);
+                a.add(eax, increment);
+                a.Label(ref odd);
+                a.dec(ecx);
+                a.jnz(top);
+                a.hlt();
+            });
+            m.S.Rip = TestMachine.CodeAddress;
+            m.S.Halted = 0;
+            m.RunToHlt(engine);
+            Assert.Equal((ulong)(50 * increment), m.Reg(CpuState.RAX));
+        }
+
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Jit!.Statistics.RegionsCompiled >= 3, $"regions compiled {m.Jit.Statistics.RegionsCompiled}");
+            Assert.True(m.Jit.Statistics.RegionsDropped >= 2, $"regions dropped {m.Jit.Statistics.RegionsDropped}");
+        }
+    }
+
+    [Fact]
+    public void ACallToAFunctionOnThePageBranchesIntoIt()
+    {
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var function = a.CreateLabel();
+            a.xor(eax, eax);
+            a.mov(ecx, 200);
+            a.Label(ref top);
+            a.call(function);
+            a.dec(ecx);
+            a.jnz(top);
+            a.hlt();
+            a.Label(ref function);
+            a.add(eax, ecx);
+            a.ret();
+        }
+
+        var outcome = AssertSameInARegion("call", 64, Program);
+        Assert.Equal(StopReason.Halted, outcome.Reason);
+        Assert.Equal(200UL * 201 / 2, outcome.Gpr[CpuState.RAX]);
+    }
+}

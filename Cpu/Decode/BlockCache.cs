@@ -89,6 +89,9 @@ public sealed class BlockCache
     /// <summary>The block already built for <paramref name="key"/>, or null (builds nothing, touches no guest state).</summary>
     public Block? Find(BlockKey key) => _blocks.GetValueOrDefault(key);
 
+    /// <summary>The blocks built from bytes of physical page <paramref name="physicalPage"/> (page-aligned).</summary>
+    public IReadOnlyList<Block> BlocksOnPage(ulong physicalPage) => _byPage.TryGetValue(physicalPage, out var list) ? list : [];
+
     private static ulong LinearMask(int bitness) => bitness == 64 ? ulong.MaxValue : 0xFFFF_FFFFUL;
 
     /// <summary>The target of a direct near JMP that lands after it in the block's first page, or null.</summary>

@@ -50,8 +50,18 @@ public sealed partial class BlockEmitter
     private int MemberAt(ulong ip) => _memberByIp.TryGetValue(ip & _ipMask, out int m) && _targeted[m] ? m : -1;
 
     /// <summary>Where the inline code at the end of a block may go on: branch targets and the next instruction.</summary>
-    private static ulong[] Successors(in Instruction i)
+    private ulong[] Successors(in Instruction i)
     {
+        if (Tiering.RegionBuilder.IsIndirectJump(in i))
+        {
+            return _members.Length > 1 ? [.. _members.Select(b => b.Key.Rip)] : [];
+        }
+
+        if (i.Mnemonic == Mnemonic.Ret)
+        {
+            return [.. ReturnSites().Select(m => _members[m].Key.Rip)];
+        }
+
         if (i.Code.IsJccShortOrNear())
         {
             return [i.NearBranchTarget, i.NextIP];
@@ -62,7 +72,105 @@ public sealed partial class BlockEmitter
             return i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64 ? [i.NearBranchTarget] : [];
         }
 
-        return i.Mnemonic == Mnemonic.Ret ? [] : [i.NextIP];
+        return [i.NextIP];
+    }
+
+    private int[]? _returnSites;
+
+    /// <summary>The blocks that start right after a CALL ending another block: where a RET may go back to inside the region.</summary>
+    private int[] ReturnSites()
+    {
+        if (_returnSites is null)
+        {
+            var sites = new List<int>();
+            for (int m = 0; m < _members.Length && _members.Length > 1; m++)
+            {
+                ref readonly Instruction last = ref _instructions[_starts[m + 1] - 1];
+                if (last.Mnemonic == Mnemonic.Call && _memberByIp.TryGetValue(last.NextIP & _ipMask, out int site) && !sites.Contains(site))
+                {
+                    sites.Add(site);
+                }
+            }
+
+            _returnSites = [.. sites];
+        }
+
+        return _returnSites;
+    }
+
+    /// <summary>
+    /// A near JMP through a register or memory at the end of a region's block is inline when it
+    /// can go on in the region (32- and 64-bit code): the target is compared with the blocks' addresses.
+    /// </summary>
+    private bool CanInlineIndirectJump(in Instruction i) => _members.Length > 1 && _bitness != 16 && Tiering.RegionBuilder.IsIndirectJump(in i);
+
+    /// <summary>
+    /// JMP r/m at a block's end (<see cref="CanInlineIndirectJump"/>): a register target, or a
+    /// memory target that hits the software TLB inline, goes on at the block of the region it
+    /// names; anything else (another target, a TLB miss, which may be MMIO or fault) calls the
+    /// handler, which reads the operand and checks the target as always.
+    /// </summary>
+    private void EmitIndirectJump(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        int size = Cpu.X86Cpu.OperandSize(i, 0);
+        var slow = _il.DefineLabel();
+        if (i.Op0Kind == OpKind.Register)
+        {
+            LoadReg(i.Op0Register);
+            _il.Emit(OpCodes.Stloc, Value);
+        }
+        else
+        {
+            EmitEffectiveAddress(in i);
+            if (!EmitTlbProbe((int)Cpu.X86Cpu.MemorySegment(in i), size, Mmu.Paging.Tlb.ReadTagOffset, out var miss))
+            {
+                _il.Emit(OpCodes.Br, slow);
+            }
+            else
+            {
+                _il.Emit(OpCodes.Unaligned, (byte)1);
+                _il.Emit(size switch { 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
+                _il.Emit(OpCodes.Conv_U8);
+                _il.Emit(OpCodes.Stloc, Value);
+                EmitGoOnAtMember(k, Value, [.. Enumerable.Range(0, _members.Length)]);
+                _il.MarkLabel(miss);
+            }
+        }
+
+        if (i.Op0Kind == OpKind.Register)
+        {
+            EmitGoOnAtMember(k, Value, [.. Enumerable.Range(0, _members.Length)]);
+        }
+
+        _il.MarkLabel(slow);
+        SpillDirty();
+        EmitCalli(k);
+        Return(k);
+    }
+
+    /// <summary>
+    /// After instruction <paramref name="k"/> completed with RIP = <paramref name="target"/> (a
+    /// local): goes on at whichever of <paramref name="candidates"/> starts there, else falls
+    /// through (stack empty).
+    /// </summary>
+    private void EmitGoOnAtMember(int k, LocalBuilder target, int[] candidates)
+    {
+        foreach (int m in candidates)
+        {
+            if (!_targeted[m])
+            {
+                continue;
+            }
+
+            var next = _il.DefineLabel();
+            ulong ip = _members[m].Key.Rip & _ipMask;
+            _il.Emit(OpCodes.Ldloc, target);
+            _il.Emit(OpCodes.Ldc_I8, (long)ip);
+            _il.Emit(OpCodes.Bne_Un, next);
+            EmitTransition(k, m, ip);
+            _il.MarkLabel(next);
+        }
     }
 
     /// <summary>

@@ -95,6 +95,7 @@ public sealed partial class BlockEmitter
                 }
 
                 AdjustRsp(rsp, width + (i.Code is Code.Retnq_imm16 or Code.Retnd_imm16 ? i.Immediate16 : 0), width);
+                EmitGoOnAtMember(k, Value, ReturnSites());
                 SpillDirty();
                 LoadStateAddress(StateLayout.Rip);
                 _il.Emit(OpCodes.Ldloc, Value);

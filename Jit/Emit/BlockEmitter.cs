@@ -162,7 +162,11 @@ public sealed unsafe partial class BlockEmitter
             }
 
             Note($"{_instructions[k].IP:x}: {_instructions[k]}{(plan[k] ? "  [inline]" : "")}");
-            if (plan[k])
+            if (plan[k] && Tiering.RegionBuilder.IsIndirectJump(in _instructions[k]))
+            {
+                EmitIndirectJump(k);
+            }
+            else if (plan[k])
             {
                 EmitInline(k);
             }
@@ -182,7 +186,8 @@ public sealed unsafe partial class BlockEmitter
         for (int k = 0; k < plan.Length; k++)
         {
             plan[k] = CanInline(in _instructions[k], IsBlockEnd(k))
-                || (IsFollowedJump(k) && TargetAllowed(_instructions[k].NearBranchTarget));
+                || (IsFollowedJump(k) && TargetAllowed(_instructions[k].NearBranchTarget))
+                || (IsBlockEnd(k) && CanInlineIndirectJump(in _instructions[k]));
         }
 
         return plan;

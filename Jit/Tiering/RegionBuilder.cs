@@ -38,7 +38,9 @@ public static class RegionBuilder
         int instructions = head.Instructions.Length;
         for (int next = 0; next < members.Count; next++)
         {
-            foreach (ulong target in Successors(in members[next].Instructions[^1]))
+            ref readonly Instruction last = ref members[next].Instructions[^1];
+            var successors = IsIndirectJump(in last) ? WarmBlocksOnPage(cache, key, physicalPage, warm) : Successors(in last);
+            foreach (ulong target in successors)
             {
                 ulong linear = (key.Linear - key.Rip + target) & linearMask;
                 if ((linear & ~0xFFFUL) != linearPage || !seen.Add(target))
@@ -65,6 +67,19 @@ public static class RegionBuilder
         return [.. members];
     }
 
+    /// <summary>A near JMP through a register or memory (a switch's jump table, a threaded interpreter's dispatch).</summary>
+    public static bool IsIndirectJump(in Instruction i) => i.Code is Code.Jmp_rm16 or Code.Jmp_rm32 or Code.Jmp_rm64;
+
+    /// <summary>The start addresses of warm blocks of the page with the entry's code size and segment base, most entered first.</summary>
+    private static IEnumerable<ulong> WarmBlocksOnPage(BlockCache cache, BlockKey key, ulong physicalPage, long warm)
+    {
+        return cache.BlocksOnPage(physicalPage)
+            .Where(b => b.Valid && b.Executions >= warm && b.Key.Bitness == key.Bitness && b.Key.Linear - b.Key.Rip == key.Linear - key.Rip)
+            .OrderByDescending(b => b.Executions)
+            .Select(b => b.Key.Rip)
+            .ToArray();
+    }
+
     /// <summary>Where a block may go on directly after its last instruction: direct branch targets and the next instruction.</summary>
     private static IEnumerable<ulong> Successors(in Instruction last)
     {
@@ -72,7 +87,10 @@ public static class RegionBuilder
         return last.FlowControl switch
         {
             FlowControl.ConditionalBranch when last.Code.IsJccShortOrNear() => [last.NearBranchTarget, last.NextIP],
-            FlowControl.UnconditionalBranch or FlowControl.Call when direct => [last.NearBranchTarget],
+            FlowControl.UnconditionalBranch when direct => [last.NearBranchTarget],
+
+            // The block after a call: where the callee's RET goes back to.
+            FlowControl.Call when direct => [last.NearBranchTarget, last.NextIP],
             FlowControl.Next when last.Mnemonic != Mnemonic.Hlt => [last.NextIP],
             _ => [],
         };

@@ -201,6 +201,102 @@ public class RegionTests
         }
     }
 
+    [Theory]
+    [InlineData(32, false)]
+    [InlineData(64, false)]
+    [InlineData(64, true)]
+    public void ASwitchThroughAJumpTableStaysInTheRegion(int bitness, bool throughRegister)
+    {
+        // A jump table at DataAddress: the cases of ECX mod 4 (3 takes the default, not through the table).
+        // 32-bit code has no RIP-relative LEA: the case addresses come from a first assembly.
+        var caseAddresses = new uint[3];
+        var caseLabels = new Label[3];
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var next = a.CreateLabel();
+            var otherwise = a.CreateLabel();
+            var cases = new[] { a.CreateLabel(), a.CreateLabel(), a.CreateLabel() };
+            if (bitness == 64)
+            {
+                a.mov(rsi, EngineParity.DataAddress);
+                for (int c = 0; c < 3; c++)
+                {
+                    a.lea(rax, __[cases[c]]);
+                    a.mov(__qword_ptr[rsi + (c * 8)], rax);
+                }
+            }
+            else
+            {
+                a.mov(esi, (uint)EngineParity.DataAddress);
+                for (int c = 0; c < 3; c++)
+                {
+                    a.mov(__dword_ptr[esi + (c * 4)], caseAddresses[c]);
+                }
+            }
+
+            a.xor(ebx, ebx);
+            a.mov(ecx, 400);
+            a.Label(ref top);
+            a.mov(eax, ecx);
+            a.and(eax, 3);
+            a.cmp(eax, 2);
+            a.ja(otherwise);
+            if (bitness == 64 && throughRegister)
+            {
+                a.mov(rdx, __qword_ptr[rsi + (rax * 8)]);
+                a.jmp(rdx);
+            }
+            else if (bitness == 64)
+            {
+                a.jmp(__qword_ptr[rsi + (rax * 8)]);
+            }
+            else
+            {
+                a.jmp(__dword_ptr[esi + (eax * 4)]);
+            }
+
+            a.Label(ref cases[0]);
+            a.add(ebx, 1);
+            a.jmp(next);
+            a.Label(ref cases[1]);
+            a.add(ebx, 10);
+            a.jmp(next);
+            a.Label(ref cases[2]);
+            a.sub(ebx, 3);
+            a.jmp(next);
+            a.Label(ref otherwise);
+            a.xor(ebx, 5);
+            a.Label(ref next);
+            a.dec(ecx);
+            a.jnz(top);
+            a.hlt();
+            caseLabels = cases;
+        }
+
+        if (bitness == 32)
+        {
+            var first = new Assembler(32);
+            Program(first);
+            var result = first.Assemble(new StreamCodeWriter(new MemoryStream()), TestMachine.CodeAddress, BlockEncoderOptions.ReturnNewInstructionOffsets);
+            for (int c = 0; c < 3; c++)
+            {
+                caseAddresses[c] = (uint)result.GetLabelRIP(caseLabels[c]);
+            }
+        }
+
+        var outcome = AssertSameInARegion($"jump table, {bitness}-bit{(throughRegister ? ", register" : "")}", bitness, Program);
+        Assert.Equal(StopReason.Halted, outcome.Reason);
+        uint expected = 0;
+        for (uint c = 400; c > 0; c--)
+        {
+            expected = (c & 3) switch { 0 => expected + 1, 1 => expected + 10, 2 => expected - 3, _ => expected ^ 5 };
+        }
+
+        Assert.Equal(expected, (uint)outcome.Gpr[CpuState.RBX]);
+        Assert.True(outcome.RegionTransitions > 2 * 400, $"{outcome.RegionTransitions} branches inside regions: the jump through the table left the region");
+    }
+
     [Fact]
     public void ACallToAFunctionOnThePageBranchesIntoIt()
     {

@@ -176,8 +176,16 @@ public sealed unsafe partial class BlockEmitter
             }
         }
 
+        if (_members.Length > 1 && _il.ILOffset > MaxRegionIlBytes)
+        {
+            throw new NotSupportedException($"region of {_il.ILOffset} IL bytes (RyuJIT would not optimise it)");
+        }
+
         return (CompiledBlock)_method.CreateDelegate(typeof(CompiledBlock), _pinned);
     }
+
+    /// <summary>RyuJIT compiles methods above 60,000 IL bytes without optimisation (MinOpts); regions stay below.</summary>
+    internal const int MaxRegionIlBytes = 50_000;
 
     /// <summary>Which instructions get inline IL: those a family emitter accepts.</summary>
     private bool[] Plan()

@@ -17,9 +17,9 @@ public static class RegionBuilder
     /// Members per region at most, and instructions: each member's code is in the same method,
     /// and RyuJIT gives up optimising very large methods (MinOpts), besides compiling slower.
     /// </summary>
-    public const int MaxMembers = 16;
+    public const int MaxMembers = 32;
 
-    public const int MaxInstructions = 256;
+    public const int MaxInstructions = 320;
 
     /// <summary>The entry first, then the members found; just the entry when nothing qualifies.</summary>
     public static Block[] Form(BlockCache cache, Block head, long warm)

@@ -202,7 +202,7 @@ public sealed unsafe partial class X86Cpu
             bool compiledRan = false;
             CompiledRegion? region = block.Region;
             CompiledBlock? compiled = region is not null ? null : block.Compiled;
-            if (region is not null && !CanRunTranslation(stepping, csLimit, budget - executed, region.Limit, region.MaxMemberLength, region.NeedsFlatStack))
+            if (region is not null && !CanRunTranslation(stepping, csLimit, budget - executed, region.Limit, region.TotalLength, region.NeedsFlatStack))
             {
                 region = null;
                 compiled = block.Compiled;
@@ -406,9 +406,11 @@ public sealed unsafe partial class X86Cpu
         ref CpuState s = ref S;
         s.ExitRequest = 0;
         int n = region?.MaxMemberLength ?? block.Instructions.Length;
+        int reserve = region?.TotalLength ?? n;
 
-        // Whole blocks may retire up to this much, and the final pass up to n more.
-        int loopBudget = (int)Math.Min((long)MaxLoopIterations * n, budgetLeft - n);
+        // Whole blocks may retire up to this much, and the final pass (a region: a chain of
+        // branches forward, each member once at most) up to the reserve more.
+        int loopBudget = (int)Math.Min((long)MaxLoopIterations * n, budgetLeft - reserve);
         s.LoopBudget = loopBudget;
         s.TlbSet = block.Key.Bitness == 64 || (IsFlatData(ref s.Ds) && IsFlatData(ref s.Es) && IsFlatData(ref s.Ss)) ? Tlb.SetAddress(s.Cpl == 3) : Mmu.Paging.Tlb.MissSetAddress;
         _endBlock = false;

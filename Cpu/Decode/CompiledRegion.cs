@@ -26,6 +26,8 @@ public sealed class CompiledRegion
             start += members[m].Instructions.Length;
             MaxMemberLength = Math.Max(MaxMemberLength, members[m].Instructions.Length);
         }
+
+        TotalLength = start;
     }
 
     public CompiledBlock Code { get; }
@@ -36,8 +38,16 @@ public sealed class CompiledRegion
     /// <summary>The index of each member's first instruction in the region's instruction numbering.</summary>
     public int[] Starts { get; }
 
-    /// <summary>The most instructions of one member: the run loop enters with at least this much budget.</summary>
+    /// <summary>The most instructions of one member.</summary>
     public int MaxMemberLength { get; }
+
+    /// <summary>
+    /// The instructions of all members: the run loop enters with at least this much budget and
+    /// keeps it back from <see cref="State.CpuState.LoopBudget"/>. Branches to a member at a
+    /// higher address take their block's instructions from the budget without checking it (a
+    /// chain of them visits each member once at most); only branches back check it.
+    /// </summary>
+    public int TotalLength { get; }
 
     /// <summary>As <see cref="Block.CompiledLimit"/>, over all members.</summary>
     public ulong Limit { get; }

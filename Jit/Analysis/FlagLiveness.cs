@@ -15,11 +15,15 @@ public static class FlagLiveness
     /// <summary>The six status flags in EFLAGS bit positions.</summary>
     public const ulong All = Flags.Arith;
 
-    /// <summary>For each instruction, the live EFLAGS status bits after it. <paramref name="pure"/> marks instructions that neither call out nor leave early.</summary>
-    public static ulong[] LiveAfter(Instruction[] instructions, bool[] pure)
+    /// <summary>
+    /// For each instruction, the live EFLAGS status bits after it. <paramref name="pure"/> marks
+    /// instructions that neither call out nor leave early; <paramref name="liveOut"/> is what is
+    /// live after the last (everything, unless the caller knows where the code goes on).
+    /// </summary>
+    public static ulong[] LiveAfter(Instruction[] instructions, bool[] pure, ulong liveOut = All)
     {
         var liveAfter = new ulong[instructions.Length];
-        ulong live = All;
+        ulong live = liveOut;
         for (int k = instructions.Length - 1; k >= 0; k--)
         {
             liveAfter[k] = live;

@@ -237,8 +237,13 @@ public sealed partial class BlockEmitter
         return true;
     }
 
-    /// <summary>Flag liveness block by block: every flag is live at a block's end.</summary>
-    private ulong[] LiveAfterMembers(bool[] pure)
+    /// <summary>
+    /// Flag liveness block by block. Every flag is live at a block's end, except where the block
+    /// can only go on, without any check that could leave, to blocks at higher addresses
+    /// (<see cref="IsUncheckedBranch"/>): there, what those blocks read before writing. Blocks
+    /// are taken from the highest address down, so the blocks they go on to are done first.
+    /// </summary>
+    private ulong[] LiveAfterMembers(bool[] pure, bool[] plan)
     {
         if (_members.Length == 1)
         {
@@ -246,13 +251,71 @@ public sealed partial class BlockEmitter
         }
 
         var live = new ulong[_instructions.Length];
-        for (int m = 0; m < _members.Length; m++)
+        var liveIn = new ulong[_members.Length];
+        foreach (int m in Enumerable.Range(0, _members.Length).OrderByDescending(m => _members[m].Key.Linear))
         {
-            int start = _starts[m], length = _starts[m + 1] - start;
-            FlagLiveness.LiveAfter(_instructions[start..(start + length)], pure[start..(start + length)]).CopyTo(live, start);
+            int start = _starts[m], end = _starts[m + 1] - 1, length = end - start + 1;
+            ulong liveOut = FlagLiveness.All;
+            if (plan[end] && NextMembers(end) is { } next && next.All(t => IsUncheckedBranch(end, t)))
+            {
+                liveOut = 0;
+                foreach (int t in next)
+                {
+                    liveOut |= liveIn[t];
+                }
+            }
+
+            FlagLiveness.LiveAfter(_instructions[start..(end + 1)], pure[start..(end + 1)], liveOut).CopyTo(live, start);
+            ref readonly Instruction first = ref _instructions[start];
+            liveIn[m] = pure[start] ? (live[start] & ~FlagLiveness.ToEflags(first.RflagsModified)) | FlagLiveness.ToEflags(first.RflagsRead) : FlagLiveness.All;
         }
 
         return live;
+    }
+
+    /// <summary>
+    /// The members where instruction <paramref name="end"/> (a block's last, inline) goes on,
+    /// when it is a direct JMP, a Jcc or a fall-through and every place it goes on is a member;
+    /// otherwise null (it may leave the region).
+    /// </summary>
+    private int[]? NextMembers(int end)
+    {
+        ref readonly Instruction i = ref _instructions[end];
+        if (i.Mnemonic is Mnemonic.Call or Mnemonic.Ret || Tiering.RegionBuilder.IsIndirectJump(in i))
+        {
+            return null;
+        }
+
+        var targets = Successors(in i);
+        var members = new int[targets.Length];
+        for (int n = 0; n < targets.Length; n++)
+        {
+            if (!_memberByIp.TryGetValue(targets[n] & _ipMask, out members[n]))
+            {
+                return null;
+            }
+        }
+
+        return members;
+    }
+
+    /// <summary>
+    /// A branch from the end of a block (instruction <paramref name="k"/>) to block
+    /// <paramref name="target"/> at a higher address, after an instruction that touches no
+    /// memory, needs no check: any cycle has a branch back, which checks the budget and the
+    /// interrupt poll, and nothing since the last check can have asked to leave
+    /// (<see cref="Cpu.State.CpuState.ExitRequest"/> is checked after every handler call and store).
+    /// </summary>
+    private bool IsUncheckedBranch(int k, int target)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        bool memory = i.Mnemonic is Mnemonic.Call or Mnemonic.Ret or Mnemonic.Push or Mnemonic.Pop;
+        for (int n = 0; n < i.OpCount && !memory; n++)
+        {
+            memory = i.GetOpKind(n) == OpKind.Memory && i.Mnemonic != Mnemonic.Lea;
+        }
+
+        return !memory && _members[target].Key.Linear > _members[_memberOf[k]].Key.Linear;
     }
 
     /// <summary>
@@ -266,6 +329,20 @@ public sealed partial class BlockEmitter
     private void EmitTransition(int k, int target, ulong rip)
     {
         int length = _starts[_memberOf[k] + 1] - _starts[_memberOf[k]];
+        if (IsUncheckedBranch(k, target))
+        {
+            // Forward: take the block's instructions from the budget, no check (CompiledRegion.TotalLength).
+            LoadStateAddress(StateLayout.LoopBudget);
+            LoadStateAddress(StateLayout.LoopBudget);
+            _il.Emit(OpCodes.Ldind_I4);
+            _il.Emit(OpCodes.Ldc_I4, length);
+            _il.Emit(OpCodes.Sub);
+            _il.Emit(OpCodes.Stind_I4);
+            CountTransition();
+            _il.Emit(OpCodes.Br, _memberLabel[target]);
+            return;
+        }
+
         var leave = _il.DefineLabel();
         _budgetLeft ??= _il.DeclareLocal(typeof(int));
         LoadStateAddress(StateLayout.InterruptPoll);
@@ -286,6 +363,16 @@ public sealed partial class BlockEmitter
         LoadStateAddress(StateLayout.LoopBudget);
         _il.Emit(OpCodes.Ldloc, _budgetLeft);
         _il.Emit(OpCodes.Stind_I4);
+        CountTransition();
+        _il.Emit(OpCodes.Br, _memberLabel[target]);
+        _il.MarkLabel(leave);
+        SpillDirtyOnSidePath();
+        StoreRip(rip);
+        Return(k);
+    }
+
+    private void CountTransition()
+    {
         if (_members.Length > 1)
         {
             LoadStateAddress(StateLayout.RegionTransitions);
@@ -295,12 +382,6 @@ public sealed partial class BlockEmitter
             _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Stind_I8);
         }
-
-        _il.Emit(OpCodes.Br, _memberLabel[target]);
-        _il.MarkLabel(leave);
-        SpillDirtyOnSidePath();
-        StoreRip(rip);
-        Return(k);
     }
 
     /// <summary>

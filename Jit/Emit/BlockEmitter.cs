@@ -126,7 +126,7 @@ public sealed unsafe partial class BlockEmitter
                 pure[k] = plan[k] && IsPure(in _instructions[k]);
             }
 
-            _liveAfter = LiveAfterMembers(pure);
+            _liveAfter = LiveAfterMembers(pure, plan);
             changed = false;
             for (int k = 0; k < n; k++)
             {

@@ -72,6 +72,64 @@ public class RegionTests
     }
 
     [Fact]
+    public void FlagsSetBeforeABranchForwardAreReadInTheBlocksAfterIt()
+    {
+        // SUB sets the flags; JB reads CF and ends its block; the blocks it goes on to read OF
+        // (JO) and SF (JS) first: liveness across the branch must keep those two.
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var below = a.CreateLabel();
+            var negative = a.CreateLabel();
+            var overflow = a.CreateLabel();
+            var next = a.CreateLabel();
+            a.xor(ebx, ebx);
+            a.xor(edx, edx);
+            a.mov(ecx, 400);
+            a.Label(ref top);
+            a.imul(eax, ecx, unchecked((int)0x9E3779B1));
+            a.sub(eax, 0x40000000);
+            a.jb(below);
+            a.jo(overflow);
+            a.add(ebx, 1);
+            a.jmp(next);
+            a.Label(ref below);
+            a.js(negative);
+            a.add(edx, 1);
+            a.jmp(next);
+            a.Label(ref negative);
+            a.add(edx, 0x100);
+            a.jmp(next);
+            a.Label(ref overflow);
+            a.add(ebx, 0x100);
+            a.Label(ref next);
+            a.dec(ecx);
+            a.jnz(top);
+            a.hlt();
+        }
+
+        var outcome = AssertSameInARegion("flags across a branch", 64, Program);
+        uint expectedEbx = 0, expectedEdx = 0;
+        for (uint c = 400; c > 0; c--)
+        {
+            uint product = unchecked(c * 0x9E3779B1);
+            uint difference = unchecked(product - 0x40000000);
+            bool overflowed = ((product ^ 0x40000000) & (product ^ difference) & 0x8000_0000) != 0;
+            if (product < 0x40000000)
+            {
+                expectedEdx += (difference & 0x8000_0000) != 0 ? 0x100u : 1;
+            }
+            else
+            {
+                expectedEbx += overflowed ? 0x100u : 1;
+            }
+        }
+
+        Assert.Equal(expectedEbx, (uint)outcome.Gpr[CpuState.RBX]);
+        Assert.Equal(expectedEdx, (uint)outcome.Gpr[CpuState.RDX]);
+    }
+
+    [Fact]
     public void ALoopWithMemoryAndStackOperationsInSeveralBlocksGivesTheInterpretersResult()
     {
         void Program(Assembler a)

@@ -1,0 +1,754 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Emulator.Cpu.State;
+using Iced.Intel;
+
+namespace Emulator.Cpu.Instructions;
+
+/// <summary>
+/// Interpreter handlers specialised for one instruction's operand forms: the common integer
+/// instructions (MOV, LEA, the ALU group, INC, DEC, Jcc, PUSH and POP of a register) with 16-,
+/// 32- or 64-bit general-purpose register, memory and immediate operands. The generic handlers
+/// (<see cref="Alu"/>, <see cref="Move"/>...) look up the operand kinds and sizes of every
+/// instruction as it runs; these are chosen once per decoded instruction (<see cref="Select"/>,
+/// when the interpreter first runs a block) and have the width, the operation and the kind of
+/// each operand fixed by their type arguments. The semantics are those of the generic handlers,
+/// access order and faults included; anything unusual (8-bit operands, LOCK, segment or control
+/// registers) keeps the generic handler.
+/// </summary>
+public static unsafe class FastInteger
+{
+    /// <summary>The specialised handler for <paramref name="i"/>, or null when the generic one must run.</summary>
+    public static delegate*<X86Cpu, in Instruction, void> Select(in Instruction i)
+    {
+        if (i.Encoding != EncodingKind.Legacy || i.HasLockPrefix)
+        {
+            return null;
+        }
+
+        switch (i.Mnemonic)
+        {
+            case Mnemonic.Add: return Binary<AddOp>(i);
+            case Mnemonic.Or: return Binary<OrOp>(i);
+            case Mnemonic.Adc: return Binary<AdcOp>(i);
+            case Mnemonic.Sbb: return Binary<SbbOp>(i);
+            case Mnemonic.And: return Binary<AndOp>(i);
+            case Mnemonic.Sub: return Binary<SubOp>(i);
+            case Mnemonic.Xor: return Binary<XorOp>(i);
+            case Mnemonic.Cmp: return Binary<CmpOp>(i);
+            case Mnemonic.Test: return Binary<TestOp>(i);
+            case Mnemonic.Mov: return Binary<MovOp>(i);
+            case Mnemonic.Inc: return Unary<IncOp>(i);
+            case Mnemonic.Dec: return Unary<DecOp>(i);
+            case Mnemonic.Lea: return Lea(i);
+            case Mnemonic.Jo: return Near(i) ? &Jcc<CondO> : null;
+            case Mnemonic.Jno: return Near(i) ? &Jcc<CondNo> : null;
+            case Mnemonic.Jb: return Near(i) ? &Jcc<CondB> : null;
+            case Mnemonic.Jae: return Near(i) ? &Jcc<CondAe> : null;
+            case Mnemonic.Je: return Near(i) ? &Jcc<CondE> : null;
+            case Mnemonic.Jne: return Near(i) ? &Jcc<CondNe> : null;
+            case Mnemonic.Jbe: return Near(i) ? &Jcc<CondBe> : null;
+            case Mnemonic.Ja: return Near(i) ? &Jcc<CondA> : null;
+            case Mnemonic.Js: return Near(i) ? &Jcc<CondS> : null;
+            case Mnemonic.Jns: return Near(i) ? &Jcc<CondNs> : null;
+            case Mnemonic.Jp: return Near(i) ? &Jcc<CondP> : null;
+            case Mnemonic.Jnp: return Near(i) ? &Jcc<CondNp> : null;
+            case Mnemonic.Jl: return Near(i) ? &Jcc<CondL> : null;
+            case Mnemonic.Jge: return Near(i) ? &Jcc<CondGe> : null;
+            case Mnemonic.Jle: return Near(i) ? &Jcc<CondLe> : null;
+            case Mnemonic.Jg: return Near(i) ? &Jcc<CondG> : null;
+            case Mnemonic.Push: return PushPop(i, push: true);
+            case Mnemonic.Pop: return PushPop(i, push: false);
+            default: return null;
+        }
+
+        // Jcc with a near target (not the JMPE/KNC forms).
+        static bool Near(in Instruction i) => i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64;
+    }
+
+    /// <summary>The width of a general-purpose register operand (2, 4 or 8), or 0 for anything else.</summary>
+    private static int GprWidth(Register r) => r.IsGPR16() ? 2 : r.IsGPR32() ? 4 : r.IsGPR64() ? 8 : 0;
+
+    /// <summary>The width of operand 0 when it is a 16-, 32- or 64-bit GPR or memory operand, else 0.</summary>
+    private static int DestinationWidth(in Instruction i) => i.Op0Kind switch
+    {
+        OpKind.Register => GprWidth(i.Op0Register),
+        OpKind.Memory => i.MemorySize.GetSize() is var size and (2 or 4 or 8) ? size : 0,
+        _ => 0,
+    };
+
+    private static delegate*<X86Cpu, in Instruction, void> Binary<TOp>(in Instruction i)
+        where TOp : struct, IBinaryOp
+    {
+        if (i.OpCount != 2)
+        {
+            return null;
+        }
+
+        return DestinationWidth(i) switch
+        {
+            2 => Binary<TOp, W16>(i),
+            4 => Binary<TOp, W32>(i),
+            8 => Binary<TOp, W64>(i),
+            _ => null,
+        };
+    }
+
+    private static delegate*<X86Cpu, in Instruction, void> Binary<TOp, TW>(in Instruction i)
+        where TOp : struct, IBinaryOp
+        where TW : struct, IWidth
+    {
+        bool memory = i.Op0Kind == OpKind.Memory;
+        switch (i.Op1Kind)
+        {
+            case OpKind.Register when GprWidth(i.Op1Register) == TW.Bytes:
+                return memory ? &Binary<TOp, TW, DstMem, SrcReg> : &Binary<TOp, TW, DstReg, SrcReg>;
+            case OpKind.Memory when !memory && i.MemorySize.GetSize() == TW.Bytes:
+                return &Binary<TOp, TW, DstReg, SrcMem>;
+            case OpKind.Immediate8to16 or OpKind.Immediate8to32 or OpKind.Immediate8to64:
+                return memory ? &Binary<TOp, TW, DstMem, SrcImm8> : &Binary<TOp, TW, DstReg, SrcImm8>;
+            case OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate32to64:
+                return memory ? &Binary<TOp, TW, DstMem, SrcImm32> : &Binary<TOp, TW, DstReg, SrcImm32>;
+            case OpKind.Immediate64 when !memory:
+                return &Binary<TOp, TW, DstReg, SrcImm64>;
+            default:
+                return null;
+        }
+    }
+
+    private static delegate*<X86Cpu, in Instruction, void> Unary<TOp>(in Instruction i)
+        where TOp : struct, IUnaryOp
+    {
+        if (i.OpCount != 1)
+        {
+            return null;
+        }
+
+        bool memory = i.Op0Kind == OpKind.Memory;
+        return DestinationWidth(i) switch
+        {
+            2 => memory ? &Unary<TOp, W16, DstMem> : &Unary<TOp, W16, DstReg>,
+            4 => memory ? &Unary<TOp, W32, DstMem> : &Unary<TOp, W32, DstReg>,
+            8 => memory ? &Unary<TOp, W64, DstMem> : &Unary<TOp, W64, DstReg>,
+            _ => null,
+        };
+    }
+
+    private static delegate*<X86Cpu, in Instruction, void> Lea(in Instruction i)
+    {
+        if (i.Op0Kind != OpKind.Register || i.Op1Kind != OpKind.Memory)
+        {
+            return null;
+        }
+
+        return GprWidth(i.Op0Register) switch
+        {
+            2 => &Lea<W16>,
+            4 => &Lea<W32>,
+            8 => &Lea<W64>,
+            _ => null,
+        };
+    }
+
+    private static delegate*<X86Cpu, in Instruction, void> PushPop(in Instruction i, bool push)
+    {
+        // A general-purpose register whose width is the stack operand size (PUSH/POP r16/r32/r64).
+        if (i.OpCount != 1 || i.Op0Kind != OpKind.Register || GprWidth(i.Op0Register) is var width && width == 0
+            || (push ? -i.StackPointerIncrement : i.StackPointerIncrement) != width)
+        {
+            return null;
+        }
+
+        return (width, push) switch
+        {
+            (2, true) => &PushReg<W16>,
+            (4, true) => &PushReg<W32>,
+            (8, true) => &PushReg<W64>,
+            (2, false) => &PopReg<W16>,
+            (4, false) => &PopReg<W32>,
+            _ => &PopReg<W64>,
+        };
+    }
+
+    // ---- Handlers ----
+
+    private static void Binary<TOp, TW, TDst, TSrc>(X86Cpu c, in Instruction i)
+        where TOp : struct, IBinaryOp
+        where TW : struct, IWidth
+        where TDst : struct, IDestination
+        where TSrc : struct, ISource
+    {
+        // Operand 0 first, then operand 1, as the generic handler reads them.
+        ulong a = 0;
+        ulong ea = 0;
+        if (TOp.ReadsDestination && !TDst.Read<TW>(c, i, out a, out ea))
+        {
+            return;
+        }
+
+        if (!TSrc.Read<TW>(c, i, out ulong b))
+        {
+            return;
+        }
+
+        if (!TOp.ReadsDestination && TDst.IsMemory)
+        {
+            ea = c.EffectiveAddress(i);
+        }
+
+        ulong flags = c.S.Rflags;
+        ulong r = TOp.Apply<TW>(a, b, ref flags);
+        if (TOp.WritesDestination && !TDst.Write<TW>(c, i, ea, r))
+        {
+            return;
+        }
+
+        if (TOp.WritesFlags)
+        {
+            c.S.Rflags = flags;
+        }
+    }
+
+    private static void Unary<TOp, TW, TDst>(X86Cpu c, in Instruction i)
+        where TOp : struct, IUnaryOp
+        where TW : struct, IWidth
+        where TDst : struct, IDestination
+    {
+        if (!TDst.Read<TW>(c, i, out ulong a, out ulong ea))
+        {
+            return;
+        }
+
+        ulong flags = c.S.Rflags;
+        ulong r = TOp.Apply<TW>(a, ref flags);
+        if (TDst.Write<TW>(c, i, ea, r))
+        {
+            c.S.Rflags = flags;
+        }
+    }
+
+    private static void Lea<TW>(X86Cpu c, in Instruction i)
+        where TW : struct, IWidth
+    {
+        TW.Set(ref Gpr(c, i.Op0Register), c.EffectiveAddress(i));
+    }
+
+    private static void Jcc<TCond>(X86Cpu c, in Instruction i)
+        where TCond : struct, ICondition
+    {
+        if (TCond.Test(c.S.Rflags))
+        {
+            ulong target = i.NearBranchTarget;
+            if (c.CheckBranchTarget(c.S.Cs, target))
+            {
+                c.S.Rip = target;
+            }
+        }
+    }
+
+    private static void PushReg<TW>(X86Cpu c, in Instruction i)
+        where TW : struct, IWidth
+    {
+        c.Push(Gpr(c, i.Op0Register) & TW.Mask, TW.Bytes);
+    }
+
+    private static void PopReg<TW>(X86Cpu c, in Instruction i)
+        where TW : struct, IWidth
+    {
+        if (c.PeekStack(0, TW.Bytes, out ulong value))
+        {
+            c.AdjustStack(TW.Bytes);
+            TW.Set(ref Gpr(c, i.Op0Register), value);
+        }
+    }
+
+    /// <summary>The 64-bit slot of a 16-, 32- or 64-bit general-purpose register (RAX..R15 in encoding order).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ref ulong Gpr(X86Cpu c, Register r)
+    {
+        // The GPRs are the first field of CpuState, and Iced numbers each width's registers in
+        // encoding order, 16 per width, so the low four bits of the distance from AX are the index.
+        // SAFETY: the index is masked to 0..15 and the state holds 16 registers.
+        return ref ((ulong*)c.StatePointer)[((int)r - (int)Register.AX) & 15];
+    }
+
+    /// <summary>Parity of the low byte: PF set when the count of set bits is even.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Parity(ulong r) => (~(ulong)BitOperations.PopCount(r & 0xFF) & 1) << 2;
+
+    /// <summary>ZF, SF and PF of a result that fits the width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ResultFlags<TW>(ulong r)
+        where TW : struct, IWidth
+    {
+        return ((r == 0 ? 1UL : 0) << 6) | (((r >> (TW.Bits - 1)) & 1) << 7) | Parity(r);
+    }
+
+    /// <summary>ADD and ADC (SDM Vol. 2A): as <see cref="Arith.Add"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Add<TW>(ulong a, ulong b, ulong carry, ref ulong flags)
+        where TW : struct, IWidth
+    {
+        ulong sum = a + b + carry;
+        ulong r = sum & TW.Mask;
+        ulong cf = TW.Bytes == 8 ? (r < a || (carry != 0 && r == a) ? 1UL : 0) : sum >> TW.Bits;
+        ulong of = (((a ^ r) & (b ^ r)) >> (TW.Bits - 1)) & 1;
+        flags = (flags & ~Flags.Arith) | cf | ((a ^ b ^ r) & Flags.AF) | (of << 11) | ResultFlags<TW>(r);
+        return r;
+    }
+
+    /// <summary>SUB, SBB, CMP, DEC (SDM Vol. 2): as <see cref="Arith.Sub"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Sub<TW>(ulong a, ulong b, ulong borrow, ref ulong flags)
+        where TW : struct, IWidth
+    {
+        ulong r = (a - b - borrow) & TW.Mask;
+        ulong cf = a < b || (borrow != 0 && a == b) ? 1UL : 0;
+        ulong of = (((a ^ b) & (a ^ r)) >> (TW.Bits - 1)) & 1;
+        flags = (flags & ~Flags.Arith) | cf | ((a ^ b ^ r) & Flags.AF) | (of << 11) | ResultFlags<TW>(r);
+        return r;
+    }
+
+    /// <summary>AND, OR, XOR, TEST: CF = OF = AF = 0, as <see cref="Arith.Logic"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Logic<TW>(ulong r, ref ulong flags)
+        where TW : struct, IWidth
+    {
+        flags = (flags & ~Flags.Arith) | ResultFlags<TW>(r);
+        return r;
+    }
+
+    // ---- Widths ----
+
+    private interface IWidth
+    {
+        static abstract int Bytes { get; }
+
+        static abstract int Bits { get; }
+
+        static abstract ulong Mask { get; }
+
+        /// <summary>Writes a register of this width: 16 bits merge, 32 bits zero-extend (SDM Vol. 1 3.4.1.1).</summary>
+        static abstract void Set(ref ulong slot, ulong value);
+    }
+
+    private struct W16 : IWidth
+    {
+        public static int Bytes => 2;
+
+        public static int Bits => 16;
+
+        public static ulong Mask => 0xFFFF;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Set(ref ulong slot, ulong value) => slot = (slot & ~0xFFFFUL) | (value & 0xFFFF);
+    }
+
+    private struct W32 : IWidth
+    {
+        public static int Bytes => 4;
+
+        public static int Bits => 32;
+
+        public static ulong Mask => 0xFFFF_FFFF;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Set(ref ulong slot, ulong value) => slot = value & 0xFFFF_FFFF;
+    }
+
+    private struct W64 : IWidth
+    {
+        public static int Bytes => 8;
+
+        public static int Bits => 64;
+
+        public static ulong Mask => ulong.MaxValue;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Set(ref ulong slot, ulong value) => slot = value;
+    }
+
+    // ---- Operand 0: a register or a memory operand ----
+
+    private interface IDestination
+    {
+        static abstract bool IsMemory { get; }
+
+        /// <summary>Reads the operand; for memory also returns its effective address for the write.</summary>
+        static abstract bool Read<TW>(X86Cpu c, in Instruction i, out ulong value, out ulong ea)
+            where TW : struct, IWidth;
+
+        static abstract bool Write<TW>(X86Cpu c, in Instruction i, ulong ea, ulong value)
+            where TW : struct, IWidth;
+    }
+
+    private struct DstReg : IDestination
+    {
+        public static bool IsMemory => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value, out ulong ea)
+            where TW : struct, IWidth
+        {
+            value = Gpr(c, i.Op0Register) & TW.Mask;
+            ea = 0;
+            return true;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Write<TW>(X86Cpu c, in Instruction i, ulong ea, ulong value)
+            where TW : struct, IWidth
+        {
+            TW.Set(ref Gpr(c, i.Op0Register), value);
+            return true;
+        }
+    }
+
+    private struct DstMem : IDestination
+    {
+        public static bool IsMemory => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value, out ulong ea)
+            where TW : struct, IWidth
+        {
+            ea = c.EffectiveAddress(i);
+            return c.Read(X86Cpu.MemorySegment(i), ea, TW.Bytes, out value);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Write<TW>(X86Cpu c, in Instruction i, ulong ea, ulong value)
+            where TW : struct, IWidth
+        {
+            return c.Write(X86Cpu.MemorySegment(i), ea, TW.Bytes, value);
+        }
+    }
+
+    // ---- Operand 1 ----
+
+    private interface ISource
+    {
+        static abstract bool Read<TW>(X86Cpu c, in Instruction i, out ulong value)
+            where TW : struct, IWidth;
+    }
+
+    private struct SrcReg : ISource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value)
+            where TW : struct, IWidth
+        {
+            value = Gpr(c, i.Op1Register) & TW.Mask;
+            return true;
+        }
+    }
+
+    private struct SrcMem : ISource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value)
+            where TW : struct, IWidth
+        {
+            return c.Read(X86Cpu.MemorySegment(i), c.EffectiveAddress(i), TW.Bytes, out value);
+        }
+    }
+
+    private struct SrcImm8 : ISource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value)
+            where TW : struct, IWidth
+        {
+            value = (ulong)i.Immediate8to64 & TW.Mask;
+            return true;
+        }
+    }
+
+    private struct SrcImm32 : ISource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value)
+            where TW : struct, IWidth
+        {
+            value = (ulong)i.Immediate32to64 & TW.Mask;
+            return true;
+        }
+    }
+
+    private struct SrcImm64 : ISource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value)
+            where TW : struct, IWidth
+        {
+            value = i.Immediate64 & TW.Mask;
+            return true;
+        }
+    }
+
+    // ---- Operations ----
+
+    private interface IBinaryOp
+    {
+        static abstract bool ReadsDestination { get; }
+
+        static abstract bool WritesDestination { get; }
+
+        static abstract bool WritesFlags { get; }
+
+        static abstract ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth;
+    }
+
+    private struct AddOp : IBinaryOp
+    {
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static bool WritesFlags => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth => Add<TW>(a, b, 0, ref flags);
+    }
+
+    private struct AdcOp : IBinaryOp
+    {
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static bool WritesFlags => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth => Add<TW>(a, b, flags & Flags.CF, ref flags);
+    }
+
+    private struct SubOp : IBinaryOp
+    {
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static bool WritesFlags => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth => Sub<TW>(a, b, 0, ref flags);
+    }
+
+    private struct SbbOp : IBinaryOp
+    {
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static bool WritesFlags => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth => Sub<TW>(a, b, flags & Flags.CF, ref flags);
+    }
+
+    private struct CmpOp : IBinaryOp
+    {
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => false;
+
+        public static bool WritesFlags => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth => Sub<TW>(a, b, 0, ref flags);
+    }
+
+    private struct AndOp : IBinaryOp
+    {
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static bool WritesFlags => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth => Logic<TW>(a & b, ref flags);
+    }
+
+    private struct OrOp : IBinaryOp
+    {
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static bool WritesFlags => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth => Logic<TW>(a | b, ref flags);
+    }
+
+    private struct XorOp : IBinaryOp
+    {
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => true;
+
+        public static bool WritesFlags => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth => Logic<TW>(a ^ b, ref flags);
+    }
+
+    private struct TestOp : IBinaryOp
+    {
+        public static bool ReadsDestination => true;
+
+        public static bool WritesDestination => false;
+
+        public static bool WritesFlags => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth => Logic<TW>(a & b, ref flags);
+    }
+
+    /// <summary>MOV: no read of the destination, no flags.</summary>
+    private struct MovOp : IBinaryOp
+    {
+        public static bool ReadsDestination => false;
+
+        public static bool WritesDestination => true;
+
+        public static bool WritesFlags => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ulong b, ref ulong flags)
+            where TW : struct, IWidth => b;
+    }
+
+    private interface IUnaryOp
+    {
+        static abstract ulong Apply<TW>(ulong a, ref ulong flags)
+            where TW : struct, IWidth;
+    }
+
+    /// <summary>INC and DEC leave CF alone (SDM Vol. 2A, INC, DEC).</summary>
+    private struct IncOp : IUnaryOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ref ulong flags)
+            where TW : struct, IWidth
+        {
+            ulong cf = flags & Flags.CF;
+            ulong r = Add<TW>(a, 1, 0, ref flags);
+            flags = (flags & ~Flags.CF) | cf;
+            return r;
+        }
+    }
+
+    private struct DecOp : IUnaryOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, ref ulong flags)
+            where TW : struct, IWidth
+        {
+            ulong cf = flags & Flags.CF;
+            ulong r = Sub<TW>(a, 1, 0, ref flags);
+            flags = (flags & ~Flags.CF) | cf;
+            return r;
+        }
+    }
+
+    // ---- Conditions (SDM Vol. 1 appendix B) ----
+
+    private interface ICondition
+    {
+        static abstract bool Test(ulong f);
+    }
+
+    private struct CondO : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.OF) != 0;
+    }
+
+    private struct CondNo : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.OF) == 0;
+    }
+
+    private struct CondB : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.CF) != 0;
+    }
+
+    private struct CondAe : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.CF) == 0;
+    }
+
+    private struct CondE : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.ZF) != 0;
+    }
+
+    private struct CondNe : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.ZF) == 0;
+    }
+
+    private struct CondBe : ICondition
+    {
+        public static bool Test(ulong f) => (f & (Flags.CF | Flags.ZF)) != 0;
+    }
+
+    private struct CondA : ICondition
+    {
+        public static bool Test(ulong f) => (f & (Flags.CF | Flags.ZF)) == 0;
+    }
+
+    private struct CondS : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.SF) != 0;
+    }
+
+    private struct CondNs : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.SF) == 0;
+    }
+
+    private struct CondP : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.PF) != 0;
+    }
+
+    private struct CondNp : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.PF) == 0;
+    }
+
+    // SF is bit 7 and OF bit 11: SF != OF when bit 7 of (f ^ f >> 4) is set.
+    private struct CondL : ICondition
+    {
+        public static bool Test(ulong f) => ((f ^ (f >> 4)) & Flags.SF) != 0;
+    }
+
+    private struct CondGe : ICondition
+    {
+        public static bool Test(ulong f) => ((f ^ (f >> 4)) & Flags.SF) == 0;
+    }
+
+    private struct CondLe : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.ZF) != 0 || ((f ^ (f >> 4)) & Flags.SF) != 0;
+    }
+
+    private struct CondG : ICondition
+    {
+        public static bool Test(ulong f) => (f & Flags.ZF) == 0 && ((f ^ (f >> 4)) & Flags.SF) == 0;
+    }
+}

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Emulator.Cpu.Decode;
 using Emulator.Cpu.Exceptions;
 using Emulator.Cpu.Instructions;
@@ -372,42 +374,60 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     private int InterpretFast(Block block, ulong ipMask, long budgetLeft, out int retired)
     {
-        ref CpuState s = ref S;
         var handlers = block.Handlers ?? BuildHandlers(block);
         var instructions = block.Instructions;
         int end = budgetLeft < instructions.Length ? (int)budgetLeft : instructions.Length;
         _endBlock = false;
         _setShadow = 0;
-        s.ExitRequest = 0;
-        int k = 0;
+        S.ExitRequest = 0;
         try
         {
-            for (; k < end; k++)
-            {
-                ref readonly Instruction instruction = ref instructions[k];
-                s.Rip = instruction.NextIP & ipMask;
-                handlers[k](this, in instruction);
-                if ((s.ExitRequest | (_faultVector + 1)) != 0)
-                {
-                    retired = k;
-                    return k;
-                }
-
-                s.InterruptShadow = 0;
-                s.InstructionsRetired++;
-            }
+            return InterpretFastLoop(instructions, handlers, end, ipMask, out retired);
         }
         catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
         {
             // As in RunCore: a bug in a handler gives the guest #UD, not the host a crash.
+            int k = _fastIndex;
             Log?.Invoke($"internal error in {instructions[k].Code} ({instructions[k]}) at {instructions[k].IP & ipMask:x}: {e.GetType().Name}: {e.Message}; raising #UD");
             ClearFault();
             RaiseFault(Exceptions.Vector.UD);
             retired = k;
             return k;
         }
+    }
 
-        retired = k;
+    /// <summary>The instruction <see cref="InterpretFastLoop"/> is running, for the internal-error report.</summary>
+    private int _fastIndex;
+
+    /// <summary>
+    /// The loop of <see cref="InterpretFast"/>, without an exception handler of its own so that the
+    /// JIT keeps its locals in registers; <paramref name="end"/> is at most the arrays' length.
+    /// </summary>
+    private int InterpretFastLoop(Instruction[] instructions, delegate*<X86Cpu, in Instruction, void>[] handlers, int end, ulong ipMask, out int retired)
+    {
+        CpuState* s = _state;
+        ref Instruction first = ref MemoryMarshal.GetArrayDataReference(instructions);
+        fixed (delegate*<X86Cpu, in Instruction, void>* handler = handlers)
+        {
+            for (int k = 0; k < end; k++)
+            {
+                // SAFETY (Unsafe.Add and handler[k]): k < end <= instructions.Length == handlers.Length.
+                ref readonly Instruction instruction = ref Unsafe.Add(ref first, k);
+                _fastIndex = k;
+                s->Rip = instruction.NextIP & ipMask;
+                handler[k](this, in instruction);
+                if ((s->ExitRequest | (_faultVector + 1)) != 0)
+                {
+                    retired = k;
+                    return k;
+                }
+
+                s->InterruptShadow = 0;
+                s->InstructionsRetired++;
+            }
+        }
+
+        retired = end;
         return -1;
     }
 

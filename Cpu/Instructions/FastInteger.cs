@@ -7,7 +7,8 @@ namespace Emulator.Cpu.Instructions;
 
 /// <summary>
 /// Interpreter handlers specialised for one instruction's operand forms: the common integer
-/// instructions (MOV, LEA, the ALU group, INC, DEC, Jcc, PUSH and POP of a register) with 16-,
+/// instructions (MOV, MOVZX, MOVSX, LEA, the ALU group, INC, DEC, SHL, SHR, SAR, IMUL, Jcc, JMP,
+/// PUSH and POP of a register) with 16-,
 /// 32- or 64-bit general-purpose register, memory and immediate operands. The generic handlers
 /// (<see cref="Alu"/>, <see cref="Move"/>...) look up the operand kinds and sizes of every
 /// instruction as it runs; these are chosen once per decoded instruction (<see cref="Select"/>,
@@ -59,6 +60,13 @@ public static unsafe class FastInteger
             case Mnemonic.Jg: return Near(i) ? &Jcc<CondG> : null;
             case Mnemonic.Push: return PushPop(i, push: true);
             case Mnemonic.Pop: return PushPop(i, push: false);
+            case Mnemonic.Jmp: return JmpNear(i);
+            case Mnemonic.Shl or Mnemonic.Sal: return ShiftSelect<ShlOp>(i);
+            case Mnemonic.Shr: return ShiftSelect<ShrOp>(i);
+            case Mnemonic.Sar: return ShiftSelect<SarOp>(i);
+            case Mnemonic.Imul: return Imul(i);
+            case Mnemonic.Movzx: return Extend<ZeroExtend>(i);
+            case Mnemonic.Movsx or Mnemonic.Movsxd: return Extend<SignExtendOp>(i);
             default: return null;
         }
 
@@ -73,7 +81,14 @@ public static unsafe class FastInteger
     private static int DestinationWidth(in Instruction i) => i.Op0Kind switch
     {
         OpKind.Register => GprWidth(i.Op0Register),
-        OpKind.Memory => i.MemorySize.GetSize() is var size and (2 or 4 or 8) ? size : 0,
+        // Plain integers only: a far pointer (JMP m16:16, SegPtr16) is 4 bytes too.
+        OpKind.Memory => i.MemorySize switch
+        {
+            MemorySize.UInt16 or MemorySize.Int16 => 2,
+            MemorySize.UInt32 or MemorySize.Int32 => 4,
+            MemorySize.UInt64 or MemorySize.Int64 => 8,
+            _ => 0,
+        },
         _ => 0,
     };
 
@@ -170,6 +185,130 @@ public static unsafe class FastInteger
         };
     }
 
+    private static delegate*<X86Cpu, in Instruction, void> JmpNear(in Instruction i)
+    {
+        if (i.OpCount != 1)
+        {
+            return null;
+        }
+
+        if (i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64)
+        {
+            return &JmpRelative;
+        }
+
+        bool memory = i.Op0Kind == OpKind.Memory;
+        return DestinationWidth(i) switch
+        {
+            2 => memory ? &JmpIndirect<W16, DstMem> : &JmpIndirect<W16, DstReg>,
+            4 => memory ? &JmpIndirect<W32, DstMem> : &JmpIndirect<W32, DstReg>,
+            8 => memory ? &JmpIndirect<W64, DstMem> : &JmpIndirect<W64, DstReg>,
+            _ => null,
+        };
+    }
+
+    /// <summary>SHL, SHR, SAR of a 32- or 64-bit operand by an immediate or CL.</summary>
+    private static delegate*<X86Cpu, in Instruction, void> ShiftSelect<TOp>(in Instruction i)
+        where TOp : struct, IShiftOp
+    {
+        if (i.OpCount != 2)
+        {
+            return null;
+        }
+
+        bool memory = i.Op0Kind == OpKind.Memory;
+        if (i.Op1Kind == OpKind.Immediate8)
+        {
+            return DestinationWidth(i) switch
+            {
+                4 => memory ? &Shift<TOp, W32, DstMem, CountImm> : &Shift<TOp, W32, DstReg, CountImm>,
+                8 => memory ? &Shift<TOp, W64, DstMem, CountImm> : &Shift<TOp, W64, DstReg, CountImm>,
+                _ => null,
+            };
+        }
+
+        if (i.Op1Kind == OpKind.Register && i.Op1Register == Register.CL)
+        {
+            return DestinationWidth(i) switch
+            {
+                4 => memory ? &Shift<TOp, W32, DstMem, CountCl> : &Shift<TOp, W32, DstReg, CountCl>,
+                8 => memory ? &Shift<TOp, W64, DstMem, CountCl> : &Shift<TOp, W64, DstReg, CountCl>,
+                _ => null,
+            };
+        }
+
+        return null;
+    }
+
+    /// <summary>IMUL r, r/m and IMUL r, r/m, imm (the one-operand form keeps the generic handler).</summary>
+    private static delegate*<X86Cpu, in Instruction, void> Imul(in Instruction i)
+    {
+        if (i.OpCount is not (2 or 3) || i.Op0Kind != OpKind.Register)
+        {
+            return null;
+        }
+
+        int width = GprWidth(i.Op0Register);
+        bool memory = i.Op1Kind == OpKind.Memory;
+        if (i.OpCount == 2)
+        {
+            return width switch
+            {
+                2 => memory ? &Imul<W16, SrcMem> : &Imul<W16, SrcReg>,
+                4 => memory ? &Imul<W32, SrcMem> : &Imul<W32, SrcReg>,
+                8 => memory ? &Imul<W64, SrcMem> : &Imul<W64, SrcReg>,
+                _ => null,
+            };
+        }
+
+        if (i.Op2Kind is OpKind.Immediate8to16 or OpKind.Immediate8to32 or OpKind.Immediate8to64)
+        {
+            return width switch
+            {
+                2 => memory ? &Imul3<W16, SrcMem, SrcImm8> : &Imul3<W16, SrcReg, SrcImm8>,
+                4 => memory ? &Imul3<W32, SrcMem, SrcImm8> : &Imul3<W32, SrcReg, SrcImm8>,
+                8 => memory ? &Imul3<W64, SrcMem, SrcImm8> : &Imul3<W64, SrcReg, SrcImm8>,
+                _ => null,
+            };
+        }
+
+        return width switch
+        {
+            2 => memory ? &Imul3<W16, SrcMem, SrcImm32> : &Imul3<W16, SrcReg, SrcImm32>,
+            4 => memory ? &Imul3<W32, SrcMem, SrcImm32> : &Imul3<W32, SrcReg, SrcImm32>,
+            8 => memory ? &Imul3<W64, SrcMem, SrcImm32> : &Imul3<W64, SrcReg, SrcImm32>,
+            _ => null,
+        };
+    }
+
+    /// <summary>MOVZX, MOVSX and MOVSXD into a 16-, 32- or 64-bit register.</summary>
+    private static delegate*<X86Cpu, in Instruction, void> Extend<TOp>(in Instruction i)
+        where TOp : struct, IExtendOp
+    {
+        if (i.OpCount != 2 || i.Op0Kind != OpKind.Register)
+        {
+            return null;
+        }
+
+        int from = i.Op1Kind == OpKind.Register ? i.Op1Register.GetSize() : i.MemorySize.GetSize();
+        bool memory = i.Op1Kind == OpKind.Memory;
+        if (!memory && (i.Op1Kind != OpKind.Register || !i.Op1Register.IsGPR()))
+        {
+            return null;
+        }
+
+        return (GprWidth(i.Op0Register), from) switch
+        {
+            (2, 1) => memory ? &Extend<TOp, W16, W8, SrcMem> : &Extend<TOp, W16, W8, SrcReg8>,
+            (4, 1) => memory ? &Extend<TOp, W32, W8, SrcMem> : &Extend<TOp, W32, W8, SrcReg8>,
+            (8, 1) => memory ? &Extend<TOp, W64, W8, SrcMem> : &Extend<TOp, W64, W8, SrcReg8>,
+            (4, 2) => memory ? &Extend<TOp, W32, W16, SrcMem> : &Extend<TOp, W32, W16, SrcReg>,
+            (8, 2) => memory ? &Extend<TOp, W64, W16, SrcMem> : &Extend<TOp, W64, W16, SrcReg>,
+            (8, 4) => memory ? &Extend<TOp, W64, W32, SrcMem> : &Extend<TOp, W64, W32, SrcReg>,
+            _ => null,
+        };
+    }
+
     // ---- Handlers ----
 
     private static void Binary<TOp, TW, TDst, TSrc>(X86Cpu c, in Instruction i)
@@ -243,6 +382,118 @@ public static unsafe class FastInteger
             {
                 c.S.Rip = target;
             }
+        }
+    }
+
+    private static void JmpRelative(X86Cpu c, in Instruction i)
+    {
+        ulong target = i.NearBranchTarget;
+        if (c.CheckBranchTarget(c.S.Cs, target))
+        {
+            c.S.Rip = target;
+        }
+    }
+
+    private static void JmpIndirect<TW, TDst>(X86Cpu c, in Instruction i)
+        where TW : struct, IWidth
+        where TDst : struct, IDestination
+    {
+        if (TDst.Read<TW>(c, i, out ulong target, out _) && c.CheckBranchTarget(c.S.Cs, target))
+        {
+            c.S.Rip = target;
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="Instructions.Shift"/>: the count is masked to 5 bits (6 for 64-bit operands);
+    /// a masked count of zero goes to the generic handler, which writes the register back (or
+    /// probes the memory destination) and changes no flags.
+    /// </summary>
+    private static void Shift<TOp, TW, TDst, TCount>(X86Cpu c, in Instruction i)
+        where TOp : struct, IShiftOp
+        where TW : struct, IWidth
+        where TDst : struct, IDestination
+        where TCount : struct, ICount
+    {
+        int count = (int)(TCount.Get(c, i) & (TW.Bytes == 8 ? 0x3FUL : 0x1FUL));
+        if (count == 0)
+        {
+            TOp.Generic(c, i);
+            return;
+        }
+
+        if (!TDst.Read<TW>(c, i, out ulong a, out ulong ea))
+        {
+            return;
+        }
+
+        ulong flags = c.S.Rflags;
+        ulong r = TOp.Apply<TW>(a, count, ref flags);
+        if (TDst.Write<TW>(c, i, ea, r))
+        {
+            c.S.Rflags = flags;
+        }
+    }
+
+    private static void Imul<TW, TSrc>(X86Cpu c, in Instruction i)
+        where TW : struct, IWidth
+        where TSrc : struct, ISource
+    {
+        ref ulong destination = ref Gpr(c, i.Op0Register);
+        ulong x = destination & TW.Mask;
+        if (TSrc.Read<TW>(c, i, out ulong y))
+        {
+            MultiplyInto<TW>(c, ref destination, x, y);
+        }
+    }
+
+    private static void Imul3<TW, TSrc, TImm>(X86Cpu c, in Instruction i)
+        where TW : struct, IWidth
+        where TSrc : struct, ISource
+        where TImm : struct, ISource
+    {
+        if (TSrc.Read<TW>(c, i, out ulong x))
+        {
+            TImm.Read<TW>(c, i, out ulong y);
+            MultiplyInto<TW>(c, ref Gpr(c, i.Op0Register), x, y);
+        }
+    }
+
+    /// <summary>The truncated signed product; CF = OF = the product did not fit, AF = 0, SF, ZF, PF from the result (as MulDiv).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyInto<TW>(X86Cpu c, ref ulong destination, ulong x, ulong y)
+        where TW : struct, IWidth
+    {
+        ulong result;
+        bool overflow;
+        if (TW.Bytes == 8)
+        {
+            long high = Math.BigMul((long)x, (long)y, out long low);
+            result = (ulong)low;
+            overflow = high != (low >> 63);
+        }
+        else
+        {
+            int shift = 64 - TW.Bits;
+            long full = ((long)(x << shift) >> shift) * ((long)(y << shift) >> shift);
+            result = (ulong)full & TW.Mask;
+            overflow = ((long)(result << shift) >> shift) != full;
+        }
+
+        TW.Set(ref destination, result);
+        ulong of = overflow ? 1UL : 0;
+        c.S.Rflags = (c.S.Rflags & ~Flags.Arith) | of | (of << 11) | ResultFlags<TW>(result);
+    }
+
+    private static void Extend<TOp, TW, TFrom, TSrc>(X86Cpu c, in Instruction i)
+        where TOp : struct, IExtendOp
+        where TW : struct, IWidth
+        where TFrom : struct, IWidth
+        where TSrc : struct, ISource
+    {
+        if (TSrc.Read<TFrom>(c, i, out ulong value))
+        {
+            TW.Set(ref Gpr(c, i.Op0Register), TOp.Apply<TFrom>(value));
         }
     }
 
@@ -330,6 +581,19 @@ public static unsafe class FastInteger
 
         /// <summary>Writes a register of this width: 16 bits merge, 32 bits zero-extend (SDM Vol. 1 3.4.1.1).</summary>
         static abstract void Set(ref ulong slot, ulong value);
+    }
+
+    /// <summary>8 bits: only as a source width (MOVZX, MOVSX).</summary>
+    private struct W8 : IWidth
+    {
+        public static int Bytes => 1;
+
+        public static int Bits => 8;
+
+        public static ulong Mask => 0xFF;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Set(ref ulong slot, ulong value) => slot = (slot & ~0xFFUL) | (value & 0xFF);
     }
 
     private struct W16 : IWidth
@@ -450,6 +714,18 @@ public static unsafe class FastInteger
             where TW : struct, IWidth
         {
             return c.Read(X86Cpu.MemorySegment(i), c.EffectiveAddress(i), TW.Bytes, out value);
+        }
+    }
+
+    /// <summary>An 8-bit register (AL..R15L, or AH..BH) as operand 1.</summary>
+    private struct SrcReg8 : ISource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value)
+            where TW : struct, IWidth
+        {
+            value = c.GetReg(i.Op1Register);
+            return true;
         }
     }
 
@@ -662,6 +938,104 @@ public static unsafe class FastInteger
             flags = (flags & ~Flags.CF) | cf;
             return r;
         }
+    }
+
+    // ---- Shifts (SDM Vol. 2B, SAL/SAR/SHL/SHR), for a masked count of 1..bits-1 ----
+
+    private interface ICount
+    {
+        static abstract ulong Get(X86Cpu c, in Instruction i);
+    }
+
+    private struct CountImm : ICount
+    {
+        public static ulong Get(X86Cpu c, in Instruction i) => i.Immediate8;
+    }
+
+    private struct CountCl : ICount
+    {
+        public static ulong Get(X86Cpu c, in Instruction i) => ((ulong*)c.StatePointer)[1] & 0xFF;
+    }
+
+    private interface IShiftOp
+    {
+        static abstract ulong Apply<TW>(ulong a, int count, ref ulong flags)
+            where TW : struct, IWidth;
+
+        /// <summary>The generic handler, for a masked count of zero.</summary>
+        static abstract void Generic(X86Cpu c, in Instruction i);
+    }
+
+    /// <summary>SHL: CF = the last bit out, OF = MSB(result) xor CF, AF = 0.</summary>
+    private struct ShlOp : IShiftOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, int count, ref ulong flags)
+            where TW : struct, IWidth
+        {
+            ulong cf = (a >> (TW.Bits - count)) & 1;
+            ulong r = (a << count) & TW.Mask;
+            ulong of = ((r >> (TW.Bits - 1)) & 1) ^ cf;
+            flags = (flags & ~Flags.Arith) | cf | (of << 11) | ResultFlags<TW>(r);
+            return r;
+        }
+
+        public static void Generic(X86Cpu c, in Instruction i) => Instructions.Shift.Shl(c, i);
+    }
+
+    /// <summary>SHR: CF = the last bit out, OF = MSB of the operand for a count of 1, else 0; AF = 0.</summary>
+    private struct ShrOp : IShiftOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, int count, ref ulong flags)
+            where TW : struct, IWidth
+        {
+            ulong cf = (a >> (count - 1)) & 1;
+            ulong r = a >> count;
+            ulong of = count == 1 ? (a >> (TW.Bits - 1)) & 1 : 0;
+            flags = (flags & ~Flags.Arith) | cf | (of << 11) | ResultFlags<TW>(r);
+            return r;
+        }
+
+        public static void Generic(X86Cpu c, in Instruction i) => Instructions.Shift.Shr(c, i);
+    }
+
+    /// <summary>SAR: CF = the last bit out, OF = 0, AF = 0.</summary>
+    private struct SarOp : IShiftOp
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ulong Apply<TW>(ulong a, int count, ref ulong flags)
+            where TW : struct, IWidth
+        {
+            int shift = 64 - TW.Bits;
+            long extended = (long)(a << shift) >> shift;
+            ulong cf = (ulong)(extended >> (count - 1)) & 1;
+            ulong r = (ulong)(extended >> count) & TW.Mask;
+            flags = (flags & ~Flags.Arith) | cf | ResultFlags<TW>(r);
+            return r;
+        }
+
+        public static void Generic(X86Cpu c, in Instruction i) => Instructions.Shift.Sar(c, i);
+    }
+
+    // ---- MOVZX, MOVSX ----
+
+    private interface IExtendOp
+    {
+        static abstract ulong Apply<TFrom>(ulong value)
+            where TFrom : struct, IWidth;
+    }
+
+    private struct ZeroExtend : IExtendOp
+    {
+        public static ulong Apply<TFrom>(ulong value)
+            where TFrom : struct, IWidth => value & TFrom.Mask;
+    }
+
+    private struct SignExtendOp : IExtendOp
+    {
+        public static ulong Apply<TFrom>(ulong value)
+            where TFrom : struct, IWidth => (ulong)((long)(value << (64 - TFrom.Bits)) >> (64 - TFrom.Bits));
     }
 
     // ---- Conditions (SDM Vol. 1 appendix B) ----

@@ -42,22 +42,22 @@ public static unsafe class FastInteger
             case Mnemonic.Inc: return Unary<IncOp>(i);
             case Mnemonic.Dec: return Unary<DecOp>(i);
             case Mnemonic.Lea: return Lea(i);
-            case Mnemonic.Jo: return Near(i) ? &Jcc<CondO> : null;
-            case Mnemonic.Jno: return Near(i) ? &Jcc<CondNo> : null;
-            case Mnemonic.Jb: return Near(i) ? &Jcc<CondB> : null;
-            case Mnemonic.Jae: return Near(i) ? &Jcc<CondAe> : null;
-            case Mnemonic.Je: return Near(i) ? &Jcc<CondE> : null;
-            case Mnemonic.Jne: return Near(i) ? &Jcc<CondNe> : null;
-            case Mnemonic.Jbe: return Near(i) ? &Jcc<CondBe> : null;
-            case Mnemonic.Ja: return Near(i) ? &Jcc<CondA> : null;
-            case Mnemonic.Js: return Near(i) ? &Jcc<CondS> : null;
-            case Mnemonic.Jns: return Near(i) ? &Jcc<CondNs> : null;
-            case Mnemonic.Jp: return Near(i) ? &Jcc<CondP> : null;
-            case Mnemonic.Jnp: return Near(i) ? &Jcc<CondNp> : null;
-            case Mnemonic.Jl: return Near(i) ? &Jcc<CondL> : null;
-            case Mnemonic.Jge: return Near(i) ? &Jcc<CondGe> : null;
-            case Mnemonic.Jle: return Near(i) ? &Jcc<CondLe> : null;
-            case Mnemonic.Jg: return Near(i) ? &Jcc<CondG> : null;
+            case Mnemonic.Jo: return Jcc<CondO>(i);
+            case Mnemonic.Jno: return Jcc<CondNo>(i);
+            case Mnemonic.Jb: return Jcc<CondB>(i);
+            case Mnemonic.Jae: return Jcc<CondAe>(i);
+            case Mnemonic.Je: return Jcc<CondE>(i);
+            case Mnemonic.Jne: return Jcc<CondNe>(i);
+            case Mnemonic.Jbe: return Jcc<CondBe>(i);
+            case Mnemonic.Ja: return Jcc<CondA>(i);
+            case Mnemonic.Js: return Jcc<CondS>(i);
+            case Mnemonic.Jns: return Jcc<CondNs>(i);
+            case Mnemonic.Jp: return Jcc<CondP>(i);
+            case Mnemonic.Jnp: return Jcc<CondNp>(i);
+            case Mnemonic.Jl: return Jcc<CondL>(i);
+            case Mnemonic.Jge: return Jcc<CondGe>(i);
+            case Mnemonic.Jle: return Jcc<CondLe>(i);
+            case Mnemonic.Jg: return Jcc<CondG>(i);
             case Mnemonic.Push: return PushPop(i, push: true);
             case Mnemonic.Pop: return PushPop(i, push: false);
             case Mnemonic.Jmp: return JmpNear(i);
@@ -69,9 +69,19 @@ public static unsafe class FastInteger
             case Mnemonic.Movsx or Mnemonic.Movsxd: return Extend<SignExtendOp>(i);
             default: return null;
         }
+    }
 
-        // Jcc with a near target (not the JMPE/KNC forms).
-        static bool Near(in Instruction i) => i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64;
+    /// <summary>Jcc with a near target, by the target's width.</summary>
+    private static delegate*<X86Cpu, in Instruction, void> Jcc<TCond>(in Instruction i)
+        where TCond : struct, ICondition
+    {
+        return i.Op0Kind switch
+        {
+            OpKind.NearBranch16 => &Jcc<TCond, Near16>,
+            OpKind.NearBranch32 => &Jcc<TCond, Near32>,
+            OpKind.NearBranch64 => &Jcc<TCond, Near64>,
+            _ => null,
+        };
     }
 
     /// <summary>The width of a general-purpose register operand (2, 4 or 8), or 0 for anything else.</summary>
@@ -192,9 +202,11 @@ public static unsafe class FastInteger
             return null;
         }
 
-        if (i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64)
+        switch (i.Op0Kind)
         {
-            return &JmpRelative;
+            case OpKind.NearBranch16: return &JmpRelative<Near16>;
+            case OpKind.NearBranch32: return &JmpRelative<Near32>;
+            case OpKind.NearBranch64: return &JmpRelative<Near64>;
         }
 
         bool memory = i.Op0Kind == OpKind.Memory;
@@ -372,12 +384,13 @@ public static unsafe class FastInteger
         TW.Set(ref Gpr(c, i.Op0Register), c.EffectiveAddress(i));
     }
 
-    private static void Jcc<TCond>(X86Cpu c, in Instruction i)
+    private static void Jcc<TCond, TTarget>(X86Cpu c, in Instruction i)
         where TCond : struct, ICondition
+        where TTarget : struct, ITarget
     {
         if (TCond.Test(c.S.Rflags))
         {
-            ulong target = i.NearBranchTarget;
+            ulong target = TTarget.Get(i);
             if (c.CheckBranchTarget(c.S.Cs, target))
             {
                 c.S.Rip = target;
@@ -385,9 +398,10 @@ public static unsafe class FastInteger
         }
     }
 
-    private static void JmpRelative(X86Cpu c, in Instruction i)
+    private static void JmpRelative<TTarget>(X86Cpu c, in Instruction i)
+        where TTarget : struct, ITarget
     {
-        ulong target = i.NearBranchTarget;
+        ulong target = TTarget.Get(i);
         if (c.CheckBranchTarget(c.S.Cs, target))
         {
             c.S.Rip = target;
@@ -677,14 +691,14 @@ public static unsafe class FastInteger
             where TW : struct, IWidth
         {
             ea = c.EffectiveAddress(i);
-            return c.Read(X86Cpu.MemorySegment(i), ea, TW.Bytes, out value);
+            return c.ReadData(X86Cpu.MemorySegment(i), ea, TW.Bytes, out value);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static bool Write<TW>(X86Cpu c, in Instruction i, ulong ea, ulong value)
             where TW : struct, IWidth
         {
-            return c.Write(X86Cpu.MemorySegment(i), ea, TW.Bytes, value);
+            return c.WriteData(X86Cpu.MemorySegment(i), ea, TW.Bytes, value);
         }
     }
 
@@ -713,7 +727,7 @@ public static unsafe class FastInteger
         public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value)
             where TW : struct, IWidth
         {
-            return c.Read(X86Cpu.MemorySegment(i), c.EffectiveAddress(i), TW.Bytes, out value);
+            return c.ReadData(X86Cpu.MemorySegment(i), c.EffectiveAddress(i), TW.Bytes, out value);
         }
     }
 
@@ -1036,6 +1050,28 @@ public static unsafe class FastInteger
     {
         public static ulong Apply<TFrom>(ulong value)
             where TFrom : struct, IWidth => (ulong)((long)(value << (64 - TFrom.Bits)) >> (64 - TFrom.Bits));
+    }
+
+    // ---- Near branch targets (Iced's NearBranchTarget without its switch on the operand kind) ----
+
+    private interface ITarget
+    {
+        static abstract ulong Get(in Instruction i);
+    }
+
+    private struct Near16 : ITarget
+    {
+        public static ulong Get(in Instruction i) => i.NearBranch16;
+    }
+
+    private struct Near32 : ITarget
+    {
+        public static ulong Get(in Instruction i) => i.NearBranch32;
+    }
+
+    private struct Near64 : ITarget
+    {
+        public static ulong Get(in Instruction i) => i.NearBranch64;
     }
 
     // ---- Conditions (SDM Vol. 1 appendix B) ----

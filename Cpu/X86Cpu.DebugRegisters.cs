@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Emulator.Cpu.Exceptions;
 using Emulator.Cpu.State;
 using Emulator.Mmu.Paging;
@@ -110,6 +111,7 @@ public sealed partial class X86Cpu
     /// <paramref name="linear"/> executes, unless EFLAGS.RF is set. Returns true and leaves #DB
     /// pending when one matches.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // rare: kept out of the run loop's code
     private bool CodeBreakpointHit(ulong linear)
     {
         ref CpuState s = ref S;
@@ -212,6 +214,7 @@ public sealed partial class X86Cpu
     /// (SDM Vol. 3A 6.8.3). Returns 0 when nothing was delivered, 1 after #DB delivery, -1 on a
     /// triple fault.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // rare: kept out of the run loop's code
     private int AfterInstructionDebug(ulong startFlags, in Instruction instruction)
     {
         ref CpuState s = ref S;

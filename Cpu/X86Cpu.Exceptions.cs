@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Emulator.Cpu.Exceptions;
 using Emulator.Cpu.State;
 
@@ -48,6 +49,7 @@ public sealed unsafe partial class X86Cpu
     /// Delivers the pending fault for the instruction at <paramref name="faultRip"/>, applying the
     /// double-fault rules. Returns false when the result is a triple fault.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // rare: kept out of the run loop's code
     internal bool DeliverPendingFault(ulong faultRip)
     {
         int first = _faultVector;
@@ -107,6 +109,7 @@ public sealed unsafe partial class X86Cpu
     /// fault left pending, so the caller can apply the double-fault rules; a fault after a task
     /// switch through a task gate committed keeps the new task's state (SDM Vol. 3A 8.3).
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // rare, with a copy of the whole state: kept out of the run loop's code
     public bool DeliverInterrupt(int vector, bool hasError, uint error, ulong returnRip, InterruptKind kind)
     {
         CpuState saved = S;

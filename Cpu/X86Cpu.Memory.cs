@@ -163,6 +163,30 @@ public sealed unsafe partial class X86Cpu
         return ok;
     }
 
+    /// <summary>
+    /// <see cref="Read"/> inlined into the caller, so that a constant size folds: for the
+    /// specialised interpreter handlers (<see cref="Instructions.FastInteger"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool ReadData(Seg seg, ulong offset, int size, out ulong value)
+    {
+        if (!CheckSegment(seg, offset, size, write: false) || !Linear(seg, offset, out ulong linear))
+        {
+            value = 0;
+            return false;
+        }
+
+        return ReadLinear(linear, size, out value);
+    }
+
+    /// <summary><see cref="Write"/> inlined into the caller (see <see cref="ReadData"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool WriteData(Seg seg, ulong offset, int size, ulong value)
+    {
+        return CheckSegment(seg, offset, size, write: true) && Linear(seg, offset, out ulong linear) && WriteLinear(linear, size, value);
+    }
+
+    /// <summary>A linear read: the TLB hit inline, everything else (a miss, a page-crossing access) in <see cref="ReadLinearSlow"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool ReadLinear(ulong linear, int size, out ulong value, AccessKind kind = AccessKind.Read)
     {
@@ -181,7 +205,15 @@ public sealed unsafe partial class X86Cpu
                 };
                 return true;
             }
+        }
 
+        return ReadLinearSlow(linear, size, out value, kind);
+    }
+
+    private bool ReadLinearSlow(ulong linear, int size, out ulong value, AccessKind kind)
+    {
+        if ((linear & 0xFFF) + (ulong)size <= 0x1000)
+        {
             if (!Translate(linear, kind, out ulong physical))
             {
                 value = 0;
@@ -221,6 +253,7 @@ public sealed unsafe partial class X86Cpu
         return true;
     }
 
+    /// <summary>A linear write: the TLB hit inline, everything else in <see cref="WriteLinearSlow"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool WriteLinear(ulong linear, int size, ulong value)
     {
@@ -240,7 +273,15 @@ public sealed unsafe partial class X86Cpu
 
                 return true;
             }
+        }
 
+        return WriteLinearSlow(linear, size, value);
+    }
+
+    private bool WriteLinearSlow(ulong linear, int size, ulong value)
+    {
+        if ((linear & 0xFFF) + (ulong)size <= 0x1000)
+        {
             if (!Translate(linear, AccessKind.Write, out ulong physical))
             {
                 return false;

@@ -103,7 +103,47 @@ public sealed unsafe partial class X86Cpu
     public static Seg MemorySegment(in Instruction instruction) => (Seg)(instruction.MemorySegment - Register.ES);
 
     /// <summary>The effective address (offset within the segment) of the memory operand, wrapped to the address size.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong EffectiveAddress(in Instruction instruction)
+    {
+        // The common case: base and index (each optional, at least one present) are 16-, 32- or
+        // 64-bit GPRs, which Iced numbers in encoding order from AX, 16 per width. Adding the
+        // full registers and wrapping once gives the same low bits as wrapping each term.
+        uint b = (uint)instruction.MemoryBase - (uint)Register.AX;
+        uint x = (uint)instruction.MemoryIndex - (uint)Register.AX;
+        ulong* gpr = (ulong*)_state;
+        ulong ea = instruction.MemoryDisplacement64;
+        uint width;
+        if (b < 48)
+        {
+            ea += gpr[b & 15];
+            width = b >> 4;
+            if (x < 48)
+            {
+                ea += gpr[x & 15] * (ulong)instruction.MemoryIndexScale;
+                width = x >> 4;
+            }
+            else if (instruction.MemoryIndex != Register.None)
+            {
+                return EffectiveAddressSlow(instruction);
+            }
+        }
+        else if (x < 48 && instruction.MemoryBase == Register.None)
+        {
+            ea += gpr[x & 15] * (ulong)instruction.MemoryIndexScale;
+            width = x >> 4;
+        }
+        else
+        {
+            return EffectiveAddressSlow(instruction);
+        }
+
+        // width: 0 for 16-bit, 1 for 32-bit, 2 for 64-bit address registers.
+        return width == 2 ? ea : ea & ((1UL << (16 << (int)width)) - 1);
+    }
+
+    /// <summary>RIP-relative, absolute (displacement only) and anything unusual.</summary>
+    private ulong EffectiveAddressSlow(in Instruction instruction)
     {
         Register baseReg = instruction.MemoryBase;
         Register indexReg = instruction.MemoryIndex;

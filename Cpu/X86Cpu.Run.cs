@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Emulator.Cpu.Decode;
 using Emulator.Cpu.Exceptions;
 using Emulator.Cpu.Instructions;
@@ -229,12 +231,28 @@ public sealed unsafe partial class X86Cpu
                 }
             }
 
+            bool interpretedAhead = false;
+            if (!compiledRan && CanInterpretFast(stepping, csLimit))
+            {
+                int attention = InterpretFast(block, ipMask, budget - executed, out int retired);
+                executed += retired;
+                first = false;
+                if (attention < 0)
+                {
+                    continue;
+                }
+
+                // The handler of instruction `attention` ran and asked for the checks below.
+                start = attention;
+                interpretedAhead = true;
+            }
+
             for (int k = start; k < instructions.Length; k++)
             {
                 ref readonly Instruction instruction = ref instructions[k];
                 ulong startFlags;
                 ulong rip;
-                if (compiledRan && k == start)
+                if ((compiledRan || interpretedAhead) && k == start)
                 {
                     // The translation ran this instruction's semantics; what follows is the
                     // interpreter's bookkeeping after a handler. TF and RF were clear on entry and
@@ -351,6 +369,105 @@ public sealed unsafe partial class X86Cpu
         }
 
         return stepping ? StopReason.Stepped : StopReason.Budget;
+    }
+
+    /// <summary>
+    /// A block may run in <see cref="InterpretFast"/> when nothing needs a check before each
+    /// instruction: no stepping, debugger breakpoints, tracer or guest code breakpoints, no debug
+    /// trap pending, TF and RF clear, and no CS limit short of 4 GiB. Only POPF and the control
+    /// transfers change TF or RF, and they end the block, so this holds for the whole block.
+    /// </summary>
+    private bool CanInterpretFast(bool stepping, ulong csLimit)
+    {
+        return !stepping && !_debugHooks && _codeBreakpoints == 0 && !_debugTrapPending
+            && (S.Rflags & (Flags.TF | Flags.RF)) == 0 && csLimit == ulong.MaxValue;
+    }
+
+    /// <summary>
+    /// The interpreter's inner loop for a block that needs no per-instruction checks (see
+    /// <see cref="CanInterpretFast"/>): each instruction sets RIP past itself and runs its
+    /// handler (the specialised one of <see cref="FastInteger"/> where there is one). Every
+    /// event that needs the run loop's attention (a fault, an end of block, an interrupt shadow,
+    /// a watchpoint or data breakpoint hit, a write to translated code) sets
+    /// <see cref="CpuState.ExitRequest"/>; a recorded fault is checked too, since a handler that
+    /// restores the state after a failed far transfer also restores ExitRequest. Returns the
+    /// index of the instruction that asked for attention, whose handler ran but whose retirement
+    /// is left to the caller, or -1 when the block ran to its end (or the budget ran out) with
+    /// nothing to report. <paramref name="retired"/> receives the instructions retired here.
+    /// </summary>
+    private int InterpretFast(Block block, ulong ipMask, long budgetLeft, out int retired)
+    {
+        var handlers = block.Handlers ?? BuildHandlers(block);
+        var instructions = block.Instructions;
+        int end = budgetLeft < instructions.Length ? (int)budgetLeft : instructions.Length;
+        _endBlock = false;
+        _setShadow = 0;
+        S.ExitRequest = 0;
+        try
+        {
+            return InterpretFastLoop(instructions, handlers, end, ipMask, out retired);
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
+        {
+            // As in RunCore: a bug in a handler gives the guest #UD, not the host a crash.
+            int k = _fastIndex;
+            Log?.Invoke($"internal error in {instructions[k].Code} ({instructions[k]}) at {instructions[k].IP & ipMask:x}: {e.GetType().Name}: {e.Message}; raising #UD");
+            ClearFault();
+            RaiseFault(Exceptions.Vector.UD);
+            retired = k;
+            return k;
+        }
+    }
+
+    /// <summary>The instruction <see cref="InterpretFastLoop"/> is running, for the internal-error report.</summary>
+    private int _fastIndex;
+
+    /// <summary>
+    /// The loop of <see cref="InterpretFast"/>, without an exception handler of its own so that the
+    /// JIT keeps its locals in registers; <paramref name="end"/> is at most the arrays' length.
+    /// </summary>
+    private int InterpretFastLoop(Instruction[] instructions, delegate*<X86Cpu, in Instruction, void>[] handlers, int end, ulong ipMask, out int retired)
+    {
+        CpuState* s = _state;
+        ref Instruction first = ref MemoryMarshal.GetArrayDataReference(instructions);
+        fixed (delegate*<X86Cpu, in Instruction, void>* handler = handlers)
+        {
+            for (int k = 0; k < end; k++)
+            {
+                // SAFETY (Unsafe.Add and handler[k]): k < end <= instructions.Length == handlers.Length.
+                ref readonly Instruction instruction = ref Unsafe.Add(ref first, k);
+                _fastIndex = k;
+                s->Rip = instruction.NextIP & ipMask;
+                handler[k](this, in instruction);
+                if ((s->ExitRequest | (_faultVector + 1)) != 0)
+                {
+                    retired = k;
+                    return k;
+                }
+
+                s->InterruptShadow = 0;
+                s->InstructionsRetired++;
+            }
+        }
+
+        retired = end;
+        return -1;
+    }
+
+    /// <summary>The interpreter's handler for each instruction of a block, chosen once per block.</summary>
+    private static delegate*<X86Cpu, in Instruction, void>[] BuildHandlers(Block block)
+    {
+        var table = InstructionTable.Handlers;
+        var instructions = block.Instructions;
+        var handlers = new delegate*<X86Cpu, in Instruction, void>[instructions.Length];
+        for (int k = 0; k < instructions.Length; k++)
+        {
+            var fast = FastInteger.Select(in instructions[k]);
+            handlers[k] = fast != null ? fast : table[(int)instructions[k].Code];
+        }
+
+        block.Handlers = handlers;
+        return handlers;
     }
 
     /// <summary>The translator that compiles hot blocks; null runs everything in the interpreter.</summary>

@@ -20,6 +20,7 @@ public sealed unsafe partial class X86Cpu : IDisposable
 
     public X86Cpu(PhysicalMemory memory, IoPortSpace ports)
     {
+        _state = _stateBlock.Pointer;
         Memory = memory;
         Ports = ports;
         Blocks = new BlockCache(this);
@@ -38,10 +39,14 @@ public sealed unsafe partial class X86Cpu : IDisposable
         EndBlock();
     }
 
-    /// <summary>The architectural state, in native memory.</summary>
-    public ref CpuState S => ref *_stateBlock.Pointer;
+    // The state block's pointer, kept here so that every state access is one load from this
+    // object (the interpreter makes several per guest instruction); null after Dispose.
+    private CpuState* _state;
 
-    public CpuState* StatePointer => _stateBlock.Pointer;
+    /// <summary>The architectural state, in native memory.</summary>
+    public ref CpuState S => ref *_state;
+
+    public CpuState* StatePointer => _state;
 
     public PhysicalMemory Memory { get; }
 
@@ -195,6 +200,7 @@ public sealed unsafe partial class X86Cpu : IDisposable
     {
         Memory.CodeModified -= Blocks.InvalidatePage;
         Memory.A20Changed -= OnA20Changed;
+        _state = null;
         _stateBlock.Dispose();
     }
 }

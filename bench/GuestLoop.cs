@@ -17,6 +17,12 @@ public sealed class GuestLoop : IDisposable
     public const ulong Buffer = 0x40000;
 
     public GuestLoop()
+        : this(XorshiftKernel)
+    {
+    }
+
+    /// <summary>A flat long-mode machine running <paramref name="program"/>, assembled at <see cref="Code"/>.</summary>
+    public GuestLoop(Action<Assembler> program)
     {
         Ram = new GuestRam(16 << 20);
         Memory = new PhysicalMemory(Ram);
@@ -24,6 +30,16 @@ public sealed class GuestLoop : IDisposable
         Cpu = new X86Cpu(Memory, new IoPortSpace());
 
         var a = new Assembler(64);
+        program(a);
+        var writer = new Writer();
+        a.Assemble(writer, Code);
+        Memory.WriteBytes(Code, writer.Bytes.ToArray());
+        Reset();
+    }
+
+    /// <summary>The default kernel: 12 instructions per iteration in one block.</summary>
+    private static void XorshiftKernel(Assembler a)
+    {
         var top = a.CreateLabel();
         a.mov(rsi, Buffer);
         a.xor(ecx, ecx);
@@ -42,10 +58,6 @@ public sealed class GuestLoop : IDisposable
         a.cmp(rcx, 1 << 30);
         a.jne(top);
         a.hlt();
-        var writer = new Writer();
-        a.Assemble(writer, Code);
-        Memory.WriteBytes(Code, writer.Bytes.ToArray());
-        Reset();
     }
 
     public GuestRam Ram { get; }

@@ -25,6 +25,12 @@ public sealed class Block
     /// <summary>Cleared when a write hits one of <see cref="PhysicalPages"/>; the interpreter leaves the block at once.</summary>
     public bool Valid { get; set; } = true;
 
+    /// <summary>
+    /// The interpreter's handler for each instruction, chosen when it first runs the block
+    /// (X86Cpu.BuildHandlers: a specialised handler where there is one, else the table's row).
+    /// </summary>
+    internal unsafe delegate*<X86Cpu, in Instruction, void>[]? Handlers { get; set; }
+
     /// <summary>How many times the block was entered; the tiering policy reads it.</summary>
     public long Executions { get; set; }
 

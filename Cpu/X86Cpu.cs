@@ -23,7 +23,7 @@ public sealed unsafe partial class X86Cpu : IDisposable
         Memory = memory;
         Ports = ports;
         Blocks = new BlockCache(this);
-        Memory.CodeModified += Blocks.InvalidatePage;
+        Memory.CodeModified += Blocks.InvalidateRange;
         Memory.A20Changed += OnA20Changed;
         Reset();
     }
@@ -193,7 +193,7 @@ public sealed unsafe partial class X86Cpu : IDisposable
 
     public void Dispose()
     {
-        Memory.CodeModified -= Blocks.InvalidatePage;
+        Memory.CodeModified -= Blocks.InvalidateRange;
         Memory.A20Changed -= OnA20Changed;
         _stateBlock.Dispose();
     }

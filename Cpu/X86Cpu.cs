@@ -24,7 +24,7 @@ public sealed unsafe partial class X86Cpu : IDisposable
         Memory = memory;
         Ports = ports;
         Blocks = new BlockCache(this);
-        Memory.CodeModified += Blocks.InvalidatePage;
+        Memory.CodeModified += Blocks.InvalidateRange;
         Memory.A20Changed += OnA20Changed;
         Reset();
     }
@@ -198,7 +198,7 @@ public sealed unsafe partial class X86Cpu : IDisposable
 
     public void Dispose()
     {
-        Memory.CodeModified -= Blocks.InvalidatePage;
+        Memory.CodeModified -= Blocks.InvalidateRange;
         Memory.A20Changed -= OnA20Changed;
         _state = null;
         _stateBlock.Dispose();

@@ -35,6 +35,9 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     private readonly Tracer? _tracer;
     private readonly ApicInterruptSource _interrupts;
     private readonly DeadlineKicker? _kicker;
+    private GuestSampler? _sampler;
+    private volatile bool _idle;
+    private long _idleTicks;
 
     /// <param name="config">What to build and boot.</param>
     /// <param name="stdout">Where "stdio" character devices write (the process's stdout for <c>emu</c>).</param>
@@ -272,7 +275,13 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     public int Run()
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
+        if (_config.GuestProfilePath is { } profile)
+        {
+            _sampler = new GuestSampler(Cpu, () => _idle, () => Clock.Nanoseconds, profile);
+        }
+
         int status = RunLoop();
+        _sampler?.Dispose();
         FlushOutputs();
         if (_config.Statistics)
         {
@@ -383,7 +392,11 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
                             wait = TimeSpan.FromTicks(Math.Min(wait.Ticks, due > now ? (long)((due - now) / 100) : 0));
                         }
 
+                        _idle = true;
+                        long idleStart = System.Diagnostics.Stopwatch.GetTimestamp();
                         _wake.Wait(wait);
+                        _idleTicks += System.Diagnostics.Stopwatch.GetTimestamp() - idleStart;
+                        _idle = false;
                         _wake.Reset();
                         Clock.RunDue();
                         break;
@@ -459,6 +472,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
 
         long hits = Cpu.Tlb.Hits, misses = Cpu.Tlb.Misses;
         w.WriteLine($"emu: stats: TLB hits {hits}, misses (walks) {misses}, hit rate {(hits + misses == 0 ? 0 : 100.0 * hits / (hits + misses)):F2}%");
+        w.WriteLine($"emu: stats: halted (idle, waiting for an interrupt) {(double)_idleTicks / System.Diagnostics.Stopwatch.Frequency:F3} s");
         w.WriteLine($"emu: stats: run-loop exits: {string.Join(", ", _stops.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"))}");
         if (_kicker is { } kicker)
         {
@@ -469,6 +483,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     public void Dispose()
     {
         _kicker?.Dispose();
+        _sampler?.Dispose();
         _tracer?.Dispose();
         Jit?.Dispose();
         foreach (var sink in _sinks)

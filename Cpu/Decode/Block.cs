@@ -8,11 +8,17 @@ namespace Emulator.Cpu.Decode;
 /// </summary>
 public sealed class Block
 {
-    public Block(BlockKey key, Instruction[] instructions, ulong[] physicalPages)
+    /// <param name="key">Where the block starts.</param>
+    /// <param name="instructions">Its decoded instructions.</param>
+    /// <param name="physicalPages">The physical pages its bytes come from.</param>
+    /// <param name="spans">For each of <paramref name="physicalPages"/>, the byte offsets [Start, End) within the page
+    /// that cover the block's bytes there; null means whole pages.</param>
+    public Block(BlockKey key, Instruction[] instructions, ulong[] physicalPages, (int Start, int End)[]? spans = null)
     {
         Key = key;
         Instructions = instructions;
         PhysicalPages = physicalPages;
+        Spans = spans ?? [.. physicalPages.Select(_ => (0, 0x1000))];
     }
 
     public BlockKey Key { get; }
@@ -21,6 +27,27 @@ public sealed class Block
 
     /// <summary>The physical pages the block's bytes come from (one, or two when the last instruction straddles).</summary>
     public ulong[] PhysicalPages { get; }
+
+    /// <summary>
+    /// Per entry of <see cref="PhysicalPages"/>: the offsets [Start, End) in that page that hold the
+    /// block's bytes (one range over them all, including any bytes a forward JMP skips). A write that
+    /// misses this range leaves the block valid.
+    /// </summary>
+    public (int Start, int End)[] Spans { get; }
+
+    /// <summary>True when the block's bytes on <paramref name="physicalPage"/> overlap [start, end).</summary>
+    public bool Covers(ulong physicalPage, int start, int end)
+    {
+        for (int i = 0; i < PhysicalPages.Length; i++)
+        {
+            if (PhysicalPages[i] == physicalPage && Spans[i].Start < end && start < Spans[i].End)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Cleared when a write hits one of <see cref="PhysicalPages"/>; the interpreter leaves the block at once.</summary>
     public bool Valid { get; set; } = true;

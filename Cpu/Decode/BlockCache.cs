@@ -6,8 +6,10 @@ namespace Emulator.Cpu.Decode;
 /// <summary>
 /// Builds blocks and keeps them until the code under them changes. Each page a block comes from
 /// is marked as code in physical memory; a write there raises CodeModified, which lands in
-/// <see cref="InvalidatePage"/> and drops exactly the blocks on that page (DESIGN.md,
-/// "Self-modifying code").
+/// <see cref="InvalidateRange"/> and drops exactly the blocks whose bytes the write touched
+/// (DESIGN.md, "Self-modifying code"). Linux patches its text a few bytes at a time while it boots
+/// (alternatives, return thunks, static calls, jump labels, ftrace): dropping every block of the
+/// page at each patch rebuilt hot code such as memcpy dozens of times and kept it interpreted.
 /// </summary>
 public sealed class BlockCache
 {
@@ -44,6 +46,7 @@ public sealed class BlockCache
         _byPage.Clear();
     }
 
+    /// <summary>Drops every block with bytes on <paramref name="physicalPage"/>.</summary>
     public void InvalidatePage(ulong physicalPage)
     {
         if (!_byPage.Remove(physicalPage, out var list))
@@ -53,16 +56,66 @@ public sealed class BlockCache
 
         foreach (var block in list)
         {
-            if (block.Valid)
+            Invalidate(block);
+        }
+    }
+
+    /// <summary>
+    /// A write of <paramref name="size"/> bytes at <paramref name="physicalAddress"/> hit a code page
+    /// (PhysicalMemory cleared its mark): drops the blocks whose bytes it touched, and marks the page
+    /// as code again when blocks remain on it.
+    /// </summary>
+    public void InvalidateRange(ulong physicalAddress, int size)
+    {
+        ulong page = physicalAddress & ~0xFFFUL;
+        if (!_byPage.TryGetValue(page, out var list))
+        {
+            return;
+        }
+
+        int start = (int)(physicalAddress & 0xFFF);
+        int end = Math.Min(start + size, 0x1000);
+        int kept = 0;
+        for (int n = 0; n < list.Count; n++)
+        {
+            var block = list[n];
+            if (!block.Valid)
             {
-                // A compiled block that just wrote its own code page must leave at once, as the interpreter does.
-                _cpu.S.ExitRequest = 1;
-                block.Valid = false;
-                block.Successor0 = block.Successor1 = null;
-                _blocks.Remove(block.Key);
-                Invalidations++;
-                BlockInvalidated?.Invoke(block);
+                continue; // dropped through another page it spans
             }
+
+            if (block.Covers(page, start, end))
+            {
+                Invalidate(block);
+                continue;
+            }
+
+            list[kept++] = block;
+        }
+
+        list.RemoveRange(kept, list.Count - kept);
+        if (kept == 0)
+        {
+            _byPage.Remove(page);
+        }
+        else
+        {
+            // Still code: writes keep taking the slow path (no TLB entry gained a write tag meanwhile).
+            _cpu.Memory.MarkCode(page);
+        }
+    }
+
+    private void Invalidate(Block block)
+    {
+        if (block.Valid)
+        {
+            // A compiled block that just wrote its own code must leave at once, as the interpreter does.
+            _cpu.S.ExitRequest = 1;
+            block.Valid = false;
+            block.Successor0 = block.Successor1 = null;
+            _blocks.Remove(block.Key);
+            Invalidations++;
+            BlockInvalidated?.Invoke(block);
         }
     }
 
@@ -105,6 +158,51 @@ public sealed class BlockCache
         ulong target = i.NearBranchTarget;
         ulong targetLinear = (key.Linear - key.Rip + target) & LinearMask(key.Bitness);
         return target >= i.NextIP && (targetLinear & ~0xFFFUL) == firstPage ? target : null;
+    }
+
+    /// <summary>For each physical page of a block, the range of offsets its instruction bytes occupy.</summary>
+    private static (int Start, int End)[] Spans(BlockKey key, List<Instruction> instructions, List<GuestCodeReader> readers, ulong[] pages)
+    {
+        var spans = new (int Start, int End)[pages.Length];
+        Array.Fill(spans, (0x1000, 0));
+        ulong mask = LinearMask(key.Bitness);
+        foreach (var instruction in instructions)
+        {
+            ulong linear = (key.Linear - key.Rip + instruction.IP) & mask;
+            int length = instruction.Length;
+            while (length > 0)
+            {
+                int offset = (int)(linear & 0xFFF);
+                int run = Math.Min(length, 0x1000 - offset);
+                int index = PageIndex(linear & ~0xFFFUL, readers, pages);
+                if (index < 0)
+                {
+                    // Not found (cannot happen: every byte decoded was read through a reader): whole pages.
+                    Array.Fill(spans, (0, 0x1000));
+                    return spans;
+                }
+
+                spans[index] = (Math.Min(spans[index].Start, offset), Math.Max(spans[index].End, offset + run));
+                linear = (linear + (ulong)run) & mask;
+                length -= run;
+            }
+        }
+
+        return spans;
+    }
+
+    private static int PageIndex(ulong linearPage, List<GuestCodeReader> readers, ulong[] pages)
+    {
+        foreach (var reader in readers)
+        {
+            int i = reader.LinearPages.IndexOf(linearPage);
+            if (i >= 0)
+            {
+                return Array.IndexOf(pages, reader.PhysicalPages[i]);
+            }
+        }
+
+        return -1;
     }
 
     private Block? Build(BlockKey key)
@@ -187,7 +285,7 @@ public sealed class BlockCache
         }
 
         var pages = readers.SelectMany(r => r.PhysicalPages).Distinct().ToArray();
-        var block = new Block(key, [.. instructions], pages);
+        var block = new Block(key, [.. instructions], pages, Spans(key, instructions, readers, pages));
         foreach (ulong page in pages)
         {
             if (!_cpu.Memory.IsCode(page))

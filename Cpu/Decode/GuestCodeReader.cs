@@ -23,6 +23,9 @@ internal sealed unsafe class GuestCodeReader : CodeReader
 
     public List<ulong> PhysicalPages { get; } = [];
 
+    /// <summary>The linear page of each of <see cref="PhysicalPages"/>, in the same order.</summary>
+    public List<ulong> LinearPages { get; } = [];
+
     /// <summary>True when the stream ended because a page could not be fetched (a fault is pending in the CPU).</summary>
     public bool FetchFaulted { get; private set; }
 
@@ -54,6 +57,7 @@ internal sealed unsafe class GuestCodeReader : CodeReader
 
             _pageLinear = page;
             PhysicalPages.Add(physical & ~0xFFFUL);
+            LinearPages.Add(page);
         }
 
         // SAFETY: _page is a 4 KiB host page and the offset is below 4096.

@@ -33,11 +33,12 @@ public static class NativeArguments
     public static readonly Option<long> JitThreshold = new("--jit-threshold") { Description = "Block entries before the JIT compiles a block", DefaultValueFactory = _ => MachineConfig.DefaultJitThreshold };
     public static readonly Option<string?> Cpu = new("--cpu") { Description = "CPU model: x86-64 (baseline), x86-64-v2, x86-64-v3, max; QEMU's qemu64, Nehalem, Haswell, host" };
     public static readonly Option<bool> Stats = new("--stats") { Description = "At exit, print instructions retired, blocks compiled, compile times, TLB hit rate and run-loop exits" };
+    public static readonly Option<string?> ProfileGuest = new("--profile-guest") { Description = "Sample the guest's RIP every millisecond; at exit write \"virtual-ns rip\" lines (rip 0: halted) to this file" };
 
     public static Command BuildRunCommand(Func<RunOptions, int> run)
     {
         var command = new Command("run", "Boot a guest (with no options: the built-in demo ROM)");
-        foreach (Option option in (Option[])[Memory, Bios, Kernel, Initrd, Append, Serial, Debugcon, DebugconPort, ExitDevice, Device, NoReboot, Gdb, WaitGdb, Monitor, Trace, TraceFile, TraceRange, TraceSyntax, Icount, MaxInstructions, Accel, JitThreshold, Stats, Cpu])
+        foreach (Option option in (Option[])[Memory, Bios, Kernel, Initrd, Append, Serial, Debugcon, DebugconPort, ExitDevice, Device, NoReboot, Gdb, WaitGdb, Monitor, Trace, TraceFile, TraceRange, TraceSyntax, Icount, MaxInstructions, Accel, JitThreshold, Stats, ProfileGuest, Cpu])
         {
             command.Options.Add(option);
         }
@@ -123,6 +124,7 @@ public static class NativeArguments
             Accel = ParseAccel(result.GetValue(Accel)!),
             JitThreshold = threshold,
             Statistics = result.GetValue(Stats),
+            GuestProfilePath = result.GetValue(ProfileGuest),
             CpuModel = result.GetValue(Cpu) is { } cpu ? ParseCpu(cpu) : CpuModels.DefaultModel,
         };
     }

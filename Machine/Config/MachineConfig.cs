@@ -78,6 +78,9 @@ public sealed record MachineConfig
     /// <summary>At exit, print execution statistics (instructions, blocks compiled, compile times, TLB, exits).</summary>
     public bool Statistics { get; init; }
 
+    /// <summary>Sample the guest's RIP about once a millisecond and write the samples here at exit (--profile-guest).</summary>
+    public string? GuestProfilePath { get; init; }
+
     /// <summary>Parses a memory size: a number of MiB, or with a K, M, G or T suffix (QEMU's -m).</summary>
     public static ulong ParseMemory(string text)
     {

@@ -37,8 +37,12 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Called for every MMIO access when set: (address, size, value, isWrite, region). For tracing.</summary>
     public Action<ulong, int, ulong, bool, MemoryRegion>? MmioObserver { get; set; }
 
-    /// <summary>Raised with the page address when a RAM page marked as code is written.</summary>
-    public event Action<ulong>? CodeModified;
+    /// <summary>
+    /// Raised with the address and size of a write to a RAM page marked as code, after the write.
+    /// The mark is cleared first; a listener whose translations on the page survive the write
+    /// (they do not cover the bytes written) marks the page again.
+    /// </summary>
+    public event Action<ulong, int>? CodeModified;
 
     public static ulong MaxAddress => (1UL << PhysicalAddressBits) - 1;
 
@@ -246,7 +250,7 @@ public sealed unsafe class PhysicalMemory : IDisposable
                 default: throw new ArgumentOutOfRangeException(nameof(size));
             }
 
-            NoteRamWrite(region, offset, address);
+            NoteRamWrite(region, offset, address, size);
             return;
         }
 
@@ -332,13 +336,13 @@ public sealed unsafe class PhysicalMemory : IDisposable
         return region is { Kind: RegionKind.Ram } && _codePages[(region.RamOffset + (address - region.Base)) >> PageShift] != 0;
     }
 
-    private void NoteRamWrite(MemoryRegion region, ulong offset, ulong address)
+    private void NoteRamWrite(MemoryRegion region, ulong offset, ulong address, int size)
     {
         ulong ramPage = (region.RamOffset + offset) >> PageShift;
         if (_codePages[ramPage] != 0)
         {
             _codePages[ramPage] = 0;
-            CodeModified?.Invoke(address & ~0xFFFUL);
+            CodeModified?.Invoke(address, size);
         }
     }
 

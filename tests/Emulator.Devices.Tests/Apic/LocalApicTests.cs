@@ -73,6 +73,37 @@ public class LocalApicTests
     }
 
     [Fact]
+    public void HasInterruptFollowsIrrThroughAcknowledgeResetAndGlobalDisable()
+    {
+        // HasInterrupt skips the lock while IRR is empty: every path that empties or fills IRR must keep that true.
+        var rig = new Rig();
+        rig.Enable();
+        Assert.False(rig.Apic.HasInterrupt);
+        rig.Apic.Deliver(LocalApicRegisters.DeliveryFixed, 0x30, level: false);
+        rig.Apic.Deliver(LocalApicRegisters.DeliveryFixed, 0x31, level: false);
+        Assert.Equal(0x31, rig.Apic.Acknowledge());
+        rig[0xB0] = 0;
+        Assert.True(rig.Apic.HasInterrupt); // 0x30 still waits in IRR
+        Assert.Equal(0x30, rig.Apic.Acknowledge());
+        rig[0xB0] = 0;
+        Assert.False(rig.Apic.HasInterrupt);
+
+        rig.Apic.Deliver(LocalApicRegisters.DeliveryFixed, 0x40, level: false);
+        Assert.True(rig.Apic.ApicBaseChanging(Base)); // globally disabled: IRR is cleared
+        Assert.True(rig.Apic.ApicBaseChanging(Base | LocalApic.ApicBaseEnable));
+        rig.Enable();
+        Assert.False(rig.Apic.HasInterrupt);
+        Assert.Equal(0u, rig[0x200 + 0x20]);
+
+        rig.Apic.Deliver(LocalApicRegisters.DeliveryFixed, 0x50, level: false);
+        rig.Apic.Reset();
+        rig.Enable();
+        Assert.False(rig.Apic.HasInterrupt);
+        rig.Apic.Deliver(LocalApicRegisters.DeliveryFixed, 0x50, level: false);
+        Assert.True(rig.Apic.HasInterrupt);
+    }
+
+    [Fact]
     public void SoftwareDisabledApicHoldsInterruptsAndMasksLvtWrites()
     {
         var rig = new Rig();

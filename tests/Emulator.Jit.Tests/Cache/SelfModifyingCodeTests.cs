@@ -108,6 +108,97 @@ public class SelfModifyingCodeTests
         Assert.Equal((ulong)(50 * 51 / 2), m.Reg(CpuState.RSI));
     }
 
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void WritesBesideCodeOnItsPageKeepTheBlocksAndPatchesInsideThemAreSeen(Engine engine)
+    {
+        using var m = new TestMachine().LongMode();
+
+        // A counter lives on the function's own page, after its code: the guest increments it on
+        // every call. Those writes touch no decoded byte, so no block is dropped or rebuilt. Then
+        // the caller patches the function's imm32 every 10th call: each patch is seen at once.
+        const ulong Counter = OtherPage + 0x800;
+        m.Load(a =>
+        {
+            a.mov(eax, 0);
+            a.ret();
+        }, OtherPage);
+        m.Load(a =>
+        {
+            var loop = a.CreateLabel();
+            var skip = a.CreateLabel();
+            a.xor(ebx, ebx);
+            a.xor(ecx, ecx);
+            a.mov(rdi, OtherPage);
+            a.mov(rsi, Counter);
+            a.Label(ref loop);
+            a.call(rdi);
+            a.add(ebx, eax);
+            a.inc(__dword_ptr[rsi]);
+            a.inc(ecx);
+            a.test(ecx, 0xF);
+            a.jnz(skip);
+            a.mov(__dword_ptr[rdi + 1], ecx); // mov eax, imm32: the imm32 becomes the call count
+            a.Label(ref skip);
+            a.cmp(ecx, 200);
+            a.jne(loop);
+            a.hlt();
+        });
+        m.RunToHlt(engine);
+
+        ulong expected = 0, imm = 0;
+        for (ulong c = 1; c <= 200; c++)
+        {
+            expected += imm;
+            if ((c & 0xF) == 0)
+            {
+                imm = c;
+            }
+        }
+
+        Assert.Equal(expected, m.Reg(CpuState.RBX));
+        Assert.Equal(200UL, m.Memory.Read(Counter, 4));
+
+        // Twelve patches drop the function's block twelve times (once each); the 200 counter
+        // writes drop nothing. Before blocks were dropped by the bytes they cover, every counter
+        // write dropped the function's block.
+        Assert.InRange(m.Cpu.Blocks.Invalidations, 12, 14);
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void APatchOfTheBytesAForwardJumpSkipsStillDropsTheBlockThatJumpsOverThem(Engine engine)
+    {
+        using var m = new TestMachine().LongMode();
+
+        // The block at OtherPage runs "mov eax, 1; jmp over; <mov eax, 2 (skipped)>; over: ret" as one
+        // block (it continues through the forward JMP). Patching the skipped bytes cannot change what
+        // it computes, but the block's recorded range covers them: dropping it is the safe answer,
+        // and the result stays right either way.
+        m.Load(a =>
+        {
+            var over = a.CreateLabel();
+            a.mov(eax, 1);
+            a.jmp(over);
+            a.mov(eax, 2);
+            a.Label(ref over);
+            a.ret();
+        }, OtherPage);
+        m.Load(a =>
+        {
+            a.mov(rdi, OtherPage);
+            a.call(rdi);
+            a.mov(ebx, eax);
+            a.mov(__byte_ptr[rdi + 8], 0x90); // inside the skipped MOV
+            a.call(rdi);
+            a.add(ebx, eax);
+            a.hlt();
+        });
+        m.RunToHlt(engine);
+        Assert.Equal(2UL, m.Reg(CpuState.RBX));
+        Assert.True(m.Cpu.Blocks.Invalidations >= 1);
+    }
+
     [Fact]
     public void RewrittenCodeOnBothPagesMatchesTheInterpreterAcrossRounds()
     {

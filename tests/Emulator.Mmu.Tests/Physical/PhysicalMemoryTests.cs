@@ -192,10 +192,10 @@ public sealed unsafe class PhysicalMemoryTests : IDisposable
     }
 
     [Fact]
-    public void WriteToMarkedCodePageRaisesCodeModifiedExactlyOnce()
+    public void WriteToMarkedCodePageRaisesCodeModifiedWithTheBytesWrittenAndClearsTheMark()
     {
-        var events = new List<ulong>();
-        _memory.CodeModified += events.Add;
+        var events = new List<(ulong Address, int Size)>();
+        _memory.CodeModified += (address, size) => events.Add((address, size));
         _memory.MarkCode(0x5123);
         Assert.True(_memory.IsCode(0x5000));
         Assert.True(_memory.IsCode(0x5FFF));
@@ -208,27 +208,44 @@ public sealed unsafe class PhysicalMemoryTests : IDisposable
         Assert.Empty(events);
 
         _memory.Write(0x5800, 4, 0x1234);
-        _memory.Write(0x5804, 4, 0x5678);
-        Assert.Equal([0x5000UL], events);
+        _memory.Write(0x5804, 4, 0x5678); // the mark is gone: no listener marked the page again
+        Assert.Equal([(0x5800UL, 4)], events);
         Assert.False(_memory.IsCode(0x5000));
         Assert.True(_memory.HostPage(0x5000, forWrite: true) != null);
+        Assert.Equal(0x1234UL, _memory.Read(0x5800, 4)); // the listener runs after the write
+    }
+
+    [Fact]
+    public void AListenerThatMarksThePageAgainSeesEveryLaterWrite()
+    {
+        var events = new List<(ulong Address, int Size)>();
+        _memory.CodeModified += (address, size) =>
+        {
+            events.Add((address, size));
+            _memory.MarkCode(address);
+        };
+        _memory.MarkCode(0x5000);
+        _memory.Write(0x5010, 2, 1);
+        _memory.Write(0x5020, 8, 2);
+        Assert.Equal([(0x5010UL, 2), (0x5020UL, 8)], events);
+        Assert.True(_memory.IsCode(0x5000));
     }
 
     [Fact]
     public void WriteSpanningTwoMarkedPagesRaisesOncePerPage()
     {
         var events = new List<ulong>();
-        _memory.CodeModified += events.Add;
+        _memory.CodeModified += (address, _) => events.Add(address);
         _memory.MarkCode(0x7000);
         _memory.MarkCode(0x8000);
         _memory.Write(0x7FFC, 8, ulong.MaxValue);
-        Assert.Equal([0x7000UL, 0x8000UL], events);
+        Assert.Equal([0x7FFCUL, 0x8000UL], events);
 
         events.Clear();
         _memory.MarkCode(0x7000);
         _memory.MarkCode(0x8000);
         _memory.WriteBytes(0x7F00, new byte[0x200]);
-        Assert.Equal([0x7000UL, 0x8000UL], events);
+        Assert.Equal([0x7F00UL, 0x8000UL], events);
     }
 
     [Fact]

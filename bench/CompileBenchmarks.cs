@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Emulator.Cpu;
 using Emulator.Cpu.Decode;
 using Emulator.Jit.Emit;
+using Emulator.Jit.Tiering;
 using Emulator.Machine;
 using Emulator.Machine.Config;
 
@@ -11,7 +12,7 @@ namespace Emulator.Bench;
 /// <summary>
 /// Where a block's compile time goes, on real blocks (issue #6: median under 300 µs per block).
 /// <c>dotnet run -c Release --project bench -- compile [bench:NAME | linux] [max-instructions]</c>
-/// (environment: COMPILE_PASSES, COMPILE_INLINE=0 for handler calls only, LINUX_GUEST_DIR)
+/// (environment: COMPILE_PASSES, COMPILE_INLINE=0 for handler calls only, COMPILE_OPTIMIZE=0 for the quick tier, COMPILE_POLICY=1 through JitCompiler, LINUX_GUEST_DIR)
 /// runs a guest on the interpreter with a recording compiler (every block entered 50 times is
 /// kept, none compiled), then compiles the recorded blocks in this process: the first pass pays
 /// for RyuJIT compiling the emitter itself (what a fresh <c>emu</c> pays), later passes are the
@@ -23,6 +24,7 @@ public static partial class CompileProfile
     private static readonly int s_passes = int.TryParse(Environment.GetEnvironmentVariable("COMPILE_PASSES"), out int p) ? p : 4;
 
     private static readonly bool s_inline = Environment.GetEnvironmentVariable("COMPILE_INLINE") != "0";
+    private static readonly bool s_optimize = Environment.GetEnvironmentVariable("COMPILE_OPTIMIZE") != "0";
 
     /// <summary>Records every block that gets hot, compiling nothing.</summary>
     private sealed class Recorder : IBlockCompiler
@@ -40,6 +42,12 @@ public static partial class CompileProfile
         long max = args.Length > 1 ? long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 300_000_000;
         var blocks = Record(guest, max);
         Console.WriteLine($"{guest}: {blocks.Count} hot blocks, {blocks.Sum(b => b.Instructions.Length)} instructions");
+        if (Environment.GetEnvironmentVariable("COMPILE_POLICY") == "1")
+        {
+            Policy(blocks);
+            return 0;
+        }
+
         for (int pass = 0; pass < s_passes; pass++)
         {
             Measure(blocks, pass == 0 ? "pass 1 (cold runtime)" : $"pass {pass + 1}");
@@ -79,6 +87,33 @@ public static partial class CompileProfile
         return recorder.Blocks;
     }
 
+    /// <summary>
+    /// The blocks through <see cref="JitCompiler"/>'s background thread, as in <c>emu</c> (warm-up,
+    /// quick tier, loops optimized, promotions of blocks that ran often enough while recorded).
+    /// </summary>
+    private static void Policy(List<Block> blocks)
+    {
+        using var jit = new JitCompiler(new JitOptions { Threshold = 0, ShareTranslations = false });
+        var watch = Stopwatch.StartNew();
+        foreach (var block in blocks)
+        {
+            jit.BlockIsHot(null!, block);
+        }
+
+        jit.Drain();
+        int promoted = jit.PromoteHotBlocks();
+        var s = jit.Statistics;
+        Console.WriteLine($"policy: {s.BlocksCompiled} compiles ({promoted} promotions) in {watch.Elapsed.TotalMilliseconds:F0} ms wall, warm-up {s.WarmUpCpuMilliseconds:F1} ms CPU, failed {s.Failures}");
+        var (total, median, p99) = s.CompileTimeSummary();
+        Console.WriteLine($"  all, wall:      total {total,8:F1} ms, median {median * 1000,7:F1} µs, p99 {p99 * 1000,8:F1} µs");
+        (total, median, p99) = s.CompileCpuTimeSummary();
+        Console.WriteLine($"  all, CPU:       total {total,8:F1} ms, median {median * 1000,7:F1} µs, p99 {p99 * 1000,8:F1} µs");
+        (total, median, p99) = s.CompileCpuTimeSummary(optimized: false);
+        Console.WriteLine($"  quick, CPU:     total {total,8:F1} ms, median {median * 1000,7:F1} µs, p99 {p99 * 1000,8:F1} µs");
+        (total, median, p99) = s.CompileCpuTimeSummary(optimized: true);
+        Console.WriteLine($"  optimized, CPU: total {total,8:F1} ms, median {median * 1000,7:F1} µs, p99 {p99 * 1000,8:F1} µs");
+    }
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
@@ -105,7 +140,7 @@ public static partial class CompileProfile
         {
             long t0 = Stopwatch.GetTimestamp();
             double c0 = ThreadCpuMicroseconds();
-            var compiled = BlockEmitter.Emit(block, inline: s_inline, dump: null, out _, out _, out _);
+            var compiled = BlockEmitter.Emit(block, inline: s_inline, dump: null, out _, out _, out _, s_optimize);
             long t1 = Stopwatch.GetTimestamp();
             double c1 = ThreadCpuMicroseconds();
             compiled(null, null);

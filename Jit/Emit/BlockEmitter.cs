@@ -27,14 +27,13 @@ public sealed unsafe partial class BlockEmitter
     private const int ArgCpu = 1;
     private const int ArgState = 2;
 
-    private static readonly Type[] s_parameters = [typeof(object), typeof(X86Cpu), typeof(CpuState*)];
     private static readonly Type[] s_handlerParameters = [typeof(X86Cpu), typeof(Instruction).MakeByRefType()];
 
     private readonly Block _block;
     private readonly Instruction[] _instructions;
     private readonly Instruction[] _pinned;
     private readonly ILGenerator _il;
-    private readonly DynamicMethod _method;
+    private readonly BlockMethod _method;
     private readonly int _bitness;
     private readonly ulong _ipMask;
     private readonly bool _inline;
@@ -53,7 +52,7 @@ public sealed unsafe partial class BlockEmitter
     private bool _loops;
     private System.Reflection.Emit.Label _loopHead;
 
-    private BlockEmitter(Block block, bool inline, bool dump)
+    private BlockEmitter(Block block, bool inline, bool dump, bool optimize)
     {
         _block = block;
         _instructions = block.Instructions;
@@ -66,18 +65,19 @@ public sealed unsafe partial class BlockEmitter
         // that the IL embeds as a constant. The array lives as long as the delegate (its target).
         _pinned = GC.AllocateArray<Instruction>(_instructions.Length, pinned: true);
         _instructions.CopyTo(_pinned, 0);
-        _method = new DynamicMethod($"Block_{block.Key.Linear:x16}", typeof(int), s_parameters, typeof(BlockEmitter).Module, skipVisibility: true);
-        _il = _method.GetILGenerator();
+        _method = BlockMethod.Create($"Block_{block.Key.Linear:x16}", optimize);
+        _il = _method.IL;
     }
 
     /// <summary>
     /// Emits the translation of <paramref name="block"/>. <paramref name="compiledLimit"/> receives
     /// the highest CS offset it fetches from or jumps to unchecked (<see cref="Block.CompiledLimit"/>),
     /// <paramref name="needsFlatStack"/> whether it assumes a flat 32-bit stack (<see cref="Block.CompiledNeedsFlatStack"/>).
+    /// <paramref name="optimize"/> false makes RyuJIT compile it quickly into slower code (<see cref="BlockMethod"/>).
     /// </summary>
-    public static CompiledBlock Emit(Block block, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined, out bool needsFlatStack)
+    public static CompiledBlock Emit(Block block, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined, out bool needsFlatStack, bool optimize = true)
     {
-        var emitter = new BlockEmitter(block, inline, dump is not null);
+        var emitter = new BlockEmitter(block, inline, dump is not null, optimize);
         var compiled = emitter.EmitBlock(out inlined);
         compiledLimit = emitter._highestTarget;
         needsFlatStack = emitter.NeedsFlatStack;
@@ -167,7 +167,7 @@ public sealed unsafe partial class BlockEmitter
             }
         }
 
-        return (CompiledBlock)_method.CreateDelegate(typeof(CompiledBlock), _pinned);
+        return _method.CreateDelegate(_pinned);
     }
 
     /// <summary>Which instructions get inline IL: those a family emitter accepts.</summary>

@@ -156,7 +156,12 @@ public sealed unsafe partial class BlockEmitter
 
         for (int k = 0; k < n; k++)
         {
-            Note($"{_instructions[k].IP:x}: {_instructions[k]}{(plan[k] ? "  [inline]" : "")}");
+            if (_listing is not null)
+            {
+                // Only for the dump: formatting an instruction costs more than emitting it.
+                Note($"{_instructions[k].IP:x}: {_instructions[k]}{(plan[k] ? "  [inline]" : "")}");
+            }
+
             if (plan[k])
             {
                 EmitInline(k);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using BenchmarkDotNet.Attributes;
 using System.Runtime.InteropServices;
 using Emulator.Cpu;
 using Emulator.Cpu.Decode;
@@ -187,4 +188,32 @@ public static partial class CompileProfile
         _ = ClockGetTime(3, out var t);
         return (t.Seconds * 1e6) + (t.Nanoseconds / 1e3);
     }
+}
+
+/// <summary>
+/// One block (<see cref="GuestLoop"/>'s loop body) emitted and compiled in each tier: the quick one
+/// (RyuJIT MinOpts in a collectible assembly) and the optimized one (a DynamicMethod).
+/// </summary>
+[MemoryDiagnoser]
+public class CompileBenchmarks
+{
+    private GuestLoop _loop = null!;
+    private Block _block = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _loop = new GuestLoop();
+        _loop.Cpu.Run(1_000);
+        _block = _loop.Cpu.Blocks.Get(_loop.Cpu.S.Rip, _loop.Cpu.CodeLinear, 64)!;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _loop.Dispose();
+
+    [Benchmark(Baseline = true)]
+    public unsafe int CompileOptimized() => BlockEmitter.Emit(_block, inline: true, dump: null, out _, out _, out _, optimize: true)(null, null);
+
+    [Benchmark]
+    public unsafe int CompileQuick() => BlockEmitter.Emit(_block, inline: true, dump: null, out _, out _, out _, optimize: false)(null, null);
 }

@@ -24,7 +24,7 @@ public class JitBenchmarks
         _loop = new GuestLoop();
         // Reset clears the block cache; shared translations make the rebuilt blocks reuse the
         // compiled code, so the measured runs pay a lookup per block, not a compile.
-        _jit = new JitCompiler(new JitOptions { Threshold = 0, Synchronous = true }).Attach(_loop.Cpu);
+        _jit = new JitCompiler(new JitOptions { Threshold = 0, Synchronous = true, OptimizeThreshold = 0 }).Attach(_loop.Cpu);
 
         // Warm up: every block of the loop compiled before the measured runs.
         _loop.Cpu.Run(10_000);

@@ -24,6 +24,12 @@ public static class Program
             return;
         }
 
+        if (args is ["compile", .. var rest])
+        {
+            // Not BenchmarkDotNet: the compile-time profile of recorded guest blocks (CompileBenchmarks.cs).
+            Environment.Exit(CompileProfile.Run(rest));
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }

@@ -18,7 +18,8 @@ public static class TranslationCache
 
     private static readonly ConcurrentDictionary<string, Translation> s_translations = new();
 
-    public sealed record Translation(CompiledBlock Code, ulong Limit, int Inlined, bool NeedsFlatStack);
+    /// <param name="Optimized">Compiled with full optimization (else the quick tier, which a later promotion replaces here).</param>
+    public sealed record Translation(CompiledBlock Code, ulong Limit, int Inlined, bool NeedsFlatStack, bool Optimized = true);
 
     /// <summary>The key of a block: its code size and the raw bytes of its decoded instructions.</summary>
     public static string KeyOf(Block block)

@@ -27,14 +27,13 @@ public sealed unsafe partial class BlockEmitter
     private const int ArgCpu = 1;
     private const int ArgState = 2;
 
-    private static readonly Type[] s_parameters = [typeof(object), typeof(X86Cpu), typeof(CpuState*)];
     private static readonly Type[] s_handlerParameters = [typeof(X86Cpu), typeof(Instruction).MakeByRefType()];
 
     private readonly Block _block;
     private readonly Instruction[] _instructions;
     private readonly Instruction[] _pinned;
     private readonly ILGenerator _il;
-    private readonly DynamicMethod _method;
+    private readonly BlockMethod _method;
     private readonly int _bitness;
     private readonly ulong _ipMask;
     private readonly bool _inline;
@@ -48,7 +47,7 @@ public sealed unsafe partial class BlockEmitter
     private ulong[] _liveAfter = [];
     private ulong _highestTarget;
 
-    private BlockEmitter(Block[] members, bool inline, bool dump)
+    private BlockEmitter(Block[] members, bool inline, bool dump, bool optimize)
     {
         _block = members[0];
         _members = members;
@@ -62,8 +61,8 @@ public sealed unsafe partial class BlockEmitter
         // that the IL embeds as a constant. The array lives as long as the delegate (its target).
         _pinned = GC.AllocateArray<Instruction>(_instructions.Length, pinned: true);
         _instructions.CopyTo(_pinned, 0);
-        _method = new DynamicMethod($"{(members.Length == 1 ? "Block" : "Region")}_{_block.Key.Linear:x16}", typeof(int), s_parameters, typeof(BlockEmitter).Module, skipVisibility: true);
-        _il = _method.GetILGenerator();
+        _method = BlockMethod.Create($"{(members.Length == 1 ? "Block" : "Region")}_{_block.Key.Linear:x16}", optimize);
+        _il = _method.IL;
         InitMembers();
     }
 
@@ -71,10 +70,11 @@ public sealed unsafe partial class BlockEmitter
     /// Emits the translation of <paramref name="block"/>. <paramref name="compiledLimit"/> receives
     /// the highest CS offset it fetches from or jumps to unchecked (<see cref="Block.CompiledLimit"/>),
     /// <paramref name="needsFlatStack"/> whether it assumes a flat 32-bit stack (<see cref="Block.CompiledNeedsFlatStack"/>).
+    /// <paramref name="optimize"/> false makes RyuJIT compile it quickly into slower code (<see cref="BlockMethod"/>).
     /// </summary>
-    public static CompiledBlock Emit(Block block, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined, out bool needsFlatStack)
+    public static CompiledBlock Emit(Block block, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined, out bool needsFlatStack, bool optimize = true)
     {
-        return Emit([block], inline, dump, out compiledLimit, out inlined, out needsFlatStack, out _);
+        return Emit([block], inline, dump, out compiledLimit, out inlined, out needsFlatStack, out _, optimize);
     }
 
     /// <summary>
@@ -82,9 +82,9 @@ public sealed unsafe partial class BlockEmitter
     /// from one page, the entry first, with direct branches between them. Members that no branch
     /// inside the region reaches are left out of the code; <paramref name="reached"/> counts the rest.
     /// </summary>
-    public static CompiledBlock Emit(Block[] members, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined, out bool needsFlatStack, out int reached)
+    public static CompiledBlock Emit(Block[] members, bool inline, Action<string>? dump, out ulong compiledLimit, out int inlined, out bool needsFlatStack, out int reached, bool optimize = true)
     {
-        var emitter = new BlockEmitter(members, inline, dump is not null);
+        var emitter = new BlockEmitter(members, inline, dump is not null, optimize);
         var compiled = emitter.EmitBlock(out inlined);
         compiledLimit = emitter._highestTarget;
         needsFlatStack = emitter.NeedsFlatStack;
@@ -161,7 +161,12 @@ public sealed unsafe partial class BlockEmitter
                 continue;
             }
 
-            Note($"{_instructions[k].IP:x}: {_instructions[k]}{(plan[k] ? "  [inline]" : "")}");
+            if (_listing is not null)
+            {
+                // Only for the dump: formatting an instruction costs more than emitting it.
+                Note($"{_instructions[k].IP:x}: {_instructions[k]}{(plan[k] ? "  [inline]" : "")}");
+            }
+
             if (plan[k] && Tiering.RegionBuilder.IsIndirectJump(in _instructions[k]))
             {
                 EmitIndirectJump(k);
@@ -181,7 +186,7 @@ public sealed unsafe partial class BlockEmitter
             throw new NotSupportedException($"region of {_il.ILOffset} IL bytes (RyuJIT would not optimise it)");
         }
 
-        return (CompiledBlock)_method.CreateDelegate(typeof(CompiledBlock), _pinned);
+        return _method.CreateDelegate(_pinned);
     }
 
     /// <summary>RyuJIT compiles methods above 60,000 IL bytes without optimisation (MinOpts); regions stay below.</summary>

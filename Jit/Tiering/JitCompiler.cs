@@ -5,6 +5,7 @@ using Emulator.Cpu;
 using Emulator.Cpu.Decode;
 using Emulator.Jit.Cache;
 using Emulator.Jit.Emit;
+using Iced.Intel;
 
 namespace Emulator.Jit.Tiering;
 
@@ -21,6 +22,11 @@ namespace Emulator.Jit.Tiering;
 /// block; when they are not built or warm yet, the block gets its own translation and is looked
 /// at again after <see cref="JitOptions.RegionDelay"/> more entries (then after twice as many
 /// entries each time). A block that is already part of a region gets only its own translation.
+/// A hot block gets the quick tier first (<see cref="JitOptions.OptimizeThreshold"/>): RyuJIT's full
+/// optimization costs about a millisecond per block, MinOpts a tenth of it. Blocks entered
+/// <see cref="JitOptions.OptimizeThreshold"/> times are compiled again optimized by the background
+/// thread when it has no new hot block to compile (never by the vCPU thread). Regions are always
+/// compiled optimized: they are formed only from blocks that stayed hot.
 /// </summary>
 public sealed class JitCompiler : IBlockCompiler, IDisposable
 {
@@ -129,10 +135,20 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
 
     private int _pending;
 
+    // How long the idle compiler thread waits for a hot block before it looks for blocks to optimize.
+    private const int IdlePollMilliseconds = 20;
+
     private void CompileLoop()
     {
-        foreach (var work in _queue!.GetConsumingEnumerable())
+        WarmUp.Run(Statistics, _options.InlineFastPaths);
+        while (!_queue!.IsCompleted)
         {
+            if (!_queue.TryTake(out var work, IdlePollMilliseconds))
+            {
+                PromoteHotBlocks();
+                continue;
+            }
+
             if (work.Block.Valid)
             {
                 Compile(work);
@@ -144,9 +160,9 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
 
     private void Compile(Work work)
     {
-        if (work.Members is null || !CompileRegion(work.Members))
+        if ((work.Members is null || !CompileRegion(work.Members)) && work.Block.Compiled is null)
         {
-            Compile(work.Block);
+            Compile(work.Block, OptimizeAtOnce(work.Block));
         }
     }
 
@@ -188,28 +204,100 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         }
     }
 
-    private unsafe void Compile(Block block)
+    /// <summary>Quickly compiled blocks, with the translation they got (checked when promoting).</summary>
+    private readonly List<(Block Block, CompiledBlock Quick)> _quick = [];
+    private readonly Lock _quickLock = new();
+
+    /// <summary>
+    /// Compiles optimized every quickly compiled block entered at least
+    /// <see cref="JitOptions.OptimizeThreshold"/> times, and forgets the invalidated ones. The
+    /// background thread calls it when idle; in <see cref="JitOptions.Synchronous"/> mode nothing
+    /// does, so tests call it. Returns how many blocks it compiled. A newly hot block queued
+    /// meanwhile stops it (the rest waits for the next idle moment): interpreted blocks first.
+    /// </summary>
+    public int PromoteHotBlocks()
     {
-        if (block.Compiled is not null)
+        if (_options.OptimizeThreshold <= 0)
         {
-            return;
+            return 0;
         }
 
+        List<(Block Block, CompiledBlock Quick)> due = [];
+        lock (_quickLock)
+        {
+            // Entry counts are read racily from the vCPU thread: a stale count only delays a promotion.
+            _quick.RemoveAll(q => !q.Block.Valid || q.Block.Compiled != q.Quick);
+            foreach (var q in _quick)
+            {
+                if (q.Block.Executions >= _options.OptimizeThreshold)
+                {
+                    due.Add(q);
+                }
+            }
+        }
+
+        int promoted = 0;
+        foreach (var q in due)
+        {
+            if (_queue is { Count: > 0 })
+            {
+                break;
+            }
+
+            lock (_quickLock)
+            {
+                _quick.Remove(q);
+            }
+
+            if (q.Block.Valid && q.Block.Compiled == q.Quick && Compile(q.Block, optimize: true))
+            {
+                promoted++;
+                Statistics.Promoted();
+            }
+        }
+
+        return promoted;
+    }
+
+    /// <summary>Whether a newly hot block skips the quick tier: no quick tier, or a one-block loop.</summary>
+    private bool OptimizeAtOnce(Block block) => _options.OptimizeThreshold <= 0 || IsOneBlockLoop(block);
+
+    /// <summary>
+    /// The block's last instruction is a direct JMP or Jcc to its first: the translation loops
+    /// inside itself, so its entry count says little about how much it runs.
+    /// </summary>
+    internal static bool IsOneBlockLoop(Block block)
+    {
+        ref readonly var last = ref block.Instructions[^1];
+        ulong mask = block.Key.Bitness == 64 ? ulong.MaxValue : block.Key.Bitness == 32 ? 0xFFFF_FFFFUL : 0xFFFFUL;
+        return last.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64
+            && (last.Mnemonic == Mnemonic.Jmp || last.Code.IsJccShortOrNear())
+            && (last.NearBranchTarget & mask) == (block.Instructions[0].IP & mask);
+    }
+
+    /// <summary>Compiles and publishes <paramref name="block"/>; false when it stays as it was.</summary>
+    private unsafe bool Compile(Block block, bool optimize)
+    {
         string? key = _options.ShareTranslations && _options.Dump is null ? TranslationCache.KeyOf(block) : null;
-        if (key is not null && TranslationCache.TryGet(key, out var cached) && cached.Inlined >= 0 == _options.InlineFastPaths)
+        if (key is not null && TranslationCache.TryGet(key, out var cached) && cached.Inlined >= 0 == _options.InlineFastPaths && (cached.Optimized || !optimize))
         {
             block.CompiledLimit = cached.Limit;
             block.CompiledNeedsFlatStack = cached.NeedsFlatStack;
             block.Compiled = cached.Code;
             Statistics.Reused();
-            return;
+            if (!cached.Optimized)
+            {
+                Remember(block, cached.Code);
+            }
+
+            return true;
         }
 
         var watch = Stopwatch.StartNew();
         double cpuStart = ThreadCpuClock.Milliseconds();
         try
         {
-            var compiled = BlockEmitter.Emit(block, _options.InlineFastPaths, _options.Dump, out ulong limit, out int inlined, out bool flatStack);
+            var compiled = BlockEmitter.Emit(block, _options.InlineFastPaths, _options.Dump, out ulong limit, out int inlined, out bool flatStack, optimize);
 
             // The first call compiles; a null CPU makes the method return before touching anything.
             compiled(null, null);
@@ -218,17 +306,43 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
             block.CompiledLimit = limit;
             block.CompiledNeedsFlatStack = flatStack;
             block.Compiled = compiled;
-            Statistics.Compiled(block.Instructions.Length, inlined, watch.Elapsed.TotalMilliseconds, cpu);
+            Statistics.Compiled(block.Instructions.Length, inlined, watch.Elapsed.TotalMilliseconds, cpu, optimize);
             if (key is not null)
             {
-                TranslationCache.Add(key, new TranslationCache.Translation(compiled, limit, _options.InlineFastPaths ? inlined : -1, flatStack));
+                TranslationCache.Add(key, new TranslationCache.Translation(compiled, limit, _options.InlineFastPaths ? inlined : -1, flatStack, optimize));
             }
+
+            if (!optimize)
+            {
+                Remember(block, compiled);
+            }
+
+            return true;
         }
-        catch (Exception e) when (e is InvalidProgramException or NotSupportedException or InvalidOperationException or ArgumentException)
+        catch (Exception e) when (!optimize && e is InvalidProgramException or NotSupportedException or InvalidOperationException or ArgumentException or MemberAccessException or TypeLoadException)
+        {
+            // The quick tier's method lives in another assembly (BlockMethod): IL that reaches
+            // a non-public member compiles only as a DynamicMethod.
+            _cpu?.Log?.Invoke($"jit: quick tier cannot compile block at {block.Key.Linear:x}, optimizing: {e.GetType().Name}: {e.Message}");
+            return Compile(block, optimize: true);
+        }
+        catch (Exception e) when (e is InvalidProgramException or NotSupportedException or InvalidOperationException or ArgumentException or MemberAccessException)
         {
             // A translator bug costs speed, not correctness: the block stays interpreted.
             Statistics.Failed();
             _cpu?.Log?.Invoke($"jit: cannot compile block at {block.Key.Linear:x}: {e.GetType().Name}: {e.Message}");
+            return false;
+        }
+    }
+
+    private void Remember(Block block, CompiledBlock quick)
+    {
+        if (_options.OptimizeThreshold > 0)
+        {
+            lock (_quickLock)
+            {
+                _quick.Add((block, quick));
+            }
         }
     }
 

@@ -6,6 +6,11 @@ public sealed class JitStatistics
     private readonly Lock _lock = new();
     private readonly List<double> _compileMilliseconds = [];
     private readonly List<double> _compileCpuMilliseconds = [];
+    private readonly List<double> _quickCpuMilliseconds = [];
+    private readonly List<double> _optimizedCpuMilliseconds = [];
+    private long _promoted;
+    private long _quick;
+    private double _warmUpCpuMilliseconds;
     private long _blocksCompiled;
     private long _instructionsCompiled;
     private long _instructionsInlined;
@@ -24,17 +29,51 @@ public sealed class JitStatistics
     /// <summary>Compiled blocks dropped because their code changed (or the cache was cleared).</summary>
     public long Invalidated => Interlocked.Read(ref _invalidated);
 
-    internal void Compiled(int instructions, int inlined, double milliseconds, double cpuMilliseconds = double.NaN)
+    internal void Compiled(int instructions, int inlined, double milliseconds, double cpuMilliseconds = double.NaN, bool optimized = true)
     {
         Interlocked.Increment(ref _blocksCompiled);
         Interlocked.Add(ref _instructionsCompiled, instructions);
         Interlocked.Add(ref _instructionsInlined, inlined);
+        if (!optimized)
+        {
+            Interlocked.Increment(ref _quick);
+        }
+
         lock (_lock)
         {
             _compileMilliseconds.Add(milliseconds);
             if (!double.IsNaN(cpuMilliseconds))
             {
                 _compileCpuMilliseconds.Add(cpuMilliseconds);
+                (optimized ? _optimizedCpuMilliseconds : _quickCpuMilliseconds).Add(cpuMilliseconds);
+            }
+        }
+    }
+
+    /// <summary>Compiles in the quick tier (RyuJIT MinOpts); the rest of <see cref="BlocksCompiled"/> were optimized.</summary>
+    public long BlocksCompiledQuickly => Interlocked.Read(ref _quick);
+
+    internal void Promoted() => Interlocked.Increment(ref _promoted);
+
+    /// <summary>Quickly compiled blocks compiled again optimized (JitOptions.OptimizeThreshold); each also counts in <see cref="BlocksCompiled"/>.</summary>
+    public long BlocksPromoted => Interlocked.Read(ref _promoted);
+
+    internal void WarmedUp(double cpuMilliseconds)
+    {
+        lock (_lock)
+        {
+            _warmUpCpuMilliseconds = cpuMilliseconds;
+        }
+    }
+
+    /// <summary>Thread CPU time the compiler thread spent compiling its warm-up blocks (not in the compile times), 0 if it did not.</summary>
+    public double WarmUpCpuMilliseconds
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _warmUpCpuMilliseconds;
             }
         }
     }
@@ -100,6 +139,15 @@ public sealed class JitStatistics
         lock (_lock)
         {
             return Summary([.. _compileCpuMilliseconds]);
+        }
+    }
+
+    /// <summary>As <see cref="CompileCpuTimeSummary()"/> for one tier: the quick one, or the optimized one (promotions included).</summary>
+    public (double Total, double Median, double P99) CompileCpuTimeSummary(bool optimized)
+    {
+        lock (_lock)
+        {
+            return Summary([.. optimized ? _optimizedCpuMilliseconds : _quickCpuMilliseconds]);
         }
     }
 

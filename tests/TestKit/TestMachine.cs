@@ -166,6 +166,12 @@ public sealed class TestMachine : IDisposable
     /// <summary>Block entries before the JIT compiles a block in <see cref="Engine.Jit"/> runs (0: on first entry).</summary>
     public long JitThreshold { get; set; }
 
+    /// <summary>
+    /// <see cref="JitOptions.OptimizeThreshold"/> of <see cref="Engine.Jit"/> runs: by default blocks
+    /// other than one-block loops get the quick tier (RyuJIT MinOpts); 0 compiles every block optimized.
+    /// </summary>
+    public long JitOptimizeThreshold { get; set; } = new JitOptions().OptimizeThreshold;
+
     /// <summary>Runs on <paramref name="engine"/> until HLT (or the budget), returning why it stopped.</summary>
     public StopReason Run(Engine engine = Engine.Interpreter, long budget = 1_000_000)
     {
@@ -176,7 +182,7 @@ public sealed class TestMachine : IDisposable
                 Jit = null;
                 return Cpu.Run(budget);
             case Engine.Jit:
-                Jit ??= new JitCompiler(new JitOptions { Threshold = JitThreshold, Synchronous = true }).Attach(Cpu);
+                Jit ??= new JitCompiler(new JitOptions { Threshold = JitThreshold, Synchronous = true, OptimizeThreshold = JitOptimizeThreshold }).Attach(Cpu);
                 return Cpu.Run(budget);
             default:
                 throw new ArgumentOutOfRangeException(nameof(engine));

@@ -17,9 +17,15 @@ public static class EngineParity
 
     public sealed record Outcome(StopReason Reason, ulong[] Gpr, ulong Rip, ulong Rflags, ulong Retired, byte[] Data, byte[] Stack, long Inlined, long CompiledInstructions, long RegionTransitions = 0, long RegionsDropped = 0);
 
-    public static Outcome Run(Engine engine, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags)
+    /// <param name="optimizeThreshold">The JIT's <see cref="Emulator.Jit.Tiering.JitOptions.OptimizeThreshold"/>; null keeps the default (quick tier first).</param>
+    public static Outcome Run(Engine engine, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags, long? optimizeThreshold = null)
     {
         using var m = new TestMachine().Mode(bitness).Load(program);
+        if (optimizeThreshold is { } threshold)
+        {
+            m.JitOptimizeThreshold = threshold;
+        }
+
         for (int r = 0; r < 16; r++)
         {
             m.S.Gpr[r] = gpr[r];
@@ -45,11 +51,35 @@ public static class EngineParity
         return new Outcome(reason, regs, m.S.Rip, m.S.Rflags, m.S.InstructionsRetired, outData, stack, m.Jit?.Statistics.InstructionsInlined ?? 0, m.Cpu.CompiledInstructions, m.Cpu.RegionTransitions, m.Jit?.Statistics.RegionsDropped ?? 0);
     }
 
-    /// <summary>Runs on both engines and asserts equal outcomes; returns the JIT's.</summary>
+    /// <summary>
+    /// Runs on both engines and asserts equal outcomes; returns the JIT's. The JIT runs either tier
+    /// policy, chosen by the label (deterministically, about half each): the quick tier first, or
+    /// every block optimized at once (<see cref="Emulator.Jit.Tiering.JitOptions.OptimizeThreshold"/> 0).
+    /// Running both for every program would double the parity tests' time.
+    /// </summary>
     public static Outcome AssertSame(string label, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags)
     {
+        bool optimized = (StableHash(label) & 1) != 0;
         var expected = Run(Engine.Interpreter, bitness, program, gpr, flags);
-        var actual = Run(Engine.Jit, bitness, program, gpr, flags);
+        var actual = Run(Engine.Jit, bitness, program, gpr, flags, optimized ? 0 : null);
+        AssertEqual(optimized ? $"{label} (optimized)" : label, expected, actual);
+        return actual;
+    }
+
+    /// <summary>FNV-1a of the label (string.GetHashCode differs between runs).</summary>
+    private static uint StableHash(string text)
+    {
+        uint hash = 2166136261;
+        foreach (char c in text)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+
+        return hash;
+    }
+
+    private static void AssertEqual(string label, Outcome expected, Outcome actual)
+    {
         Assert.True(expected.Reason == actual.Reason, $"{label}: stop {actual.Reason}, interpreter {expected.Reason}");
         for (int r = 0; r < 16; r++)
         {
@@ -61,6 +91,5 @@ public static class EngineParity
         Assert.True(expected.Retired == actual.Retired, $"{label}: retired {actual.Retired}, interpreter {expected.Retired}");
         Assert.True(expected.Data.AsSpan().SequenceEqual(actual.Data), $"{label}: data pages differ");
         Assert.True(expected.Stack.AsSpan().SequenceEqual(actual.Stack), $"{label}: stack differs");
-        return actual;
     }
 }

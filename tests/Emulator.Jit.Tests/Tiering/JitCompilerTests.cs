@@ -84,4 +84,97 @@ public class JitCompilerTests
 
         Assert.True(reused >= 2, $"reused {reused}");
     }
+
+    /// <summary>
+    /// Sum 1..n in a loop of two blocks (a Jcc that is never taken splits the body), so neither is
+    /// a one-block loop: both get the quick tier.
+    /// </summary>
+    private static void TwoBlockSumLoop(Assembler a)
+    {
+        var loop = a.CreateLabel();
+        var skip = a.CreateLabel();
+        a.xor(eax, eax);
+        a.mov(ecx, 1000);
+        a.Label(ref loop);
+        a.add(rax, rcx);
+        a.test(ecx, 0);
+        a.jnz(skip);
+        a.Label(ref skip);
+        a.dec(rcx);
+        a.jnz(loop);
+        a.hlt();
+    }
+
+    [Fact]
+    public void BlocksGetTheQuickTierAndOneBlockLoopsTheOptimizedOne()
+    {
+        using var m = new TestMachine().LongMode().Load(SumLoop);
+        using var jit = new JitCompiler(new JitOptions { Threshold = 0, Synchronous = true, ShareTranslations = false }).Attach(m.Cpu);
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100_000));
+        Assert.Equal(500_500UL, m.Reg(CpuState.RAX));
+
+        // Blocks: the set-up (quick), the loop (optimized at once), the HLT (quick).
+        Assert.Equal(3, jit.Statistics.BlocksCompiled);
+        Assert.Equal(2, jit.Statistics.BlocksCompiledQuickly);
+        Assert.Equal(0, jit.PromoteHotBlocks());
+    }
+
+    [Fact]
+    public void OptimizeThresholdZeroCompilesEveryBlockOptimized()
+    {
+        using var m = new TestMachine().LongMode().Load(TwoBlockSumLoop);
+        using var jit = new JitCompiler(new JitOptions { Threshold = 0, Synchronous = true, ShareTranslations = false, OptimizeThreshold = 0 }).Attach(m.Cpu);
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100_000));
+        Assert.Equal(500_500UL, m.Reg(CpuState.RAX));
+        Assert.True(jit.Statistics.BlocksCompiled >= 3);
+        Assert.Equal(0, jit.Statistics.BlocksCompiledQuickly);
+        Assert.Equal(0, jit.PromoteHotBlocks());
+    }
+
+    [Fact]
+    public void OftenEnteredQuickBlocksArePromotedToOptimizedCode()
+    {
+        // Regions off: a two-block loop would become a region (always optimized), not two quick blocks.
+        using var m = new TestMachine().LongMode().Load(TwoBlockSumLoop);
+        using var jit = new JitCompiler(new JitOptions { Threshold = 0, Synchronous = true, ShareTranslations = false, OptimizeThreshold = 500, Regions = false }).Attach(m.Cpu);
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100_000));
+        Assert.Equal(500_500UL, m.Reg(CpuState.RAX));
+        long quick = jit.Statistics.BlocksCompiledQuickly;
+        Assert.Equal(jit.Statistics.BlocksCompiled, quick);
+
+        // The two loop blocks ran 1000 times each; the set-up and HLT blocks once.
+        Assert.Equal(2, jit.PromoteHotBlocks());
+        Assert.Equal(2, jit.Statistics.BlocksPromoted);
+        Assert.Equal(quick + 2, jit.Statistics.BlocksCompiled);
+        Assert.Equal(0, jit.PromoteHotBlocks());
+
+        // The optimized translations run the loop again, to the same result.
+        m.S.Rip = TestMachine.CodeAddress;
+        m.S.Halted = 0;
+        long before = m.Cpu.CompiledInstructions;
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(100_000));
+        Assert.Equal(500_500UL, m.Reg(CpuState.RAX));
+        Assert.True(m.Cpu.CompiledInstructions - before >= 4900, $"compiled instructions: {m.Cpu.CompiledInstructions - before}");
+        Assert.Equal(quick + 2, jit.Statistics.BlocksCompiled);
+    }
+
+    [Fact]
+    public void BackgroundCompilerPromotesHotBlocksWhenIdle()
+    {
+        using var m = new TestMachine().LongMode().Load(TwoBlockSumLoop);
+        using var jit = new JitCompiler(new JitOptions { Threshold = 10, ShareTranslations = false, OptimizeThreshold = 100, Regions = false }).Attach(m.Cpu);
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(1_000_000));
+        Assert.Equal(500_500UL, m.Reg(CpuState.RAX));
+        jit.Drain();
+
+        // The idle thread looks for blocks to promote every few milliseconds; wait for it (bounded).
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (jit.Statistics.BlocksPromoted < 2 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(5);
+        }
+
+        Assert.Equal(2, jit.Statistics.BlocksPromoted);
+        Assert.Equal(0, jit.Statistics.Failures);
+    }
 }

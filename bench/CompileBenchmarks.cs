@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using BenchmarkDotNet.Attributes;
 using System.Runtime.InteropServices;
+using BenchmarkDotNet.Attributes;
 using Emulator.Cpu;
 using Emulator.Cpu.Decode;
 using Emulator.Jit.Emit;
@@ -35,6 +35,10 @@ public static partial class CompileProfile
         public long Threshold => 50;
 
         public void BlockIsHot(X86Cpu cpu, Block block) => Blocks.Add(block);
+
+        public void BlockStaysHot(X86Cpu cpu, Block block)
+        {
+        }
     }
 
     public static int Run(string[] args)

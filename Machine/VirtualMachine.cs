@@ -79,7 +79,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         Board.Lapic.InterruptRequested += OnApicInterrupt;
         if (config.Accel == Accelerator.Jit)
         {
-            Jit = new JitCompiler(new JitOptions { Threshold = config.JitThreshold }).Attach(Cpu);
+            Jit = new JitCompiler(new JitOptions { Threshold = config.JitThreshold, Dump = HandlerProfile.DumpRequested ? HandlerProfile.WriteDump : null }).Attach(Cpu);
         }
 
         try
@@ -454,6 +454,10 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             var (cpuTotal, cpuMedian, cpuP99) = s.CompileCpuTimeSummary();
             w.WriteLine($"emu: stats: compile CPU time total {cpuTotal:F1} ms, median {cpuMedian:F3} ms, p99 {cpuP99:F3} ms");
             w.WriteLine($"emu: stats: compiled block entries {Cpu.CompiledEntries}, left early {Cpu.CompiledEarlyExits}");
+            if (HandlerProfile.Enabled)
+            {
+                HandlerProfile.Report(w);
+            }
         }
 
         long hits = Cpu.Tlb.Hits, misses = Cpu.Tlb.Misses;

@@ -20,7 +20,7 @@ public sealed partial class BlockEmitter
     private LocalBuilder? _a;
     private LocalBuilder? _b;
     private LocalBuilder? _r;
-    private LocalBuilder? _sum;
+    private LocalBuilder? _scratch;
 
     private LocalBuilder A => _a ??= _il.DeclareLocal(typeof(ulong));
 
@@ -28,7 +28,8 @@ public sealed partial class BlockEmitter
 
     private LocalBuilder R => _r ??= _il.DeclareLocal(typeof(ulong));
 
-    private LocalBuilder Sum => _sum ??= _il.DeclareLocal(typeof(ulong));
+    /// <summary>A value local of the families that must not disturb A, B and R (which may hold a pending flag record).</summary>
+    private LocalBuilder Scratch => _scratch ??= _il.DeclareLocal(typeof(ulong));
 
     private enum FlagKind
     {
@@ -97,8 +98,6 @@ public sealed partial class BlockEmitter
             case Mnemonic.Add or Mnemonic.Inc:
                 _il.Emit(OpCodes.Ldloc, B);
                 _il.Emit(OpCodes.Add);
-                _il.Emit(OpCodes.Stloc, Sum);
-                _il.Emit(OpCodes.Ldloc, Sum);
                 kind = FlagKind.Add;
                 break;
             case Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.Dec or Mnemonic.Neg:
@@ -152,7 +151,8 @@ public sealed partial class BlockEmitter
 
         if (mnemonic != Mnemonic.Not)
         {
-            EmitFlags(kind, _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified), size);
+            // Computed where needed (BlockEmitter.Flags.cs).
+            SetPendingFlags(k, kind, size, _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified));
         }
 
         if (memory && mnemonic is not (Mnemonic.Cmp or Mnemonic.Test))
@@ -162,7 +162,7 @@ public sealed partial class BlockEmitter
     }
 
     /// <summary>
-    /// Sets the flags in <paramref name="need"/> from the locals A, B, R (and Sum for additions),
+    /// Sets the flags in <paramref name="need"/> from the locals A, B and R,
     /// as Arith.Add, Arith.Sub and Arith.Logic do; the other flags keep their values.
     /// </summary>
     private void EmitFlags(FlagKind kind, ulong need, int size)
@@ -187,22 +187,13 @@ public sealed partial class BlockEmitter
                 _il.Emit(OpCodes.Clt_Un);
                 _il.Emit(OpCodes.Conv_U8);
             }
-            else if (size == 8)
+            else
             {
-                // CF: the 64-bit sum wrapped, r < a.
+                // CF: the sum wrapped at the operand width, r < a (both zero-extended from it).
                 _il.Emit(OpCodes.Ldloc, R);
                 _il.Emit(OpCodes.Ldloc, A);
                 _il.Emit(OpCodes.Clt_Un);
                 _il.Emit(OpCodes.Conv_U8);
-            }
-            else
-            {
-                // CF: the carry out of the operand width, bit n of the untruncated sum.
-                _il.Emit(OpCodes.Ldloc, Sum);
-                _il.Emit(OpCodes.Ldc_I4, bits);
-                _il.Emit(OpCodes.Shr_Un);
-                _il.Emit(OpCodes.Ldc_I8, 1L);
-                _il.Emit(OpCodes.And);
             }
 
             _il.Emit(OpCodes.Or);

@@ -41,7 +41,7 @@ public sealed partial class BlockEmitter
         {
             // The condition reads only the flags local; the exits store the registers.
             var back = _il.DefineLabel();
-            bool invert = EmitCondition(i.ConditionCode);
+            bool invert = EmitConditionValue(i.ConditionCode);
             _il.Emit(invert ? OpCodes.Brfalse : OpCodes.Brtrue, back);
             SpillDirtyOnSidePath();
             StoreRip(i.NextIP);
@@ -51,9 +51,11 @@ public sealed partial class BlockEmitter
             return;
         }
 
-        SpillDirty();
         var taken = _il.DefineLabel();
-        bool negate = EmitCondition(i.ConditionCode);
+        bool negate = EmitConditionValue(i.ConditionCode);
+        _il.Emit(OpCodes.Stloc, Condition);
+        SpillDirty();
+        _il.Emit(OpCodes.Ldloc, Condition);
         _il.Emit(negate ? OpCodes.Brfalse : OpCodes.Brtrue, taken);
         StoreRip(i.NextIP);
         Return(k);

@@ -107,6 +107,7 @@ public sealed partial class BlockEmitter
     private void EmitInline(int k)
     {
         ref readonly Instruction i = ref _instructions[k];
+        SettleFlagsBefore(k);
         switch (i.Mnemonic)
         {
             case Mnemonic.Mov:

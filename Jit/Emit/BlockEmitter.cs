@@ -132,6 +132,7 @@ public sealed unsafe partial class BlockEmitter
         }
 
         inlined = plan.Count(p => p);
+        _pure = pure;
 
         // A call with a null CPU only makes the runtime compile the method (JitCompiler's warm-up).
         var body = _il.DefineLabel();
@@ -146,11 +147,14 @@ public sealed unsafe partial class BlockEmitter
         _loops = plan[n - 1] && IsBackEdge(in _instructions[n - 1]);
         if (_loops)
         {
+            PrepareLoopFlags();
+
             // Back edges arrive with locals newer than the state: treat every local as dirty here,
             // so that any exit of the body stores them (a clean local stores the value it holds).
             _loopHead = _il.DefineLabel();
             _il.MarkLabel(_loopHead);
             MarkAllDirty();
+            EnterLoopFlags();
             Note("loop:");
         }
 
@@ -323,6 +327,9 @@ public sealed unsafe partial class BlockEmitter
         _il.Emit(OpCodes.Ldc_I4_1);
         _il.Emit(OpCodes.Sub);
         _il.Emit(OpCodes.Stind_I4);
+        var state = SaveFlagState();
+        LeaveByBackEdgeFlags();
+        RestoreFlagState(state);
         _il.Emit(OpCodes.Br, _loopHead);
         _il.MarkLabel(leave);
         SpillDirtyOnSidePath();
@@ -333,6 +340,7 @@ public sealed unsafe partial class BlockEmitter
     /// <summary>Stores every register local newer than the state (before a handler call or an exit).</summary>
     private void SpillDirty()
     {
+        MaterializeFlags();
         for (int r = 0; r < 16; r++)
         {
             if (_dirty[r])
@@ -357,10 +365,10 @@ public sealed unsafe partial class BlockEmitter
     private void SpillDirtyOnSidePath()
     {
         var dirty = (bool[])_dirty.Clone();
-        bool flagsDirty = _flagsDirty;
+        var flags = SaveFlagState();
         SpillDirty();
         dirty.CopyTo(_dirty, 0);
-        _flagsDirty = flagsDirty;
+        RestoreFlagState(flags);
     }
 
     private void StoreRip(ulong rip)
@@ -402,6 +410,19 @@ public sealed unsafe partial class BlockEmitter
     private void EmitCalli(int k)
     {
         ref readonly Instruction i = ref _instructions[k];
+
+        if (Tiering.HandlerProfile.Enabled)
+        {
+            // SAFETY: the counters live on the pinned heap for the whole process.
+            _il.Emit(OpCodes.Ldc_I8, (long)(nint)Unsafe.AsPointer(ref Tiering.HandlerProfile.Counts[(int)i.Code]));
+            _il.Emit(OpCodes.Conv_U);
+            _il.Emit(OpCodes.Dup);
+            _il.Emit(OpCodes.Ldind_I8);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Conv_I8);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stind_I8);
+        }
 
         // As the interpreter: RIP already points after the instruction while its handler runs.
         StoreRip(i.NextIP);

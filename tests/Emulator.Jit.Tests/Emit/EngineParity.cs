@@ -17,7 +17,7 @@ public static class EngineParity
 
     public sealed record Outcome(StopReason Reason, ulong[] Gpr, ulong Rip, ulong Rflags, ulong Retired, byte[] Data, byte[] Stack, long Inlined, long CompiledInstructions);
 
-    public static Outcome Run(Engine engine, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags)
+    public static Outcome Run(Engine engine, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags, long budget = 100_000)
     {
         using var m = new TestMachine().Mode(bitness).Load(program);
         for (int r = 0; r < 16; r++)
@@ -30,7 +30,7 @@ public static class EngineParity
         var data = new byte[0x2000];
         random.NextBytes(data);
         m.Memory.WriteBytes(DataAddress, data);
-        var reason = m.Run(engine, 100_000);
+        var reason = m.Run(engine, budget);
         Assert.DoesNotContain(m.Log, line => line.Contains("internal error", StringComparison.Ordinal) || line.Contains("jit:", StringComparison.Ordinal));
         var outData = new byte[data.Length];
         var stack = new byte[0x200];
@@ -46,10 +46,10 @@ public static class EngineParity
     }
 
     /// <summary>Runs on both engines and asserts equal outcomes; returns the JIT's.</summary>
-    public static Outcome AssertSame(string label, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags)
+    public static Outcome AssertSame(string label, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags, long budget = 100_000)
     {
-        var expected = Run(Engine.Interpreter, bitness, program, gpr, flags);
-        var actual = Run(Engine.Jit, bitness, program, gpr, flags);
+        var expected = Run(Engine.Interpreter, bitness, program, gpr, flags, budget);
+        var actual = Run(Engine.Jit, bitness, program, gpr, flags, budget);
         Assert.True(expected.Reason == actual.Reason, $"{label}: stop {actual.Reason}, interpreter {expected.Reason}");
         for (int r = 0; r < 16; r++)
         {

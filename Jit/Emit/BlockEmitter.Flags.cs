@@ -1,0 +1,359 @@
+using System.Reflection.Emit;
+using Emulator.Cpu.State;
+using Emulator.Jit.Analysis;
+using Iced.Intel;
+
+namespace Emulator.Jit.Emit;
+
+/// <summary>
+/// Lazy flags inside a translation. An inline ADD/SUB/CMP/AND/OR/XOR/TEST/INC/DEC/NEG does not
+/// compute its flags: it leaves a pending record (the kind of operation, the operand size, the live
+/// flags it modifies, its operands and result in the locals A, B and R) and the flags local stale
+/// in those bits. A following Jcc, SETcc or CMOVcc whose condition the record answers directly
+/// (ZF, SF, CF and the signed and unsigned orders; not PF, AF or, after an addition, OF) compares
+/// the operands instead (<see cref="EmitConditionValue"/>). The record is materialised into the
+/// flags local where the real RFLAGS is needed: before a handler call and at every exit, including
+/// the side paths of a faulting memory access (the exception pushes RFLAGS), before a reader it
+/// cannot answer and before the next flag writer when the old flags are still live there.
+/// <para>
+/// One-block loops: when the instruction before the back edge leaves a record, the back edge
+/// jumps to the loop head without materialising and sets the local <c>pendingLive</c>; the body
+/// starts in a "maybe pending" state (the entry path clears <c>pendingLive</c>), where every
+/// materialisation is conditional on it. So the loop's CMP+Jcc computes no flags per iteration
+/// unless the body reads them.
+/// </para>
+/// </summary>
+public sealed partial class BlockEmitter
+{
+    private bool[] _pure = [];
+
+    // The pending record (A, B, R hold its operands and result; _flags is stale in _pendingMask).
+    private bool _pending;
+    private bool _pendingMaybe;
+    private int _pendingIndex = -1;
+    private FlagKind _pendingKind;
+    private int _pendingSize;
+    private ulong _pendingMask;
+
+    // The loop's back-edge producer (its record is "maybe pending" at the loop head), or -1.
+    private int _loopProducer = -1;
+    private LocalBuilder? _pendingLive;
+    private LocalBuilder? _condition;
+
+    private LocalBuilder Condition => _condition ??= _il.DeclareLocal(typeof(int));
+
+    /// <summary>The flags live before instruction <paramref name="k"/> (all of them before one that can call out or leave).</summary>
+    private ulong LiveBefore(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        return _pure[k] ? (_liveAfter[k] & ~FlagLiveness.ToEflags(i.RflagsModified)) | FlagLiveness.ToEflags(i.RflagsRead) : FlagLiveness.All;
+    }
+
+    /// <summary>An inline instruction that leaves its flags as a pending record.</summary>
+    private static bool IsLazyProducer(in Instruction i) => i.Mnemonic is Mnemonic.Add or Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test or Mnemonic.Inc or Mnemonic.Dec or Mnemonic.Neg;
+
+    /// <summary>A reader whose condition <see cref="EmitConditionValue"/> may answer from the record.</summary>
+    private static bool IsConditionReader(in Instruction i) => i.Code.IsJccShortOrNear() || i.Mnemonic.ToString().StartsWith("Cmov", StringComparison.Ordinal) || (i.Mnemonic.ToString().StartsWith("Set", StringComparison.Ordinal) && i.ConditionCode != ConditionCode.None);
+
+    /// <summary>Called before inline instruction <paramref name="k"/>: settles a pending record it would read or overwrite.</summary>
+    private void SettleFlagsBefore(int k)
+    {
+        if (!_pending)
+        {
+            return;
+        }
+
+        ref readonly Instruction i = ref _instructions[k];
+        if (i.RflagsRead != RflagsBits.None && !IsConditionReader(in i))
+        {
+            MaterializeFlags();
+        }
+        else if (i.RflagsModified != RflagsBits.None || IsLazyProducer(in i))
+        {
+            // A new writer: the old record's flags are needed only where still live before it.
+            if ((_pendingMask & LiveBefore(k)) != 0)
+            {
+                MaterializeFlags();
+            }
+            else
+            {
+                _pending = false;
+                _pendingMaybe = false;
+            }
+        }
+    }
+
+    /// <summary>Records the flags of producer <paramref name="k"/> (A, B, R set) as pending.</summary>
+    private void SetPendingFlags(int k, FlagKind kind, int size, ulong mask)
+    {
+        _pending = mask != 0;
+        _pendingMaybe = false;
+        _pendingIndex = k;
+        _pendingKind = kind;
+        _pendingSize = size;
+        _pendingMask = mask;
+    }
+
+    /// <summary>Computes the pending flags into the flags local (conditionally in the "maybe" state) and forgets the record.</summary>
+    private void MaterializeFlags()
+    {
+        if (!_pending)
+        {
+            return;
+        }
+
+        System.Reflection.Emit.Label skip = default;
+        if (_pendingMaybe)
+        {
+            skip = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, _pendingLive!);
+            _il.Emit(OpCodes.Brfalse, skip);
+        }
+
+        _pending = false;
+        EmitFlags(_pendingKind, _pendingMask, _pendingSize);
+        if (_pendingMaybe)
+        {
+            _il.MarkLabel(skip);
+            _pendingMaybe = false;
+        }
+    }
+
+    /// <summary>Before the loop head: the back-edge producer's record will be "maybe pending" there.</summary>
+    private void PrepareLoopFlags()
+    {
+        int n = _instructions.Length;
+        if (n < 2)
+        {
+            return;
+        }
+
+        int p = n - 2;
+        ref readonly Instruction i = ref _instructions[p];
+        if (!IsLazyProducer(in i) || _flags is null || (_liveAfter[p] & FlagLiveness.ToEflags(i.RflagsModified)) == 0)
+        {
+            return;
+        }
+
+        _loopProducer = p;
+        _pendingLive = _il.DeclareLocal(typeof(int));
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Stloc, _pendingLive);
+    }
+
+    /// <summary>At the loop head (after its label): the state the back edges arrive with.</summary>
+    private void EnterLoopFlags()
+    {
+        if (_loopProducer < 0)
+        {
+            return;
+        }
+
+        ref readonly Instruction i = ref _instructions[_loopProducer];
+        var (kind, size) = ProducerKind(in i);
+        SetPendingFlags(_loopProducer, kind, size, _liveAfter[_loopProducer] & FlagLiveness.ToEflags(i.RflagsModified));
+        _pendingMaybe = true;
+    }
+
+    /// <summary>On the taken back edge, just before the jump to the loop head: tells the head whether the record is pending.</summary>
+    private void LeaveByBackEdgeFlags()
+    {
+        if (_loopProducer < 0)
+        {
+            MaterializeFlags();
+            return;
+        }
+
+        if (_pending && !_pendingMaybe && _pendingIndex == _loopProducer)
+        {
+            _il.Emit(OpCodes.Ldc_I4_1);
+        }
+        else
+        {
+            MaterializeFlags();
+            _il.Emit(OpCodes.Ldc_I4_0);
+        }
+
+        _il.Emit(OpCodes.Stloc, _pendingLive!);
+    }
+
+    private static (FlagKind Kind, int Size) ProducerKind(in Instruction i)
+    {
+        var kind = i.Mnemonic switch
+        {
+            Mnemonic.Add or Mnemonic.Inc => FlagKind.Add,
+            Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.Dec or Mnemonic.Neg => FlagKind.Sub,
+            _ => FlagKind.Logic,
+        };
+        return (kind, Emulator.Cpu.X86Cpu.OperandSize(i, 0));
+    }
+
+    /// <summary>The status flags condition <paramref name="cc"/> reads (SDM Vol. 1 appendix B).</summary>
+    private static ulong ConditionFlags(ConditionCode cc) => cc switch
+    {
+        ConditionCode.o or ConditionCode.no => Flags.OF,
+        ConditionCode.b or ConditionCode.ae => Flags.CF,
+        ConditionCode.e or ConditionCode.ne => Flags.ZF,
+        ConditionCode.be or ConditionCode.a => Flags.CF | Flags.ZF,
+        ConditionCode.s or ConditionCode.ns => Flags.SF,
+        ConditionCode.p or ConditionCode.np => Flags.PF,
+        ConditionCode.l or ConditionCode.ge => Flags.SF | Flags.OF,
+        _ => Flags.ZF | Flags.SF | Flags.OF,
+    };
+
+    /// <summary>
+    /// Pushes an int that is non-zero when condition <paramref name="cc"/> holds (or, if this
+    /// returns true, when it does not): from the pending record's operands where it answers the
+    /// condition, else from the flags local (materialising the record first if the condition
+    /// reads a flag it holds).
+    /// </summary>
+    private bool EmitConditionValue(ConditionCode cc)
+    {
+        ulong reads = ConditionFlags(cc);
+        if (_pending && (reads & _pendingMask) != 0)
+        {
+            if ((reads & ~_pendingMask) == 0 && !_pendingMaybe && EmitFusedCondition(cc, out bool negate))
+            {
+                return negate;
+            }
+
+            MaterializeFlags();
+        }
+
+        bool invert = EmitCondition(cc);
+        _il.Emit(OpCodes.Conv_I4);
+        return invert;
+    }
+
+    /// <summary>The condition from A, B and R of the pending record, where the operation answers it without the flags.</summary>
+    private bool EmitFusedCondition(ConditionCode cc, out bool negate)
+    {
+        negate = false;
+        var kind = _pendingKind;
+        switch (cc)
+        {
+            case ConditionCode.e or ConditionCode.ne:
+                ResultIsZero();
+                negate = cc == ConditionCode.ne;
+                return true;
+            case ConditionCode.s or ConditionCode.ns:
+                ResultIsNegative();
+                negate = cc == ConditionCode.ns;
+                return true;
+            case ConditionCode.b or ConditionCode.ae when kind == FlagKind.Logic:
+            case ConditionCode.o or ConditionCode.no when kind == FlagKind.Logic:
+                // CF and OF are clear after a logical operation.
+                _il.Emit(OpCodes.Ldc_I4_0);
+                negate = cc is ConditionCode.ae or ConditionCode.no;
+                return true;
+            case ConditionCode.b or ConditionCode.ae:
+                Carry(kind);
+                negate = cc == ConditionCode.ae;
+                return true;
+            case ConditionCode.be or ConditionCode.a:
+                if (kind == FlagKind.Logic)
+                {
+                    ResultIsZero();
+                }
+                else if (kind == FlagKind.Sub)
+                {
+                    // a <= b unsigned: not (b < a).
+                    _il.Emit(OpCodes.Ldloc, B);
+                    _il.Emit(OpCodes.Ldloc, A);
+                    _il.Emit(OpCodes.Clt_Un);
+                    negate = cc == ConditionCode.be;
+                    return true;
+                }
+                else
+                {
+                    Carry(kind);
+                    ResultIsZero();
+                    _il.Emit(OpCodes.Or);
+                }
+
+                negate = cc == ConditionCode.a;
+                return true;
+            case ConditionCode.l or ConditionCode.ge when kind == FlagKind.Sub:
+                // SF != OF after a - b: a < b signed.
+                LoadSigned(A);
+                LoadSigned(B);
+                _il.Emit(OpCodes.Clt);
+                negate = cc == ConditionCode.ge;
+                return true;
+            case ConditionCode.le or ConditionCode.g when kind == FlagKind.Sub:
+                // ZF or SF != OF: a <= b signed, not (b < a).
+                LoadSigned(B);
+                LoadSigned(A);
+                _il.Emit(OpCodes.Clt);
+                negate = cc == ConditionCode.le;
+                return true;
+            case ConditionCode.l or ConditionCode.ge when kind == FlagKind.Logic:
+                // OF clear: SF alone.
+                ResultIsNegative();
+                negate = cc == ConditionCode.ge;
+                return true;
+            case ConditionCode.le or ConditionCode.g when kind == FlagKind.Logic:
+                // ZF or SF: r <= 0 signed, not (0 < r).
+                _il.Emit(OpCodes.Ldc_I4_0);
+                _il.Emit(OpCodes.Conv_I8);
+                LoadSigned(R);
+                _il.Emit(OpCodes.Clt);
+                negate = cc == ConditionCode.le;
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private void ResultIsZero()
+    {
+        _il.Emit(OpCodes.Ldloc, R);
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Conv_I8);
+        _il.Emit(OpCodes.Ceq);
+    }
+
+    private void ResultIsNegative()
+    {
+        LoadSigned(R);
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Conv_I8);
+        _il.Emit(OpCodes.Clt);
+    }
+
+    /// <summary>CF of the record: a borrow (a &lt; b) or a carry (r &lt; a, r truncated to the size).</summary>
+    private void Carry(FlagKind kind)
+    {
+        if (kind == FlagKind.Sub)
+        {
+            _il.Emit(OpCodes.Ldloc, A);
+            _il.Emit(OpCodes.Ldloc, B);
+        }
+        else
+        {
+            _il.Emit(OpCodes.Ldloc, R);
+            _il.Emit(OpCodes.Ldloc, A);
+        }
+
+        _il.Emit(OpCodes.Clt_Un);
+    }
+
+    /// <summary>Pushes a record local sign-extended from the record's size to 64 bits.</summary>
+    private void LoadSigned(LocalBuilder local)
+    {
+        _il.Emit(OpCodes.Ldloc, local);
+        Extend(_pendingSize, signed: true);
+    }
+
+    private readonly record struct FlagState(bool Dirty, bool Pending, bool Maybe);
+
+    /// <summary>The compile-time flag state, to restore after emitting a side path that does not fall through.</summary>
+    private FlagState SaveFlagState() => new(_flagsDirty, _pending, _pendingMaybe);
+
+    private void RestoreFlagState(FlagState state)
+    {
+        _flagsDirty = state.Dirty;
+        _pending = state.Pending;
+        _pendingMaybe = state.Maybe;
+    }
+}

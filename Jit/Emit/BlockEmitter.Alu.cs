@@ -36,6 +36,10 @@ public sealed partial class BlockEmitter
         Add,
         Sub,
         Logic,
+        ShiftLeft,
+        ShiftRight,
+        ShiftArithmetic,
+        Multiply,
     }
 
     private void EmitAlu(int k)
@@ -177,25 +181,8 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldc_I8, (long)~need);
         _il.Emit(OpCodes.And);
 
-        if ((need & Flags.CF) != 0 && kind != FlagKind.Logic)
+        if ((need & Flags.CF) != 0 && EmitCarryBit(kind, size))
         {
-            if (kind == FlagKind.Sub)
-            {
-                // CF: a borrow, a < b unsigned.
-                _il.Emit(OpCodes.Ldloc, A);
-                _il.Emit(OpCodes.Ldloc, B);
-                _il.Emit(OpCodes.Clt_Un);
-                _il.Emit(OpCodes.Conv_U8);
-            }
-            else
-            {
-                // CF: the sum wrapped at the operand width, r < a (both zero-extended from it).
-                _il.Emit(OpCodes.Ldloc, R);
-                _il.Emit(OpCodes.Ldloc, A);
-                _il.Emit(OpCodes.Clt_Un);
-                _il.Emit(OpCodes.Conv_U8);
-            }
-
             _il.Emit(OpCodes.Or);
         }
 
@@ -215,7 +202,7 @@ public sealed partial class BlockEmitter
             _il.Emit(OpCodes.Or);
         }
 
-        if ((need & Flags.AF) != 0 && kind != FlagKind.Logic)
+        if ((need & Flags.AF) != 0 && kind is FlagKind.Add or FlagKind.Sub)
         {
             // AF: the carry out of bit 3, bit 4 of a ^ b ^ r (already in AF's position).
             _il.Emit(OpCodes.Ldloc, A);
@@ -250,7 +237,16 @@ public sealed partial class BlockEmitter
             _il.Emit(OpCodes.Or);
         }
 
-        if ((need & Flags.OF) != 0 && kind != FlagKind.Logic)
+        if ((need & Flags.OF) != 0 && kind is not (FlagKind.Add or FlagKind.Sub))
+        {
+            if (EmitOverflowBit(kind, size))
+            {
+                _il.Emit(OpCodes.Ldc_I4, 11);
+                _il.Emit(OpCodes.Shl);
+                _il.Emit(OpCodes.Or);
+            }
+        }
+        else if ((need & Flags.OF) != 0)
         {
             // OF: addition, both inputs differ in sign from r; subtraction, a and b differ and r differs from a.
             if (kind == FlagKind.Add)
@@ -284,5 +280,101 @@ public sealed partial class BlockEmitter
 
         _il.Emit(OpCodes.Stloc, _flags!);
         _flagsDirty = true;
+    }
+
+    /// <summary>
+    /// Pushes CF (0 or 1, as a ulong) of a record of <paramref name="kind"/>, or returns false for
+    /// a logical operation (CF clear). Shifts use the record's count (<see cref="_pendingCount"/>,
+    /// not zero) as Shift.cs does: the last bit shifted out.
+    /// </summary>
+    private bool EmitCarryBit(FlagKind kind, int size)
+    {
+        int bits = size * 8;
+        int count = _pendingCount;
+        switch (kind)
+        {
+            case FlagKind.Sub:
+                // A borrow: a < b unsigned.
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Clt_Un);
+                _il.Emit(OpCodes.Conv_U8);
+                return true;
+            case FlagKind.Add:
+                // The sum wrapped at the operand width: r < a (both zero-extended from it).
+                _il.Emit(OpCodes.Ldloc, R);
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Clt_Un);
+                _il.Emit(OpCodes.Conv_U8);
+                return true;
+            case FlagKind.ShiftLeft or FlagKind.ShiftRight when count > bits:
+                return false;
+            case FlagKind.ShiftLeft:
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Ldc_I4, bits - count);
+                break;
+            case FlagKind.ShiftRight:
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Ldc_I4, count - 1);
+                break;
+            case FlagKind.ShiftArithmetic:
+                _il.Emit(OpCodes.Ldloc, A);
+                Extend(size, signed: true);
+                _il.Emit(OpCodes.Ldc_I4, Math.Min(count - 1, 63));
+                _il.Emit(OpCodes.Shr);
+                _il.Emit(OpCodes.Ldc_I8, 1L);
+                _il.Emit(OpCodes.And);
+                return true;
+            case FlagKind.Multiply:
+                // The high half (in B) is not zero.
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Ldc_I4_0);
+                _il.Emit(OpCodes.Conv_I8);
+                _il.Emit(OpCodes.Cgt_Un);
+                _il.Emit(OpCodes.Conv_U8);
+                return true;
+            default:
+                return false;
+        }
+
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Ldc_I8, 1L);
+        _il.Emit(OpCodes.And);
+        return true;
+    }
+
+    /// <summary>
+    /// Pushes OF (0 or 1, as a ulong) of a shift or multiply record, or returns false where it is
+    /// clear: SHL, MSB(r) ^ CF; SHR, MSB(a) for a count of 1; SAR, clear; MUL, as CF.
+    /// </summary>
+    private bool EmitOverflowBit(FlagKind kind, int size)
+    {
+        int bits = size * 8;
+        switch (kind)
+        {
+            case FlagKind.ShiftLeft:
+                _il.Emit(OpCodes.Ldloc, R);
+                _il.Emit(OpCodes.Ldc_I4, bits - 1);
+                _il.Emit(OpCodes.Shr_Un);
+                if (EmitCarryBit(kind, size))
+                {
+                    _il.Emit(OpCodes.Xor);
+                }
+
+                _il.Emit(OpCodes.Ldc_I8, 1L);
+                _il.Emit(OpCodes.And);
+                return true;
+            case FlagKind.ShiftRight when _pendingCount == 1:
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Ldc_I4, bits - 1);
+                _il.Emit(OpCodes.Shr_Un);
+                _il.Emit(OpCodes.Ldc_I8, 1L);
+                _il.Emit(OpCodes.And);
+                return true;
+            case FlagKind.Multiply:
+                return EmitCarryBit(kind, size);
+            default:
+                return false;
+        }
     }
 }

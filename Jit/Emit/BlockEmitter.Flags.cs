@@ -34,6 +34,7 @@ public sealed partial class BlockEmitter
     private FlagKind _pendingKind;
     private int _pendingSize;
     private ulong _pendingMask;
+    private int _pendingCount;
 
     // The loop's back-edge producer (its record is "maybe pending" at the loop head), or -1.
     private int _loopProducer = -1;
@@ -64,8 +65,9 @@ public sealed partial class BlockEmitter
         }
 
         ref readonly Instruction i = ref _instructions[k];
-        if (i.RflagsRead != RflagsBits.None && !IsConditionReader(in i))
+        if ((i.RflagsRead != RflagsBits.None && !IsConditionReader(in i)) || i.Mnemonic == Mnemonic.Not)
         {
+            // NOT changes no flag but computes in A and R (BlockEmitter.Alu.cs).
             MaterializeFlags();
         }
         else if (i.RflagsModified != RflagsBits.None || IsLazyProducer(in i))
@@ -84,8 +86,9 @@ public sealed partial class BlockEmitter
     }
 
     /// <summary>Records the flags of producer <paramref name="k"/> (A, B, R set) as pending.</summary>
-    private void SetPendingFlags(int k, FlagKind kind, int size, ulong mask)
+    private void SetPendingFlags(int k, FlagKind kind, int size, ulong mask, int count = 0)
     {
+        _pendingCount = count;
         _pending = mask != 0;
         _pendingMaybe = false;
         _pendingIndex = k;
@@ -230,6 +233,21 @@ public sealed partial class BlockEmitter
     {
         negate = false;
         var kind = _pendingKind;
+        if (kind is FlagKind.ShiftLeft or FlagKind.ShiftRight or FlagKind.ShiftArithmetic or FlagKind.Multiply
+            && cc is not (ConditionCode.e or ConditionCode.ne or ConditionCode.s or ConditionCode.ns))
+        {
+            if (kind != FlagKind.Multiply || cc is not (ConditionCode.b or ConditionCode.ae or ConditionCode.o or ConditionCode.no))
+            {
+                return false;
+            }
+
+            // CF = OF = the high half is not zero.
+            EmitCarryBit(kind, _pendingSize);
+            _il.Emit(OpCodes.Conv_I4);
+            negate = cc is ConditionCode.ae or ConditionCode.no;
+            return true;
+        }
+
         switch (cc)
         {
             case ConditionCode.e or ConditionCode.ne:

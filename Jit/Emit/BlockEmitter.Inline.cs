@@ -48,6 +48,8 @@ public sealed partial class BlockEmitter
                 return IsGpr(in i, 0) && i.Op1Kind == OpKind.Immediate8 && (i.Immediate8 & (X86Cpu.OperandSize(i, 0) == 8 ? 0x3F : 0x1F)) != 0;
             case Mnemonic.Imul:
                 return i.OpCount >= 2 && IsGpr(in i, 0) && IsGprOrMemory(in i, 1) && (i.OpCount == 2 || IsGprMemoryOrImmediate(in i, 2));
+            case var _ when CanInlineMore(in i):
+                return true;
             case Mnemonic.Push:
                 return _bitness == 64
                     ? (i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR64()) || i.Code is Code.Pushq_imm32 or Code.Pushq_imm8
@@ -86,9 +88,9 @@ public sealed partial class BlockEmitter
 
     /// <summary>
     /// Instructions inlined only where no later reader needs their flags (the inline code computes
-    /// none): shifts, whose OF and AF are partly undefined, and IMUL, whose CF/OF need the full product.
+    /// none): two- and three-operand IMUL, whose CF/OF need the full product.
     /// </summary>
-    private static bool InlineOnlyWithDeadFlags(in Instruction i) => i.Mnemonic is Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Imul;
+    private static bool InlineOnlyWithDeadFlags(in Instruction i) => i.Mnemonic == Mnemonic.Imul;
 
     /// <summary>Instructions whose inline code touches RSP implicitly.</summary>
     private static bool UsesStack(in Instruction i) => i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Call or Mnemonic.Ret;
@@ -133,6 +135,9 @@ public sealed partial class BlockEmitter
                 break;
             case var _ when i.Code.IsJccShortOrNear():
                 EmitJcc(k);
+                break;
+            case var _ when CanInlineMore(in i):
+                EmitMore(k);
                 break;
             default:
                 EmitAlu(k);

@@ -1,5 +1,6 @@
 using System.Reflection.Emit;
 using Emulator.Cpu;
+using Emulator.Jit.Analysis;
 using Iced.Intel;
 
 namespace Emulator.Jit.Emit;
@@ -52,9 +53,10 @@ public sealed partial class BlockEmitter
     }
 
     /// <summary>
-    /// SHL/SAL, SHR and SAR of a register by a non-zero immediate count, and the two- and
-    /// three-operand IMUL (SDM Vol. 2A/2B): the result only, planned where their flags are dead.
-    /// A product truncated to the operand size is the same signed or unsigned.
+    /// SHL/SAL, SHR and SAR of a register by a non-zero immediate count, with their flags as
+    /// Shift.cs computes them (pending, BlockEmitter.Flags.cs), and the two- and three-operand
+    /// IMUL (SDM Vol. 2A/2B): the result only, planned where its flags are dead. A product
+    /// truncated to the operand size is the same signed or unsigned.
     /// </summary>
     private void EmitShiftOrMultiply(int k)
     {
@@ -77,8 +79,11 @@ public sealed partial class BlockEmitter
             return;
         }
 
+        // A shift leaves its flags pending (BlockEmitter.Flags.cs): A = the operand, R = the result.
         int count = i.Immediate8 & (size == 8 ? 0x3F : 0x1F);
         LoadReg(i.Op0Register);
+        _il.Emit(OpCodes.Stloc, A);
+        _il.Emit(OpCodes.Ldloc, A);
         if (i.Mnemonic == Mnemonic.Sar)
         {
             Extend(size, signed: true);
@@ -91,7 +96,17 @@ public sealed partial class BlockEmitter
             Mnemonic.Sar => OpCodes.Shr,
             _ => OpCodes.Shl,
         });
+        Extend(size);
+        _il.Emit(OpCodes.Stloc, R);
+        _il.Emit(OpCodes.Ldloc, R);
         StoreReg(i.Op0Register);
+        var kind = i.Mnemonic switch
+        {
+            Mnemonic.Shr => FlagKind.ShiftRight,
+            Mnemonic.Sar => FlagKind.ShiftArithmetic,
+            _ => FlagKind.ShiftLeft,
+        };
+        SetPendingFlags(k, kind, size, _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified), count);
     }
 
     /// <summary>Pushes operand <paramref name="n"/> (register, immediate or memory), zero-extended from <paramref name="size"/> bytes.</summary>

@@ -222,6 +222,12 @@ public sealed unsafe partial class BlockEmitter
                 _reg[CpuState.RSP] ??= _il.DeclareLocal(typeof(ulong));
             }
 
+            if (UsesAccumulator(in i))
+            {
+                _reg[CpuState.RAX] ??= _il.DeclareLocal(typeof(ulong));
+                _reg[CpuState.RDX] ??= _il.DeclareLocal(typeof(ulong));
+            }
+
             if (i.RflagsRead != RflagsBits.None || i.RflagsModified != RflagsBits.None)
             {
                 _flags ??= _il.DeclareLocal(typeof(ulong));

@@ -16,11 +16,10 @@ namespace Emulator.Jit.Tests.Emit;
 /// </summary>
 public class FusedFlagsTests
 {
-    private static readonly ulong[] s_values =
-    [
-        0, 1, 2, ulong.MaxValue, ulong.MaxValue - 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF,
-        0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000,
-    ];
+    // The sign boundaries of every width; EMU_WIDE=1 adds their neighbours.
+    private static readonly ulong[] s_values = Environment.GetEnvironmentVariable("EMU_WIDE") == "1"
+        ? [0, 1, 2, ulong.MaxValue, ulong.MaxValue - 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000]
+        : [0, 1, ulong.MaxValue, 0x7F, 0x80, 0x7FFF, 0x8000, 0x7FFF_FFFF, 0x8000_0000, 0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000];
 
     private static Register Sized(Register full, int width) => width switch
     {
@@ -38,8 +37,15 @@ public class FusedFlagsTests
         var c = Sized(Register.RCX, width);
         var d = Sized(Register.RDX, width);
         var table = new MemoryOperand(Register.R8, Register.R10, 8, 0, 1);
+        if (op.Length > 3 && op[..3] is "Shl" or "Shr" or "Sar")
+        {
+            // A shift by an immediate count (the digits after the name).
+            return Instruction.Create(CodeOf($"{op[..3]}_rm{width}_imm8"), c, int.Parse(op[3..], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         return op switch
         {
+            "Mul" => Instruction.Create(CodeOf($"Mul_rm{width}"), d),
             "Inc" or "Dec" or "Neg" => Instruction.Create(CodeOf($"{op}_rm{width}"), c),
             "Test" when memory => Instruction.Create(CodeOf($"Test_rm{width}_r{width}"), table, c),
             _ when memory => Instruction.Create(CodeOf($"{op}_r{width}_rm{width}"), c, table),
@@ -86,10 +92,10 @@ public class FusedFlagsTests
         a.Label(ref outer);
         a.xor(r10d, r10d);
         a.Label(ref inner);
-        a.mov(rax, __qword_ptr[r8 + r9 * 8]);
-        a.mov(rbx, __qword_ptr[r8 + r10 * 8]);
         for (int cc = 0; cc < 16; cc++)
         {
+            a.mov(rax, __qword_ptr[r8 + r9 * 8]);
+            a.mov(rbx, __qword_ptr[r8 + r10 * 8]);
             a.mov(rcx, rax);
             a.mov(rdx, rbx);
             a.AddInstruction(Producer(op, width, memory));
@@ -125,6 +131,8 @@ public class FusedFlagsTests
             }
 
             a.xor(r12, rcx);
+            a.add(r12, rax);
+            a.xor(r12, rdx);
             a.pushfq();
             a.pop(r11);
             a.add(r12, r11);
@@ -176,6 +184,52 @@ public class FusedFlagsTests
     [Theory]
     [MemberData(nameof(Producers))]
     public void EveryJccAfterTheProducerMatchesTheInterpreter(string op, int width, bool memory) => CheckMatrix(op, width, memory, "jcc");
+
+    /// <summary>Shifts by immediate counts (1, a middle count, the width's last bit, beyond the width for 8 and 16 bits) and MUL.</summary>
+    public static TheoryData<string, int> ShiftsAndMultiplies()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (int width in new[] { 8, 16, 32, 64 })
+        {
+            foreach (string op in new[] { "Shl", "Shr", "Sar" })
+            {
+                foreach (int count in new[] { 1, width - 1, width < 32 ? width + 3 : 31 })
+                {
+                    data.Add($"{op}{count}", width);
+                }
+            }
+
+            if (width > 8)
+            {
+                data.Add("Mul", width);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ShiftsAndMultiplies))]
+    public void EveryJccAfterAShiftOrMultiplyMatchesTheInterpreter(string op, int width) => CheckMatrix(op, width, false, "jcc");
+
+    public static TheoryData<string, int, string> Readers()
+    {
+        var data = new TheoryData<string, int, string>();
+        foreach (string op in new[] { "Add", "Cmp", "Test", "Dec", "Neg", "Shl1", "Sar3", "Mul" })
+        {
+            foreach (int width in new[] { 16, 32 })
+            {
+                data.Add(op, width, "setcc");
+                data.Add(op, width, "cmovcc");
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public void EverySetccAndCmovccAfterTheProducerMatchesTheInterpreter(string op, int width, string reader) => CheckMatrix(op, width, false, reader);
 
     [Fact]
     public void AFaultAfterAPendingCompareSeesItsFlags()

@@ -168,6 +168,42 @@ public class InlineParityTests
         }
     }
 
+    private static readonly string[] s_conditions = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+
+    /// <summary>SETcc, CMOVcc, CBW..CQO, XCHG, BSWAP and MUL after flag producers (whose records they read or settle).</summary>
+    private static Instruction Misc(Random random, int bitness)
+    {
+        int w = bitness == 64 ? s_widths[1 + random.Next(3)] : s_widths[1 + random.Next(2)];
+        string cc = s_conditions[random.Next(16)];
+        switch (random.Next(8))
+        {
+            case 0:
+                return random.Next(3) == 0 ? Instruction.Create(CodeOf($"Set{cc}_rm8"), Memory(random, bitness)) : Instruction.Create(CodeOf($"Set{cc}_rm8"), Gpr(random, 8));
+            case 1:
+                return random.Next(3) == 0 ? Instruction.Create(CodeOf($"Cmov{cc}_r{w}_rm{w}"), Gpr(random, w), Memory(random, bitness)) : Instruction.Create(CodeOf($"Cmov{cc}_r{w}_rm{w}"), Gpr(random, w), Gpr(random, w));
+            case 2:
+                {
+                    var codes = bitness == 64 ? new[] { Code.Cbw, Code.Cwde, Code.Cdqe, Code.Cwd, Code.Cdq, Code.Cqo } : new[] { Code.Cbw, Code.Cwde, Code.Cwd, Code.Cdq };
+                    return Instruction.Create(codes[random.Next(codes.Length)]);
+                }
+
+            case 3:
+                {
+                    int x = random.Next(3) == 0 ? 8 : w;
+                    return Instruction.Create(CodeOf($"Xchg_rm{x}_r{x}"), Gpr(random, x), Gpr(random, x));
+                }
+
+            case 4:
+                return bitness == 64 && random.Next(2) == 0 ? Instruction.Create(Code.Bswap_r64, Gpr(random, 64)) : Instruction.Create(Code.Bswap_r32, Gpr(random, 32));
+            case 5:
+                return random.Next(3) == 0 ? Instruction.Create(CodeOf($"Mul_rm{w}"), Memory(random, bitness)) : Instruction.Create(CodeOf($"Mul_rm{w}"), Gpr(random, w));
+            case 6:
+                return ShiftOrMultiply(random, bitness);
+            default:
+                return Alu(random, new[] { "Add", "Sub", "Cmp", "Test", "And" }[random.Next(5)], bitness);
+        }
+    }
+
     /// <summary>Instructions the JIT leaves to the interpreter's handlers.</summary>
     private static Instruction Handler(Random random, int bitness) => random.Next(4) switch
     {
@@ -313,6 +349,11 @@ public class InlineParityTests
     [InlineData(64)]
     [InlineData(32)]
     public void ShiftsAndMultipliesMatchTheInterpreter(int bitness) => Check("ShiftMul", bitness, 3 * bitness, random => ShiftOrMultiply(random, bitness));
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(32)]
+    public void ConditionalMovesAndAccumulatorFamiliesMatchTheInterpreter(int bitness) => Check("Misc", bitness, 5 * bitness, random => Misc(random, bitness));
 
     [Fact]
     public void OneBlockLoopsMatchTheInterpreter()

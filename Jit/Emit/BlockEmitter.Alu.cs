@@ -15,12 +15,15 @@ namespace Emulator.Jit.Emit;
 /// </summary>
 public sealed partial class BlockEmitter
 {
+    private static readonly MethodInfo s_bigMulSigned = typeof(Math).GetMethod(nameof(Math.BigMul), [typeof(long), typeof(long), typeof(long).MakeByRefType()])!;
     private static readonly MethodInfo s_popCount = typeof(BitOperations).GetMethod(nameof(BitOperations.PopCount), [typeof(uint)])!;
 
     private LocalBuilder? _a;
     private LocalBuilder? _b;
     private LocalBuilder? _r;
     private LocalBuilder? _scratch;
+    private LocalBuilder? _carryIn;
+    private LocalBuilder? _low;
 
     private LocalBuilder A => _a ??= _il.DeclareLocal(typeof(ulong));
 
@@ -29,6 +32,12 @@ public sealed partial class BlockEmitter
     private LocalBuilder R => _r ??= _il.DeclareLocal(typeof(ulong));
 
     /// <summary>A value local of the families that must not disturb A, B and R (which may hold a pending flag record).</summary>
+    /// <summary>ADC's and SBB's incoming CF (0 or 1), part of their flag record.</summary>
+    private LocalBuilder CarryIn => _carryIn ??= _il.DeclareLocal(typeof(ulong));
+
+    /// <summary>The low half of a 64-bit signed product while its overflow is checked.</summary>
+    private LocalBuilder Low => _low ??= _il.DeclareLocal(typeof(long));
+
     private LocalBuilder Scratch => _scratch ??= _il.DeclareLocal(typeof(ulong));
 
     private enum FlagKind
@@ -40,6 +49,9 @@ public sealed partial class BlockEmitter
         ShiftRight,
         ShiftArithmetic,
         Multiply,
+        AddCarry,
+        SubBorrow,
+        SignedMultiply,
     }
 
     private void EmitAlu(int k)
@@ -94,11 +106,34 @@ public sealed partial class BlockEmitter
                 break;
         }
 
+        if (mnemonic is Mnemonic.Adc or Mnemonic.Sbb)
+        {
+            // The incoming CF (the flags local is current: ADC and SBB read CF, so no record is pending).
+            _il.Emit(OpCodes.Ldloc, _flags!);
+            _il.Emit(OpCodes.Ldc_I8, 1L);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Stloc, CarryIn);
+        }
+
         // The result.
         FlagKind kind;
         _il.Emit(OpCodes.Ldloc, A);
         switch (mnemonic)
         {
+            case Mnemonic.Adc:
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Ldloc, CarryIn);
+                _il.Emit(OpCodes.Add);
+                kind = FlagKind.AddCarry;
+                break;
+            case Mnemonic.Sbb:
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Sub);
+                _il.Emit(OpCodes.Ldloc, CarryIn);
+                _il.Emit(OpCodes.Sub);
+                kind = FlagKind.SubBorrow;
+                break;
             case Mnemonic.Add or Mnemonic.Inc:
                 _il.Emit(OpCodes.Ldloc, B);
                 _il.Emit(OpCodes.Add);
@@ -202,7 +237,7 @@ public sealed partial class BlockEmitter
             _il.Emit(OpCodes.Or);
         }
 
-        if ((need & Flags.AF) != 0 && kind is FlagKind.Add or FlagKind.Sub)
+        if ((need & Flags.AF) != 0 && kind is FlagKind.Add or FlagKind.Sub or FlagKind.AddCarry or FlagKind.SubBorrow)
         {
             // AF: the carry out of bit 3, bit 4 of a ^ b ^ r (already in AF's position).
             _il.Emit(OpCodes.Ldloc, A);
@@ -237,7 +272,7 @@ public sealed partial class BlockEmitter
             _il.Emit(OpCodes.Or);
         }
 
-        if ((need & Flags.OF) != 0 && kind is not (FlagKind.Add or FlagKind.Sub))
+        if ((need & Flags.OF) != 0 && kind is not (FlagKind.Add or FlagKind.Sub or FlagKind.AddCarry or FlagKind.SubBorrow))
         {
             if (EmitOverflowBit(kind, size))
             {
@@ -249,7 +284,7 @@ public sealed partial class BlockEmitter
         else if ((need & Flags.OF) != 0)
         {
             // OF: addition, both inputs differ in sign from r; subtraction, a and b differ and r differs from a.
-            if (kind == FlagKind.Add)
+            if (kind is FlagKind.Add or FlagKind.AddCarry)
             {
                 _il.Emit(OpCodes.Ldloc, A);
                 _il.Emit(OpCodes.Ldloc, R);
@@ -305,6 +340,48 @@ public sealed partial class BlockEmitter
                 _il.Emit(OpCodes.Ldloc, R);
                 _il.Emit(OpCodes.Ldloc, A);
                 _il.Emit(OpCodes.Clt_Un);
+                _il.Emit(OpCodes.Conv_U8);
+                return true;
+            case FlagKind.AddCarry or FlagKind.SubBorrow:
+                // As Arith.Add/Sub with a carry in: r < a (a < b), or r == a (a == b) with CF in.
+                _il.Emit(OpCodes.Ldloc, kind == FlagKind.AddCarry ? R : A);
+                _il.Emit(OpCodes.Ldloc, kind == FlagKind.AddCarry ? A : B);
+                _il.Emit(OpCodes.Clt_Un);
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Ldloc, kind == FlagKind.AddCarry ? R : B);
+                _il.Emit(OpCodes.Ceq);
+                _il.Emit(OpCodes.Ldloc, CarryIn);
+                _il.Emit(OpCodes.Conv_I4);
+                _il.Emit(OpCodes.And);
+                _il.Emit(OpCodes.Or);
+                _il.Emit(OpCodes.Conv_U8);
+                return true;
+            case FlagKind.SignedMultiply when size == 8:
+                // The 128-bit product's high half is not the sign extension of the low half.
+                _il.Emit(OpCodes.Ldloc, A);
+                _il.Emit(OpCodes.Ldloc, B);
+                _il.Emit(OpCodes.Ldloca, Low);
+                _il.Emit(OpCodes.Call, s_bigMulSigned);
+                _il.Emit(OpCodes.Ldloc, Low);
+                _il.Emit(OpCodes.Ldc_I4, 63);
+                _il.Emit(OpCodes.Shr);
+                _il.Emit(OpCodes.Ceq);
+                _il.Emit(OpCodes.Ldc_I4_0);
+                _il.Emit(OpCodes.Ceq);
+                _il.Emit(OpCodes.Conv_U8);
+                return true;
+            case FlagKind.SignedMultiply:
+                // The 64-bit product of the sign-extended operands is not the sign-extended result.
+                _il.Emit(OpCodes.Ldloc, A);
+                Extend(size, signed: true);
+                _il.Emit(OpCodes.Ldloc, B);
+                Extend(size, signed: true);
+                _il.Emit(OpCodes.Mul);
+                _il.Emit(OpCodes.Ldloc, R);
+                Extend(size, signed: true);
+                _il.Emit(OpCodes.Ceq);
+                _il.Emit(OpCodes.Ldc_I4_0);
+                _il.Emit(OpCodes.Ceq);
                 _il.Emit(OpCodes.Conv_U8);
                 return true;
             case FlagKind.ShiftLeft or FlagKind.ShiftRight when count > bits:
@@ -371,7 +448,7 @@ public sealed partial class BlockEmitter
                 _il.Emit(OpCodes.Ldc_I8, 1L);
                 _il.Emit(OpCodes.And);
                 return true;
-            case FlagKind.Multiply:
+            case FlagKind.Multiply or FlagKind.SignedMultiply:
                 return EmitCarryBit(kind, size);
             default:
                 return false;

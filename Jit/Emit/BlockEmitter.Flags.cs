@@ -97,11 +97,22 @@ public sealed partial class BlockEmitter
         _pendingMask = mask;
     }
 
+    private static readonly System.Reflection.MethodInfo s_computeFlags = typeof(BlockEmitter).GetMethod(nameof(ComputeFlags), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+
+    // True while emitting a side path (a fault or early exit): records are materialised by a call to ComputeFlags, which keeps the IL short.
+    private bool _onSidePath;
+
     /// <summary>Computes the pending flags into the flags local (conditionally in the "maybe" state) and forgets the record.</summary>
     private void MaterializeFlags()
     {
         if (!_pending)
         {
+            return;
+        }
+
+        if (_onSidePath)
+        {
+            EmitComputeFlagsCall();
             return;
         }
 
@@ -120,6 +131,97 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(skip);
             _pendingMaybe = false;
         }
+    }
+
+    /// <summary>The cold-path materialisation: <c>flags = ComputeFlags(...)</c>, conditional in the "maybe" state.</summary>
+    private void EmitComputeFlagsCall()
+    {
+        System.Reflection.Emit.Label skip = default;
+        if (_pendingMaybe)
+        {
+            skip = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, _pendingLive!);
+            _il.Emit(OpCodes.Brfalse, skip);
+        }
+
+        _il.Emit(OpCodes.Ldloc, _flags!);
+        _il.Emit(OpCodes.Ldc_I8, (long)_pendingMask);
+        _il.Emit(OpCodes.Ldc_I4, (int)_pendingKind | (_pendingSize << 8) | (_pendingCount << 16));
+        if (_pendingKind is FlagKind.AddCarry or FlagKind.SubBorrow)
+        {
+            // The carry in, known at run time only, in bit 24.
+            _il.Emit(OpCodes.Ldloc, CarryIn);
+            _il.Emit(OpCodes.Conv_I4);
+            _il.Emit(OpCodes.Ldc_I4, 24);
+            _il.Emit(OpCodes.Shl);
+            _il.Emit(OpCodes.Or);
+        }
+
+        _il.Emit(OpCodes.Ldloc, A);
+        _il.Emit(OpCodes.Ldloc, B);
+        _il.Emit(OpCodes.Ldloc, R);
+        _il.Emit(OpCodes.Call, s_computeFlags);
+        _il.Emit(OpCodes.Stloc, _flags!);
+        _flagsDirty = true;
+        _pending = false;
+        if (_pendingMaybe)
+        {
+            _il.MarkLabel(skip);
+            _pendingMaybe = false;
+        }
+    }
+
+    /// <summary>
+    /// The flags of a pending record, as <see cref="EmitFlags"/> computes them inline: the bits in
+    /// <paramref name="need"/> replaced in <paramref name="flags"/>. <paramref name="shape"/> packs
+    /// the kind (bits 0-7), the operand size (8-15) and a shift count (16-23).
+    /// </summary>
+    private static ulong ComputeFlags(ulong flags, ulong need, int shape, ulong a, ulong b, ulong r)
+    {
+        var kind = (FlagKind)(shape & 0xFF);
+        int size = (shape >> 8) & 0xFF, count = (shape >> 16) & 0xFF, bits = size * 8;
+        bool carryIn = (shape >> 24) != 0;
+        int top = bits - 1;
+        ulong cf = kind switch
+        {
+            FlagKind.Sub => a < b ? 1UL : 0,
+            FlagKind.Add => r < a ? 1UL : 0,
+            FlagKind.ShiftLeft => count <= bits ? (a >> (bits - count)) & 1 : 0,
+            FlagKind.ShiftRight => count <= bits ? (a >> (count - 1)) & 1 : 0,
+            FlagKind.ShiftArithmetic => (ulong)((long)Emulator.Cpu.X86Cpu.SignExtend(a, size) >> Math.Min(count - 1, 63)) & 1,
+            FlagKind.Multiply => b != 0 ? 1UL : 0,
+            FlagKind.AddCarry => r < a || (carryIn && r == a) ? 1UL : 0,
+            FlagKind.SubBorrow => a < b || (carryIn && a == b) ? 1UL : 0,
+            FlagKind.SignedMultiply => SignedOverflow(a, b, r, size) ? 1UL : 0,
+            _ => 0,
+        };
+        ulong of = kind switch
+        {
+            FlagKind.Add or FlagKind.AddCarry => (((a ^ r) & (b ^ r)) >> top) & 1,
+            FlagKind.Sub or FlagKind.SubBorrow => (((a ^ b) & (a ^ r)) >> top) & 1,
+            FlagKind.ShiftLeft => ((r >> top) ^ cf) & 1,
+            FlagKind.ShiftRight => count == 1 ? (a >> top) & 1 : 0,
+            FlagKind.Multiply or FlagKind.SignedMultiply => cf,
+            _ => 0,
+        };
+        ulong af = kind is FlagKind.Add or FlagKind.Sub or FlagKind.AddCarry or FlagKind.SubBorrow ? (a ^ b ^ r) & Flags.AF : 0;
+        ulong pf = (ulong)((System.Numerics.BitOperations.PopCount((uint)(byte)r) & 1) ^ 1) << 2;
+        ulong zf = r == 0 ? Flags.ZF : 0;
+        ulong sf = ((r >> top) & 1) << 7;
+        return (flags & ~need) | ((cf | pf | af | zf | sf | (of << 11)) & need);
+    }
+
+    /// <summary>IMUL's CF/OF: the full signed product of the operands does not fit the (sign-extended) result.</summary>
+    private static bool SignedOverflow(ulong a, ulong b, ulong r, int size)
+    {
+        if (size == 8)
+        {
+            long high = Math.BigMul((long)a, (long)b, out long low);
+            return high != (low >> 63);
+        }
+
+        long product = (long)Emulator.Cpu.X86Cpu.SignExtend(a, size) * (long)Emulator.Cpu.X86Cpu.SignExtend(b, size);
+        return product != (long)Emulator.Cpu.X86Cpu.SignExtend(r, size);
     }
 
     /// <summary>Before the loop head: the back-edge producer's record will be "maybe pending" there.</summary>
@@ -233,15 +335,17 @@ public sealed partial class BlockEmitter
     {
         negate = false;
         var kind = _pendingKind;
-        if (kind is FlagKind.ShiftLeft or FlagKind.ShiftRight or FlagKind.ShiftArithmetic or FlagKind.Multiply
+        if (kind is not (FlagKind.Add or FlagKind.Sub or FlagKind.Logic)
             && cc is not (ConditionCode.e or ConditionCode.ne or ConditionCode.s or ConditionCode.ns))
         {
-            if (kind != FlagKind.Multiply || cc is not (ConditionCode.b or ConditionCode.ae or ConditionCode.o or ConditionCode.no))
+            bool multiply = kind is FlagKind.Multiply or FlagKind.SignedMultiply;
+            if (!(cc is ConditionCode.b or ConditionCode.ae && kind is not (FlagKind.ShiftLeft or FlagKind.ShiftRight or FlagKind.ShiftArithmetic))
+                && !(multiply && cc is ConditionCode.o or ConditionCode.no))
             {
                 return false;
             }
 
-            // CF = OF = the high half is not zero.
+            // CF (or, after a multiply, OF = CF).
             EmitCarryBit(kind, _pendingSize);
             _il.Emit(OpCodes.Conv_I4);
             negate = cc is ConditionCode.ae or ConditionCode.no;
@@ -367,6 +471,14 @@ public sealed partial class BlockEmitter
 
     /// <summary>The compile-time flag state, to restore after emitting a side path that does not fall through.</summary>
     private FlagState SaveFlagState() => new(_flagsDirty, _pending, _pendingMaybe);
+
+    /// <summary>Emits <see cref="SpillDirty"/> for a side path that leaves the block (materialising by a call).</summary>
+    private void SpillDirtyOnColdPath()
+    {
+        _onSidePath = true;
+        SpillDirty();
+        _onSidePath = false;
+    }
 
     private void RestoreFlagState(FlagState state)
     {

@@ -54,9 +54,8 @@ public sealed partial class BlockEmitter
 
     /// <summary>
     /// SHL/SAL, SHR and SAR of a register by a non-zero immediate count, with their flags as
-    /// Shift.cs computes them (pending, BlockEmitter.Flags.cs), and the two- and three-operand
-    /// IMUL (SDM Vol. 2A/2B): the result only, planned where its flags are dead. A product
-    /// truncated to the operand size is the same signed or unsigned.
+    /// Shift.cs computes them, and the two- and three-operand IMUL (SDM Vol. 2A/2B), whose
+    /// truncated product is the same signed or unsigned; both leave flag records (BlockEmitter.Flags.cs).
     /// </summary>
     private void EmitShiftOrMultiply(int k)
     {
@@ -64,7 +63,9 @@ public sealed partial class BlockEmitter
         int size = X86Cpu.OperandSize(i, 0);
         if (i.Mnemonic == Mnemonic.Imul)
         {
+            // A = one factor, B = the other, R = the truncated product; CF/OF (overflow) are computed from them when needed.
             EmitSource(k, in i, 1, size);
+            _il.Emit(OpCodes.Stloc, A);
             if (i.OpCount == 3)
             {
                 EmitSource(k, in i, 2, size);
@@ -74,8 +75,15 @@ public sealed partial class BlockEmitter
                 LoadReg(i.Op0Register);
             }
 
+            _il.Emit(OpCodes.Stloc, B);
+            _il.Emit(OpCodes.Ldloc, A);
+            _il.Emit(OpCodes.Ldloc, B);
             _il.Emit(OpCodes.Mul);
+            Extend(size);
+            _il.Emit(OpCodes.Stloc, R);
+            _il.Emit(OpCodes.Ldloc, R);
             StoreReg(i.Op0Register);
+            SetPendingFlags(k, FlagKind.SignedMultiply, size, _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified));
             return;
         }
 

@@ -372,7 +372,7 @@ public sealed unsafe partial class BlockEmitter
     {
         var dirty = (bool[])_dirty.Clone();
         var flags = SaveFlagState();
-        SpillDirty();
+        SpillDirtyOnColdPath();
         dirty.CopyTo(_dirty, 0);
         RestoreFlagState(flags);
     }

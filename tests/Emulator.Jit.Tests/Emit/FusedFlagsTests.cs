@@ -46,6 +46,7 @@ public class FusedFlagsTests
         return op switch
         {
             "Mul" => Instruction.Create(CodeOf($"Mul_rm{width}"), d),
+            "Imul" => Instruction.Create(CodeOf($"Imul_r{width}_rm{width}"), c, d),
             "Inc" or "Dec" or "Neg" => Instruction.Create(CodeOf($"{op}_rm{width}"), c),
             "Test" when memory => Instruction.Create(CodeOf($"Test_rm{width}_r{width}"), table, c),
             _ when memory => Instruction.Create(CodeOf($"{op}_r{width}_rm{width}"), c, table),
@@ -164,7 +165,7 @@ public class FusedFlagsTests
     public static TheoryData<string, int, bool> Producers()
     {
         var data = new TheoryData<string, int, bool>();
-        foreach (string op in new[] { "Add", "Sub", "Cmp", "And", "Or", "Xor", "Test", "Inc", "Dec", "Neg" })
+        foreach (string op in new[] { "Add", "Sub", "Cmp", "And", "Or", "Xor", "Test", "Inc", "Dec", "Neg", "Adc", "Sbb" })
         {
             foreach (int width in new[] { 8, 16, 32, 64 })
             {
@@ -172,7 +173,7 @@ public class FusedFlagsTests
             }
         }
 
-        foreach (string op in new[] { "Add", "Cmp", "Test", "Sub" })
+        foreach (string op in new[] { "Add", "Cmp", "Test", "Sub", "Adc" })
         {
             data.Add(op, 32, true);
             data.Add(op, 64, true);
@@ -202,6 +203,7 @@ public class FusedFlagsTests
             if (width > 8)
             {
                 data.Add("Mul", width);
+                data.Add("Imul", width);
             }
         }
 
@@ -215,7 +217,7 @@ public class FusedFlagsTests
     public static TheoryData<string, int, string> Readers()
     {
         var data = new TheoryData<string, int, string>();
-        foreach (string op in new[] { "Add", "Cmp", "Test", "Dec", "Neg", "Shl1", "Sar3", "Mul" })
+        foreach (string op in new[] { "Add", "Cmp", "Test", "Dec", "Neg", "Shl1", "Sar3", "Mul", "Imul", "Sbb" })
         {
             foreach (int width in new[] { 16, 32 })
             {
@@ -255,6 +257,45 @@ public class FusedFlagsTests
             gpr[CpuState.RDX] = 0x7000_0000_0000; // not mapped
             var outcome = EngineParity.AssertSame($"cmp {x:x}, {y:x}; fault", 64, Program, gpr, (ulong)random.Next() & Flags.Arith);
             Assert.Equal(StopReason.TripleFault, outcome.Reason);
+        }
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(16)]
+    [InlineData(32)]
+    [InlineData(64)]
+    public void AFaultAfterEveryProducerSeesItsFlags(int width)
+    {
+        // The fault's exit path materialises the pending record out of line (ComputeFlags).
+        var random = new Random(width);
+        foreach (string op in new[] { "Add", "Sub", "Cmp", "And", "Or", "Xor", "Test", "Inc", "Dec", "Neg", "Adc", "Sbb", "Shl1", "Shl5", "Shr1", "Shr7", "Sar1", "Sar6", "Mul", "Imul" })
+        {
+            if (op is "Mul" or "Imul" && width == 8)
+            {
+                continue;
+            }
+
+            for (int c = 0; c < 3; c++)
+            {
+                ulong x = s_values[random.Next(s_values.Length)], y = s_values[random.Next(s_values.Length)];
+                var producer = Producer(op, width, false);
+                void Program(Assembler a)
+                {
+                    a.AddInstruction(producer);
+                    a.mov(rsi, __qword_ptr[rdi]);
+                    a.hlt();
+                }
+
+                var gpr = new ulong[16];
+                gpr[CpuState.RAX] = y;
+                gpr[CpuState.RCX] = x;
+                gpr[CpuState.RDX] = y;
+                gpr[CpuState.RSP] = TestMachine.StackTop;
+                gpr[CpuState.RDI] = 0x7000_0000_0000; // not mapped
+                var outcome = EngineParity.AssertSame($"{producer} ({x:x}, {y:x}); fault", 64, Program, gpr, (ulong)random.Next() & Flags.Arith);
+                Assert.Equal(StopReason.TripleFault, outcome.Reason);
+            }
         }
     }
 

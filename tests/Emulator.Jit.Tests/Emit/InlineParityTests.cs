@@ -207,10 +207,10 @@ public class InlineParityTests
     /// <summary>Instructions the JIT leaves to the interpreter's handlers.</summary>
     private static Instruction Handler(Random random, int bitness) => random.Next(4) switch
     {
-        0 => Instruction.Create(bitness == 64 ? Code.Adc_rm64_r64 : Code.Adc_rm32_r32, Gpr(random, bitness), Gpr(random, bitness)),
-        1 => Instruction.Create(Code.Shl_rm32_imm8, Gpr(random, 32), random.Next(32)),
-        2 => Instruction.Create(bitness == 64 ? Code.Imul_r64_rm64 : Code.Imul_r32_rm32, Gpr(random, bitness), Gpr(random, bitness)),
-        _ => Instruction.Create(Code.Sbb_rm8_r8, Gpr(random, 8), Gpr(random, 8)),
+        0 => Instruction.Create(bitness == 64 ? Code.Rcl_rm64_1 : Code.Rcl_rm32_1, Gpr(random, bitness), 1),
+        1 => Instruction.Create(Code.Shl_rm32_CL, Gpr(random, 32), Register.CL),
+        2 => Instruction.Create(bitness == 64 ? Code.Bt_rm64_r64 : Code.Bt_rm32_r32, Gpr(random, bitness), Gpr(random, bitness)),
+        _ => Instruction.Create(Code.Bsf_r32_rm32, Gpr(random, 32), Gpr(random, 32)),
     };
 
     private static void EndWithJcc(Assembler a, Random random)
@@ -329,6 +329,10 @@ public class InlineParityTests
     [InlineData("Add", 32)]
     [InlineData("Sub", 32)]
     [InlineData("Cmp", 32)]
+    [InlineData("Adc", 64)]
+    [InlineData("Sbb", 64)]
+    [InlineData("Adc", 32)]
+    [InlineData("Sbb", 32)]
     public void BinaryAluMatchesTheInterpreter(string op, int bitness) => Check(op, bitness, op.Length * bitness, random => Alu(random, op, bitness));
 
     [Theory]

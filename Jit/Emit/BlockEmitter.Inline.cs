@@ -44,8 +44,8 @@ public sealed partial class BlockEmitter
             case var _ when i.Code.IsJccShortOrNear():
                 return last && TargetAllowed(i.NearBranchTarget);
             case Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar:
-                // A masked count of zero leaves the flags alone: that case stays with the handler.
-                return IsGpr(in i, 0) && i.Op1Kind == OpKind.Immediate8 && (i.Immediate8 & (X86Cpu.OperandSize(i, 0) == 8 ? 0x3F : 0x1F)) != 0;
+                // A masked immediate count of zero leaves the flags alone: that case stays with the handler.
+                return IsGpr(in i, 0) && ((i.Op1Kind == OpKind.Immediate8 && (i.Immediate8 & (X86Cpu.OperandSize(i, 0) == 8 ? 0x3F : 0x1F)) != 0) || i.Op1Kind == OpKind.Register);
             case Mnemonic.Imul:
                 return i.OpCount >= 2 && IsGpr(in i, 0) && IsGprOrMemory(in i, 1) && (i.OpCount == 2 || IsGprMemoryOrImmediate(in i, 2));
             case var _ when CanInlineMore(in i):
@@ -93,14 +93,17 @@ public sealed partial class BlockEmitter
     /// </summary>
     private static bool InlineOnlyWithDeadFlags(in Instruction i) => false;
 
+    private static bool IsShiftByCl(in Instruction i) => i.Mnemonic is Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar && i.Op1Kind == OpKind.Register;
+
     /// <summary>Instructions whose inline code touches RSP implicitly.</summary>
     private static bool UsesStack(in Instruction i) => i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Call or Mnemonic.Ret;
 
     /// <summary>True when the inline code of <paramref name="i"/> can neither fault nor leave early (flag liveness may then look past it).</summary>
     private static bool IsPure(in Instruction i)
     {
-        if (UsesStack(in i))
+        if (UsesStack(in i) || IsShiftByCl(in i))
         {
+            // A shift by CL: its count may be zero, which keeps every flag (so none is killed).
             return false;
         }
 

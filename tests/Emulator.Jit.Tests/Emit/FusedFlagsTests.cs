@@ -37,6 +37,12 @@ public class FusedFlagsTests
         var c = Sized(Register.RCX, width);
         var d = Sized(Register.RDX, width);
         var table = new MemoryOperand(Register.R8, Register.R10, 8, 0, 1);
+        if (op.EndsWith("Cl", StringComparison.Ordinal))
+        {
+            // A shift of RDX's value by CL (the low byte of RCX's value: counts 0, 1, 31, 0x7F...).
+            return Instruction.Create(CodeOf($"{op[..3]}_rm{width}_CL"), d, Register.CL);
+        }
+
         if (op.Length > 3 && op[..3] is "Shl" or "Shr" or "Sar")
         {
             // A shift by an immediate count (the digits after the name).
@@ -200,6 +206,11 @@ public class FusedFlagsTests
                 }
             }
 
+            foreach (string op in new[] { "ShlCl", "ShrCl", "SarCl" })
+            {
+                data.Add(op, width);
+            }
+
             if (width > 8)
             {
                 data.Add("Mul", width);
@@ -269,7 +280,7 @@ public class FusedFlagsTests
     {
         // The fault's exit path materialises the pending record out of line (ComputeFlags).
         var random = new Random(width);
-        foreach (string op in new[] { "Add", "Sub", "Cmp", "And", "Or", "Xor", "Test", "Inc", "Dec", "Neg", "Adc", "Sbb", "Shl1", "Shl5", "Shr1", "Shr7", "Sar1", "Sar6", "Mul", "Imul" })
+        foreach (string op in new[] { "Add", "Sub", "Cmp", "And", "Or", "Xor", "Test", "Inc", "Dec", "Neg", "Adc", "Sbb", "Shl1", "Shl5", "Shr1", "Shr7", "Sar1", "Sar6", "ShlCl", "ShrCl", "SarCl", "Mul", "Imul" })
         {
             if (op is "Mul" or "Imul" && width == 8)
             {

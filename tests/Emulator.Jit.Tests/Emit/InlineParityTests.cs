@@ -144,6 +144,11 @@ public class InlineParityTests
                 {
                     string op = new[] { "Shl", "Sal", "Shr", "Sar" }[random.Next(4)];
                     int count = random.Next(3) == 0 ? 1 : random.Next(64);
+                    if (random.Next(4) == 0)
+                    {
+                        return Instruction.Create(CodeOf($"{op}_rm{w}_CL"), Gpr(random, w), Register.CL);
+                    }
+
                     return count == 1 && random.Next(2) == 0
                         ? Instruction.Create(CodeOf($"{op}_rm{w}_1"), Gpr(random, w), 1)
                         : Instruction.Create(CodeOf($"{op}_rm{w}_imm8"), Gpr(random, w), count);
@@ -208,7 +213,7 @@ public class InlineParityTests
     private static Instruction Handler(Random random, int bitness) => random.Next(4) switch
     {
         0 => Instruction.Create(bitness == 64 ? Code.Rcl_rm64_1 : Code.Rcl_rm32_1, Gpr(random, bitness), 1),
-        1 => Instruction.Create(Code.Shl_rm32_CL, Gpr(random, 32), Register.CL),
+        1 => Instruction.Create(Code.Rcr_rm32_1, Gpr(random, 32), 1),
         2 => Instruction.Create(bitness == 64 ? Code.Bt_rm64_r64 : Code.Bt_rm32_r32, Gpr(random, bitness), Gpr(random, bitness)),
         _ => Instruction.Create(Code.Bsf_r32_rm32, Gpr(random, 32), Gpr(random, 32)),
     };

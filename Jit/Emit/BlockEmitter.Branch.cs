@@ -43,9 +43,7 @@ public sealed partial class BlockEmitter
             var back = _il.DefineLabel();
             bool invert = EmitConditionValue(i.ConditionCode);
             _il.Emit(invert ? OpCodes.Brfalse : OpCodes.Brtrue, back);
-            SpillDirtyOnSidePath();
-            StoreRip(i.NextIP);
-            Return(k);
+            EmitSideExit(k, i.NextIP);
             _il.MarkLabel(back);
             EmitBackEdge(k);
             return;

@@ -54,7 +54,7 @@ public sealed partial class BlockEmitter
     private static bool IsLazyProducer(in Instruction i) => i.Mnemonic is Mnemonic.Add or Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test or Mnemonic.Inc or Mnemonic.Dec or Mnemonic.Neg;
 
     /// <summary>A reader whose condition <see cref="EmitConditionValue"/> may answer from the record.</summary>
-    private static bool IsConditionReader(in Instruction i) => i.Code.IsJccShortOrNear() || i.Mnemonic.ToString().StartsWith("Cmov", StringComparison.Ordinal) || (i.Mnemonic.ToString().StartsWith("Set", StringComparison.Ordinal) && i.ConditionCode != ConditionCode.None);
+    private static bool IsConditionReader(in Instruction i) => i.Code.IsJccShortOrNear() || IsSetcc(in i) || IsCmovcc(in i);
 
     /// <summary>Called before inline instruction <paramref name="k"/>: settles a pending record it would read or overwrite.</summary>
     private void SettleFlagsBefore(int k)

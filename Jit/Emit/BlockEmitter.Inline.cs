@@ -419,9 +419,7 @@ public sealed partial class BlockEmitter
     {
         var ok = _il.DefineLabel();
         _il.Emit(OpCodes.Brtrue, ok);
-        SpillDirtyOnSidePath();
-        StoreRip(_instructions[k].NextIP);
-        Return(k);
+        EmitSideExit(k, _instructions[k].NextIP);
         _il.MarkLabel(ok);
     }
 
@@ -440,9 +438,7 @@ public sealed partial class BlockEmitter
         LoadStateAddress(StateLayout.ExitRequest);
         _il.Emit(OpCodes.Ldind_I4);
         _il.Emit(OpCodes.Brfalse, stay);
-        SpillDirtyOnSidePath();
-        StoreRip(_instructions[k].NextIP);
-        Return(k);
+        EmitSideExit(k, _instructions[k].NextIP);
         _il.MarkLabel(stay);
     }
 }

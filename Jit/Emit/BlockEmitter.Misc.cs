@@ -19,9 +19,13 @@ public sealed partial class BlockEmitter
     private static readonly MethodInfo s_reverse64 = typeof(BinaryPrimitives).GetMethod(nameof(BinaryPrimitives.ReverseEndianness), [typeof(ulong)])!;
     private static readonly MethodInfo s_bigMul = typeof(Math).GetMethod(nameof(Math.BigMul), [typeof(ulong), typeof(ulong), typeof(ulong).MakeByRefType()])!;
 
-    private static bool IsSetcc(in Instruction i) => i.ConditionCode != ConditionCode.None && i.Mnemonic.ToString().StartsWith("Set", StringComparison.Ordinal);
+    private static readonly string[] s_conditionNames = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+    private static readonly HashSet<Mnemonic> s_setcc = [.. s_conditionNames.Select(cc => Enum.Parse<Mnemonic>("Set" + cc))];
+    private static readonly HashSet<Mnemonic> s_cmovcc = [.. s_conditionNames.Select(cc => Enum.Parse<Mnemonic>("Cmov" + cc))];
 
-    private static bool IsCmovcc(in Instruction i) => i.ConditionCode != ConditionCode.None && i.Mnemonic.ToString().StartsWith("Cmov", StringComparison.Ordinal);
+    private static bool IsSetcc(in Instruction i) => s_setcc.Contains(i.Mnemonic);
+
+    private static bool IsCmovcc(in Instruction i) => s_cmovcc.Contains(i.Mnemonic);
 
     /// <summary>The families of this file that <paramref name="i"/> belongs to, in a form they handle.</summary>
     private static bool CanInlineMore(in Instruction i)

@@ -171,6 +171,7 @@ public sealed unsafe partial class BlockEmitter
             }
         }
 
+        EmitCommonExit();
         return (CompiledBlock)_method.CreateDelegate(typeof(CompiledBlock), _pinned);
     }
 
@@ -338,9 +339,7 @@ public sealed unsafe partial class BlockEmitter
         RestoreFlagState(state);
         _il.Emit(OpCodes.Br, _loopHead);
         _il.MarkLabel(leave);
-        SpillDirtyOnSidePath();
-        StoreRip(_instructions[0].IP);
-        Return(k);
+        EmitSideExit(k, _instructions[0].IP);
     }
 
     /// <summary>Stores every register local newer than the state (before a handler call or an exit).</summary>

@@ -200,7 +200,7 @@ public class FusedFlagsTests
         {
             foreach (string op in new[] { "Shl", "Shr", "Sar" })
             {
-                foreach (int count in new[] { 1, width - 1, width < 32 ? width + 3 : 31 })
+                foreach (int count in new[] { 1, width - 1, width < 32 ? width + 3 : (width / 2) + 1 })
                 {
                     data.Add($"{op}{count}", width);
                 }

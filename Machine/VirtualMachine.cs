@@ -82,7 +82,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         Board.Lapic.InterruptRequested += OnApicInterrupt;
         if (config.Accel == Accelerator.Jit)
         {
-            Jit = new JitCompiler(new JitOptions { Threshold = config.JitThreshold }).Attach(Cpu);
+            Jit = new JitCompiler(new JitOptions { Threshold = config.JitThreshold, Dump = HandlerProfile.DumpRequested ? HandlerProfile.WriteDump : null }).Attach(Cpu);
         }
 
         try
@@ -471,6 +471,10 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             w.WriteLine($"emu: stats: compile CPU time by tier: quick median {quickMedian:F3} ms, p99 {quickP99:F3} ms; optimized median {optMedian:F3} ms, p99 {optP99:F3} ms ({s.BlocksPromoted} promoted from quick); warm-up {s.WarmUpCpuMilliseconds:F1} ms");
             w.WriteLine($"emu: stats: compiled block entries {Cpu.CompiledEntries}, left early {Cpu.CompiledEarlyExits}");
             w.WriteLine($"emu: stats: regions compiled {s.RegionsCompiled} ({s.RegionMembers} blocks reached, {s.RegionInstructions} instructions), dropped {s.RegionsDropped}; region entries {Cpu.RegionEntries}, branches between blocks inside regions {Cpu.RegionTransitions}");
+            if (HandlerProfile.Enabled)
+            {
+                HandlerProfile.Report(w);
+            }
         }
 
         long hits = Cpu.Tlb.Hits, misses = Cpu.Tlb.Misses;

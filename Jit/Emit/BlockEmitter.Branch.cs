@@ -41,13 +41,15 @@ public sealed partial class BlockEmitter
         {
             // One side (or both) goes on in a block of this translation.
             var conditionCode = i.ConditionCode;
-            EmitJccBetweenMembers(k, () => EmitCondition(conditionCode));
+            EmitJccBetweenMembers(k, () => EmitConditionValue(conditionCode));
             return;
         }
 
-        SpillDirty();
         var taken = _il.DefineLabel();
-        bool negate = EmitCondition(i.ConditionCode);
+        bool negate = EmitConditionValue(i.ConditionCode);
+        _il.Emit(OpCodes.Stloc, Condition);
+        SpillDirty();
+        _il.Emit(OpCodes.Ldloc, Condition);
         _il.Emit(negate ? OpCodes.Brfalse : OpCodes.Brtrue, taken);
         StoreRip(i.NextIP);
         Return(k);

@@ -31,7 +31,7 @@ public sealed partial class BlockEmitter
         {
             case Mnemonic.Mov:
                 return IsGprOrMemory(in i, 0) && IsGprMemoryOrImmediate(in i, 1) && !(i.Op0Kind == OpKind.Memory && i.Op1Kind == OpKind.Memory);
-            case Mnemonic.Add or Mnemonic.Sub or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Cmp or Mnemonic.Test:
+            case Mnemonic.Add or Mnemonic.Sub or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Adc or Mnemonic.Sbb:
                 return IsGprOrMemory(in i, 0) && IsGprMemoryOrImmediate(in i, 1);
             case Mnemonic.Inc or Mnemonic.Dec or Mnemonic.Neg or Mnemonic.Not:
                 return IsGprOrMemory(in i, 0);
@@ -44,10 +44,12 @@ public sealed partial class BlockEmitter
             case var _ when i.Code.IsJccShortOrNear():
                 return last && TargetAllowed(i.NearBranchTarget);
             case Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar:
-                // A masked count of zero leaves the flags alone: that case stays with the handler.
-                return IsGpr(in i, 0) && i.Op1Kind == OpKind.Immediate8 && (i.Immediate8 & (X86Cpu.OperandSize(i, 0) == 8 ? 0x3F : 0x1F)) != 0;
+                // A masked immediate count of zero leaves the flags alone: that case stays with the handler.
+                return IsGpr(in i, 0) && ((i.Op1Kind == OpKind.Immediate8 && (i.Immediate8 & (X86Cpu.OperandSize(i, 0) == 8 ? 0x3F : 0x1F)) != 0) || i.Op1Kind == OpKind.Register);
             case Mnemonic.Imul:
                 return i.OpCount >= 2 && IsGpr(in i, 0) && IsGprOrMemory(in i, 1) && (i.OpCount == 2 || IsGprMemoryOrImmediate(in i, 2));
+            case var _ when CanInlineMore(in i):
+                return true;
             case Mnemonic.Push:
                 return _bitness == 64
                     ? (i.Op0Kind == OpKind.Register && i.Op0Register.IsGPR64()) || i.Code is Code.Pushq_imm32 or Code.Pushq_imm8
@@ -86,9 +88,12 @@ public sealed partial class BlockEmitter
 
     /// <summary>
     /// Instructions inlined only where no later reader needs their flags (the inline code computes
-    /// none): shifts, whose OF and AF are partly undefined, and IMUL, whose CF/OF need the full product.
+    /// none): no family at present (IMUL and the shifts leave flag records now); the planner keeps
+    /// the check for families to come.
     /// </summary>
-    private static bool InlineOnlyWithDeadFlags(in Instruction i) => i.Mnemonic is Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Imul;
+    private static bool InlineOnlyWithDeadFlags(in Instruction i) => false;
+
+    private static bool IsShiftByCl(in Instruction i) => i.Mnemonic is Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar && i.Op1Kind == OpKind.Register;
 
     /// <summary>Instructions whose inline code touches RSP implicitly.</summary>
     private static bool UsesStack(in Instruction i) => i.Mnemonic is Mnemonic.Push or Mnemonic.Pop or Mnemonic.Call or Mnemonic.Ret;
@@ -96,8 +101,9 @@ public sealed partial class BlockEmitter
     /// <summary>True when the inline code of <paramref name="i"/> can neither fault nor leave early (flag liveness may then look past it).</summary>
     private static bool IsPure(in Instruction i)
     {
-        if (UsesStack(in i))
+        if (UsesStack(in i) || IsShiftByCl(in i))
         {
+            // A shift by CL: its count may be zero, which keeps every flag (so none is killed).
             return false;
         }
 
@@ -107,6 +113,7 @@ public sealed partial class BlockEmitter
     private void EmitInline(int k)
     {
         ref readonly Instruction i = ref _instructions[k];
+        SettleFlagsBefore(k);
         switch (i.Mnemonic)
         {
             case Mnemonic.Mov:
@@ -132,6 +139,9 @@ public sealed partial class BlockEmitter
                 break;
             case var _ when i.Code.IsJccShortOrNear():
                 EmitJcc(k);
+                break;
+            case var _ when CanInlineMore(in i):
+                EmitMore(k);
                 break;
             default:
                 EmitAlu(k);
@@ -415,9 +425,7 @@ public sealed partial class BlockEmitter
     {
         var ok = _il.DefineLabel();
         _il.Emit(OpCodes.Brtrue, ok);
-        SpillDirtyOnSidePath();
-        StoreRip(_instructions[k].NextIP);
-        Return(k);
+        EmitSideExit(k, _instructions[k].NextIP);
         _il.MarkLabel(ok);
     }
 
@@ -437,9 +445,7 @@ public sealed partial class BlockEmitter
         LoadStateAddress(StateLayout.ExitRequest);
         _il.Emit(OpCodes.Ldind_I4);
         _il.Emit(OpCodes.Brfalse, stay);
-        SpillDirtyOnSidePath();
-        StoreRip(_instructions[k].NextIP);
-        Return(k);
+        EmitSideExit(k, _instructions[k].NextIP);
         _il.MarkLabel(stay);
     }
 }

@@ -1,5 +1,6 @@
 using System.Reflection.Emit;
 using Emulator.Cpu;
+using Emulator.Jit.Analysis;
 using Iced.Intel;
 
 namespace Emulator.Jit.Emit;
@@ -52,9 +53,9 @@ public sealed partial class BlockEmitter
     }
 
     /// <summary>
-    /// SHL/SAL, SHR and SAR of a register by a non-zero immediate count, and the two- and
-    /// three-operand IMUL (SDM Vol. 2A/2B): the result only, planned where their flags are dead.
-    /// A product truncated to the operand size is the same signed or unsigned.
+    /// SHL/SAL, SHR and SAR of a register by a non-zero immediate count, with their flags as
+    /// Shift.cs computes them, and the two- and three-operand IMUL (SDM Vol. 2A/2B), whose
+    /// truncated product is the same signed or unsigned; both leave flag records (BlockEmitter.Flags.cs).
     /// </summary>
     private void EmitShiftOrMultiply(int k)
     {
@@ -62,7 +63,9 @@ public sealed partial class BlockEmitter
         int size = X86Cpu.OperandSize(i, 0);
         if (i.Mnemonic == Mnemonic.Imul)
         {
+            // A = one factor, B = the other, R = the truncated product; CF/OF (overflow) are computed from them when needed.
             EmitSource(k, in i, 1, size);
+            _il.Emit(OpCodes.Stloc, A);
             if (i.OpCount == 3)
             {
                 EmitSource(k, in i, 2, size);
@@ -72,13 +75,29 @@ public sealed partial class BlockEmitter
                 LoadReg(i.Op0Register);
             }
 
+            _il.Emit(OpCodes.Stloc, B);
+            _il.Emit(OpCodes.Ldloc, A);
+            _il.Emit(OpCodes.Ldloc, B);
             _il.Emit(OpCodes.Mul);
+            Extend(size);
+            _il.Emit(OpCodes.Stloc, R);
+            _il.Emit(OpCodes.Ldloc, R);
             StoreReg(i.Op0Register);
+            SetPendingFlags(k, FlagKind.SignedMultiply, size, _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified));
             return;
         }
 
+        if (i.Op1Kind == OpKind.Register)
+        {
+            EmitShiftByCl(k);
+            return;
+        }
+
+        // A shift leaves its flags pending (BlockEmitter.Flags.cs): A = the operand, R = the result.
         int count = i.Immediate8 & (size == 8 ? 0x3F : 0x1F);
         LoadReg(i.Op0Register);
+        _il.Emit(OpCodes.Stloc, A);
+        _il.Emit(OpCodes.Ldloc, A);
         if (i.Mnemonic == Mnemonic.Sar)
         {
             Extend(size, signed: true);
@@ -91,7 +110,17 @@ public sealed partial class BlockEmitter
             Mnemonic.Sar => OpCodes.Shr,
             _ => OpCodes.Shl,
         });
+        Extend(size);
+        _il.Emit(OpCodes.Stloc, R);
+        _il.Emit(OpCodes.Ldloc, R);
         StoreReg(i.Op0Register);
+        var kind = i.Mnemonic switch
+        {
+            Mnemonic.Shr => FlagKind.ShiftRight,
+            Mnemonic.Sar => FlagKind.ShiftArithmetic,
+            _ => FlagKind.ShiftLeft,
+        };
+        SetPendingFlags(k, kind, size, _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified), count);
     }
 
     /// <summary>Pushes operand <paramref name="n"/> (register, immediate or memory), zero-extended from <paramref name="size"/> bytes.</summary>
@@ -110,5 +139,79 @@ public sealed partial class BlockEmitter
                 _il.Emit(OpCodes.Ldc_I8, (long)(i.GetImmediate(n) & X86Cpu.SizeMask(size)));
                 break;
         }
+    }
+
+    private LocalBuilder? _shiftCount;
+
+    /// <summary>
+    /// SHL/SHR/SAR r, CL with a count known at run time only: a masked count of zero writes the
+    /// register back (a 32-bit one is zero-extended) and keeps the flags; any other count computes
+    /// the live flags at once through <see cref="ComputeFlags"/>, as Shift.cs. The planner treats
+    /// the instruction as one that may call out (no flag dies at it), so no record is pending here.
+    /// </summary>
+    private void EmitShiftByCl(int k)
+    {
+        ref readonly Instruction i = ref _instructions[k];
+        int size = X86Cpu.OperandSize(i, 0);
+        var count = _shiftCount ??= _il.DeclareLocal(typeof(int));
+        var zero = _il.DefineLabel();
+        var done = _il.DefineLabel();
+        LoadReg(Register.CL);
+        _il.Emit(OpCodes.Conv_I4);
+        _il.Emit(OpCodes.Ldc_I4, size == 8 ? 0x3F : 0x1F);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Stloc, count);
+        LoadReg(i.Op0Register);
+        _il.Emit(OpCodes.Stloc, A);
+        _il.Emit(OpCodes.Ldloc, count);
+        _il.Emit(OpCodes.Brfalse, zero);
+
+        _il.Emit(OpCodes.Ldloc, A);
+        if (i.Mnemonic == Mnemonic.Sar)
+        {
+            Extend(size, signed: true);
+        }
+
+        _il.Emit(OpCodes.Ldloc, count);
+        _il.Emit(i.Mnemonic switch
+        {
+            Mnemonic.Shr => OpCodes.Shr_Un,
+            Mnemonic.Sar => OpCodes.Shr,
+            _ => OpCodes.Shl,
+        });
+        Extend(size);
+        _il.Emit(OpCodes.Stloc, R);
+        _il.Emit(OpCodes.Ldloc, R);
+        StoreReg(i.Op0Register);
+        ulong need = _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified);
+        if (need != 0)
+        {
+            var kind = i.Mnemonic switch
+            {
+                Mnemonic.Shr => FlagKind.ShiftRight,
+                Mnemonic.Sar => FlagKind.ShiftArithmetic,
+                _ => FlagKind.ShiftLeft,
+            };
+            _il.Emit(OpCodes.Ldloc, _flags!);
+            _il.Emit(OpCodes.Ldc_I8, (long)need);
+            _il.Emit(OpCodes.Ldc_I4, (int)kind | (size << 8));
+            _il.Emit(OpCodes.Ldloc, count);
+            _il.Emit(OpCodes.Ldc_I4, 16);
+            _il.Emit(OpCodes.Shl);
+            _il.Emit(OpCodes.Or);
+            _il.Emit(OpCodes.Ldloc, A);
+            _il.Emit(OpCodes.Ldc_I4_0);
+            _il.Emit(OpCodes.Conv_I8);
+            _il.Emit(OpCodes.Ldloc, R);
+            _il.Emit(OpCodes.Call, s_computeFlags);
+            _il.Emit(OpCodes.Stloc, _flags!);
+            _flagsDirty = true;
+        }
+
+        _il.Emit(OpCodes.Br, done);
+        _il.MarkLabel(zero);
+        _il.Emit(OpCodes.Ldloc, A);
+        StoreReg(i.Op0Register);
+        _il.MarkLabel(done);
     }
 }

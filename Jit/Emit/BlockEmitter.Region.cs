@@ -231,6 +231,9 @@ public sealed partial class BlockEmitter
             // so that any exit stores them (a clean local stores the value it holds).
             _il.MarkLabel(_memberLabel[m]);
             MarkAllDirty();
+
+            // Branches arrive with no pending flag record (BranchToMember).
+            _pending = false;
             Note($"block {m} ({_members[m].Key.Rip:x}):");
         }
 
@@ -339,7 +342,7 @@ public sealed partial class BlockEmitter
             _il.Emit(OpCodes.Sub);
             _il.Emit(OpCodes.Stind_I4);
             CountTransition();
-            _il.Emit(OpCodes.Br, _memberLabel[target]);
+            BranchToMember(target);
             return;
         }
 
@@ -364,11 +367,27 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldloc, _budgetLeft);
         _il.Emit(OpCodes.Stind_I4);
         CountTransition();
-        _il.Emit(OpCodes.Br, _memberLabel[target]);
+        BranchToMember(target);
         _il.MarkLabel(leave);
-        SpillDirtyOnSidePath();
-        StoreRip(rip);
-        Return(k);
+        EmitSideExit(k, rip);
+    }
+
+    /// <summary>
+    /// Jumps to block <paramref name="target"/>'s label. A pending flag record goes along only as
+    /// far as the target needs it: materialised when the target reads one of its flags before
+    /// writing it, dropped otherwise (every flag is live before an instruction that can leave, so
+    /// no exit sees the dropped record). The compile-time flag state is kept for the code after.
+    /// </summary>
+    private void BranchToMember(int target)
+    {
+        var state = SaveFlagState();
+        if (_pending && (_pendingMask & LiveBefore(_starts[target])) != 0)
+        {
+            MaterializeFlags();
+        }
+
+        _il.Emit(OpCodes.Br, _memberLabel[target]);
+        RestoreFlagState(state);
     }
 
     private void CountTransition()

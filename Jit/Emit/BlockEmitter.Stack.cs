@@ -39,9 +39,9 @@ public sealed partial class BlockEmitter
                     _il.Emit(OpCodes.Ldc_I8, (long)(i.GetImmediate(0) & X86Cpu.SizeMask(width)));
                 }
 
-                _il.Emit(OpCodes.Stloc, B);
+                _il.Emit(OpCodes.Stloc, Scratch);
                 StackSlotBelow(rsp, width);
-                EmitWrite(k, SegSs, width, B);
+                EmitWrite(k, SegSs, width, Scratch);
                 SetStackPointerFromEa(rsp, width);
                 EmitExitIfRequested(k);
                 break;
@@ -59,9 +59,9 @@ public sealed partial class BlockEmitter
             case Mnemonic.Call:
                 NoteTarget(i.NearBranchTarget);
                 _il.Emit(OpCodes.Ldc_I8, (long)(i.NextIP & _ipMask));
-                _il.Emit(OpCodes.Stloc, B);
+                _il.Emit(OpCodes.Stloc, Scratch);
                 StackSlotBelow(rsp, width);
-                EmitWrite(k, SegSs, width, B);
+                EmitWrite(k, SegSs, width, Scratch);
                 SetStackPointerFromEa(rsp, width);
                 if (MemberAt(i.NearBranchTarget) is int member and >= 0)
                 {

@@ -140,6 +140,7 @@ public sealed unsafe partial class BlockEmitter
         }
 
         inlined = plan.Count(p => p);
+        _pure = pure;
 
         // A call with a null CPU only makes the runtime compile the method (JitCompiler's warm-up).
         var body = _il.DefineLabel();
@@ -186,6 +187,7 @@ public sealed unsafe partial class BlockEmitter
             throw new NotSupportedException($"region of {_il.ILOffset} IL bytes (RyuJIT would not optimise it)");
         }
 
+        EmitCommonExit();
         return _method.CreateDelegate(_pinned);
     }
 
@@ -239,6 +241,12 @@ public sealed unsafe partial class BlockEmitter
             if (UsesStack(in i))
             {
                 _reg[CpuState.RSP] ??= _il.DeclareLocal(typeof(ulong));
+            }
+
+            if (UsesAccumulator(in i))
+            {
+                _reg[CpuState.RAX] ??= _il.DeclareLocal(typeof(ulong));
+                _reg[CpuState.RDX] ??= _il.DeclareLocal(typeof(ulong));
             }
 
             if (i.RflagsRead != RflagsBits.None || i.RflagsModified != RflagsBits.None)
@@ -320,6 +328,7 @@ public sealed unsafe partial class BlockEmitter
     /// <summary>Stores every register local newer than the state (before a handler call or an exit).</summary>
     private void SpillDirty()
     {
+        MaterializeFlags();
         for (int r = 0; r < 16; r++)
         {
             if (_dirty[r])
@@ -344,10 +353,10 @@ public sealed unsafe partial class BlockEmitter
     private void SpillDirtyOnSidePath()
     {
         var dirty = (bool[])_dirty.Clone();
-        bool flagsDirty = _flagsDirty;
-        SpillDirty();
+        var flags = SaveFlagState();
+        SpillDirtyOnColdPath();
         dirty.CopyTo(_dirty, 0);
-        _flagsDirty = flagsDirty;
+        RestoreFlagState(flags);
     }
 
     private void StoreRip(ulong rip)
@@ -389,6 +398,19 @@ public sealed unsafe partial class BlockEmitter
     private void EmitCalli(int k)
     {
         ref readonly Instruction i = ref _instructions[k];
+
+        if (Tiering.HandlerProfile.Enabled)
+        {
+            // SAFETY: the counters live on the pinned heap for the whole process.
+            _il.Emit(OpCodes.Ldc_I8, (long)(nint)Unsafe.AsPointer(ref Tiering.HandlerProfile.Counts[(int)i.Code]));
+            _il.Emit(OpCodes.Conv_U);
+            _il.Emit(OpCodes.Dup);
+            _il.Emit(OpCodes.Ldind_I8);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Conv_I8);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stind_I8);
+        }
 
         // As the interpreter: RIP already points after the instruction while its handler runs.
         StoreRip(i.NextIP);

@@ -18,7 +18,7 @@ public static class EngineParity
     public sealed record Outcome(StopReason Reason, ulong[] Gpr, ulong Rip, ulong Rflags, ulong Retired, byte[] Data, byte[] Stack, long Inlined, long CompiledInstructions, long RegionTransitions = 0, long RegionsDropped = 0);
 
     /// <param name="optimizeThreshold">The JIT's <see cref="Emulator.Jit.Tiering.JitOptions.OptimizeThreshold"/>; null keeps the default (quick tier first).</param>
-    public static Outcome Run(Engine engine, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags, long? optimizeThreshold = null)
+    public static Outcome Run(Engine engine, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags, long budget = 100_000, long? optimizeThreshold = null)
     {
         using var m = new TestMachine().Mode(bitness).Load(program);
         if (optimizeThreshold is { } threshold)
@@ -36,7 +36,7 @@ public static class EngineParity
         var data = new byte[0x2000];
         random.NextBytes(data);
         m.Memory.WriteBytes(DataAddress, data);
-        var reason = m.Run(engine, 100_000);
+        var reason = m.Run(engine, budget);
         Assert.DoesNotContain(m.Log, line => line.Contains("internal error", StringComparison.Ordinal) || line.Contains("jit:", StringComparison.Ordinal));
         var outData = new byte[data.Length];
         var stack = new byte[0x200];
@@ -57,11 +57,11 @@ public static class EngineParity
     /// every block optimized at once (<see cref="Emulator.Jit.Tiering.JitOptions.OptimizeThreshold"/> 0).
     /// Running both for every program would double the parity tests' time.
     /// </summary>
-    public static Outcome AssertSame(string label, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags)
+    public static Outcome AssertSame(string label, int bitness, Action<Assembler> program, ulong[] gpr, ulong flags, long budget = 100_000)
     {
         bool optimized = (StableHash(label) & 1) != 0;
-        var expected = Run(Engine.Interpreter, bitness, program, gpr, flags);
-        var actual = Run(Engine.Jit, bitness, program, gpr, flags, optimized ? 0 : null);
+        var expected = Run(Engine.Interpreter, bitness, program, gpr, flags, budget);
+        var actual = Run(Engine.Jit, bitness, program, gpr, flags, budget, optimized ? 0 : null);
         AssertEqual(optimized ? $"{label} (optimized)" : label, expected, actual);
         return actual;
     }

@@ -144,6 +144,11 @@ public class InlineParityTests
                 {
                     string op = new[] { "Shl", "Sal", "Shr", "Sar" }[random.Next(4)];
                     int count = random.Next(3) == 0 ? 1 : random.Next(64);
+                    if (random.Next(4) == 0)
+                    {
+                        return Instruction.Create(CodeOf($"{op}_rm{w}_CL"), Gpr(random, w), Register.CL);
+                    }
+
                     return count == 1 && random.Next(2) == 0
                         ? Instruction.Create(CodeOf($"{op}_rm{w}_1"), Gpr(random, w), 1)
                         : Instruction.Create(CodeOf($"{op}_rm{w}_imm8"), Gpr(random, w), count);
@@ -168,13 +173,49 @@ public class InlineParityTests
         }
     }
 
+    private static readonly string[] s_conditions = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+
+    /// <summary>SETcc, CMOVcc, CBW..CQO, XCHG, BSWAP and MUL after flag producers (whose records they read or settle).</summary>
+    private static Instruction Misc(Random random, int bitness)
+    {
+        int w = bitness == 64 ? s_widths[1 + random.Next(3)] : s_widths[1 + random.Next(2)];
+        string cc = s_conditions[random.Next(16)];
+        switch (random.Next(8))
+        {
+            case 0:
+                return random.Next(3) == 0 ? Instruction.Create(CodeOf($"Set{cc}_rm8"), Memory(random, bitness)) : Instruction.Create(CodeOf($"Set{cc}_rm8"), Gpr(random, 8));
+            case 1:
+                return random.Next(3) == 0 ? Instruction.Create(CodeOf($"Cmov{cc}_r{w}_rm{w}"), Gpr(random, w), Memory(random, bitness)) : Instruction.Create(CodeOf($"Cmov{cc}_r{w}_rm{w}"), Gpr(random, w), Gpr(random, w));
+            case 2:
+                {
+                    var codes = bitness == 64 ? new[] { Code.Cbw, Code.Cwde, Code.Cdqe, Code.Cwd, Code.Cdq, Code.Cqo } : new[] { Code.Cbw, Code.Cwde, Code.Cwd, Code.Cdq };
+                    return Instruction.Create(codes[random.Next(codes.Length)]);
+                }
+
+            case 3:
+                {
+                    int x = random.Next(3) == 0 ? 8 : w;
+                    return Instruction.Create(CodeOf($"Xchg_rm{x}_r{x}"), Gpr(random, x), Gpr(random, x));
+                }
+
+            case 4:
+                return bitness == 64 && random.Next(2) == 0 ? Instruction.Create(Code.Bswap_r64, Gpr(random, 64)) : Instruction.Create(Code.Bswap_r32, Gpr(random, 32));
+            case 5:
+                return random.Next(3) == 0 ? Instruction.Create(CodeOf($"Mul_rm{w}"), Memory(random, bitness)) : Instruction.Create(CodeOf($"Mul_rm{w}"), Gpr(random, w));
+            case 6:
+                return ShiftOrMultiply(random, bitness);
+            default:
+                return Alu(random, new[] { "Add", "Sub", "Cmp", "Test", "And" }[random.Next(5)], bitness);
+        }
+    }
+
     /// <summary>Instructions the JIT leaves to the interpreter's handlers.</summary>
     private static Instruction Handler(Random random, int bitness) => random.Next(4) switch
     {
-        0 => Instruction.Create(bitness == 64 ? Code.Adc_rm64_r64 : Code.Adc_rm32_r32, Gpr(random, bitness), Gpr(random, bitness)),
-        1 => Instruction.Create(Code.Shl_rm32_imm8, Gpr(random, 32), random.Next(32)),
-        2 => Instruction.Create(bitness == 64 ? Code.Imul_r64_rm64 : Code.Imul_r32_rm32, Gpr(random, bitness), Gpr(random, bitness)),
-        _ => Instruction.Create(Code.Sbb_rm8_r8, Gpr(random, 8), Gpr(random, 8)),
+        0 => Instruction.Create(bitness == 64 ? Code.Rcl_rm64_1 : Code.Rcl_rm32_1, Gpr(random, bitness), 1),
+        1 => Instruction.Create(Code.Rcr_rm32_1, Gpr(random, 32), 1),
+        2 => Instruction.Create(bitness == 64 ? Code.Bt_rm64_r64 : Code.Bt_rm32_r32, Gpr(random, bitness), Gpr(random, bitness)),
+        _ => Instruction.Create(Code.Bsf_r32_rm32, Gpr(random, 32), Gpr(random, 32)),
     };
 
     private static void EndWithJcc(Assembler a, Random random)
@@ -293,6 +334,10 @@ public class InlineParityTests
     [InlineData("Add", 32)]
     [InlineData("Sub", 32)]
     [InlineData("Cmp", 32)]
+    [InlineData("Adc", 64)]
+    [InlineData("Sbb", 64)]
+    [InlineData("Adc", 32)]
+    [InlineData("Sbb", 32)]
     public void BinaryAluMatchesTheInterpreter(string op, int bitness) => Check(op, bitness, op.Length * bitness, random => Alu(random, op, bitness));
 
     [Theory]
@@ -313,6 +358,11 @@ public class InlineParityTests
     [InlineData(64)]
     [InlineData(32)]
     public void ShiftsAndMultipliesMatchTheInterpreter(int bitness) => Check("ShiftMul", bitness, 3 * bitness, random => ShiftOrMultiply(random, bitness));
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(32)]
+    public void ConditionalMovesAndAccumulatorFamiliesMatchTheInterpreter(int bitness) => Check("Misc", bitness, 5 * bitness, random => Misc(random, bitness));
 
     [Fact]
     public void OneBlockLoopsMatchTheInterpreter()

@@ -505,6 +505,19 @@ public sealed unsafe partial class X86Cpu
             && (!needsFlatStack || (s.Ss.DefaultBig && csLimit == ulong.MaxValue));
     }
 
+    private int _loopBudgetAtEntry;
+    private bool _inTranslation;
+
+    /// <summary>
+    /// Instructions retired so far, including the whole blocks a running translation completed
+    /// since it was entered (<see cref="RunCompiled"/> adds those to
+    /// <see cref="CpuState.InstructionsRetired"/> only when it returns, and a region may loop
+    /// through many blocks): what an instruction-counting clock (icount) reads during a port or
+    /// MMIO access from compiled code. Exact to the block, as the interpreter's count is to the
+    /// instruction.
+    /// </summary>
+    public ulong RetiredNow => _inTranslation ? S.InstructionsRetired + (ulong)Math.Max(0, _loopBudgetAtEntry - S.LoopBudget) : S.InstructionsRetired;
+
     /// <summary>Iterations of its longest block a translation runs per entry at most (the rest of the budget bounds it too).</summary>
     public const int MaxLoopIterations = 4096;
 
@@ -529,10 +542,12 @@ public sealed unsafe partial class X86Cpu
         // branches forward, each member once at most) up to the reserve more.
         int loopBudget = (int)Math.Min((long)MaxLoopIterations * n, budgetLeft - reserve);
         s.LoopBudget = loopBudget;
+        _loopBudgetAtEntry = loopBudget;
         s.TlbSet = block.Key.Bitness == 64 || (IsFlatData(ref s.Ds) && IsFlatData(ref s.Es) && IsFlatData(ref s.Ss)) ? Tlb.SetAddress(s.Cpl == 3) : Mmu.Paging.Tlb.MissSetAddress;
         _endBlock = false;
         _setShadow = 0;
         int last;
+        _inTranslation = true;
         try
         {
             last = (region?.Code ?? compiled)(this, StatePointer);
@@ -553,6 +568,10 @@ public sealed unsafe partial class X86Cpu
             Log?.Invoke($"internal error in {block.Instructions[last].Code} ({block.Instructions[last]}) at {block.Instructions[last].IP:x}: {e.GetType().Name}: {e.Message}; raising #UD");
             ClearFault();
             RaiseFault(Exceptions.Vector.UD);
+        }
+        finally
+        {
+            _inTranslation = false;
         }
 
         looped = loopBudget - s.LoopBudget;

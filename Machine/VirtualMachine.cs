@@ -49,7 +49,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         _diagnostics = diagnostics;
         // The clock first: the board's timers read it. Under icount it counts the CPU's retired
         // instructions (the CPU exists by the time anything reads the clock).
-        Clock = config.IcountShift is { } shift ? new VirtualClock(() => Cpu!.S.InstructionsRetired, shift) : new VirtualClock();
+        Clock = config.IcountShift is { } shift ? new VirtualClock(() => Cpu!.RetiredNow, shift) : new VirtualClock();
         Board = new PcBoard(config, this, Clock);
         Cpu = new X86Cpu(Board.Memory, Board.Ports)
         {

@@ -311,6 +311,12 @@ public sealed partial class BlockEmitter
     /// </summary>
     private bool IsUncheckedBranch(int k, int target)
     {
+        return !TouchesMemory(k) && _members[target].Key.Linear > _members[_memberOf[k]].Key.Linear;
+    }
+
+    /// <summary>True when instruction <paramref name="k"/> reads or writes memory (through a handler call, a code write could end the translation).</summary>
+    private bool TouchesMemory(int k)
+    {
         ref readonly Instruction i = ref _instructions[k];
         bool memory = i.Mnemonic is Mnemonic.Call or Mnemonic.Ret or Mnemonic.Push or Mnemonic.Pop;
         for (int n = 0; n < i.OpCount && !memory; n++)
@@ -318,7 +324,7 @@ public sealed partial class BlockEmitter
             memory = i.GetOpKind(n) == OpKind.Memory && i.Mnemonic != Mnemonic.Lea;
         }
 
-        return !memory && _members[target].Key.Linear > _members[_memberOf[k]].Key.Linear;
+        return memory;
     }
 
     /// <summary>
@@ -354,9 +360,14 @@ public sealed partial class BlockEmitter
         LoadStateAddress(StateLayout.InterruptPoll);
         _il.Emit(OpCodes.Volatile);
         _il.Emit(OpCodes.Ldind_I4);
-        LoadStateAddress(StateLayout.ExitRequest);
-        _il.Emit(OpCodes.Ldind_I4);
-        _il.Emit(OpCodes.Or);
+        if (TouchesMemory(k))
+        {
+            // Only a memory access at the block's end can have set it unchecked (a code write).
+            LoadStateAddress(StateLayout.ExitRequest);
+            _il.Emit(OpCodes.Ldind_I4);
+            _il.Emit(OpCodes.Or);
+        }
+
         _il.Emit(OpCodes.Brtrue, leave);
         LoadStateAddress(StateLayout.LoopBudget);
         _il.Emit(OpCodes.Ldind_I4);

@@ -228,7 +228,10 @@ public sealed partial class BlockEmitter
         if (_targeted[m])
         {
             // Branches arrive with locals newer than the state: treat every local as dirty here,
-            // so that any exit stores them (a clean local stores the value it holds).
+            // so that any exit stores them (a clean local stores the value it holds). Whatever
+            // the emitter knew about the locals from the code just before (another block, which
+            // ended in a return or a branch) does not hold here: the flags local holds every
+            // flag live at this block's start, as each branch here leaves it (EmitTransition).
             _il.MarkLabel(_memberLabel[m]);
             MarkAllDirty();
 
@@ -311,6 +314,12 @@ public sealed partial class BlockEmitter
     /// </summary>
     private bool IsUncheckedBranch(int k, int target)
     {
+        return !TouchesMemory(k) && _members[target].Key.Linear > _members[_memberOf[k]].Key.Linear;
+    }
+
+    /// <summary>True when instruction <paramref name="k"/> reads or writes memory (through a handler call, a code write could end the translation).</summary>
+    private bool TouchesMemory(int k)
+    {
         ref readonly Instruction i = ref _instructions[k];
         bool memory = i.Mnemonic is Mnemonic.Call or Mnemonic.Ret or Mnemonic.Push or Mnemonic.Pop;
         for (int n = 0; n < i.OpCount && !memory; n++)
@@ -318,16 +327,19 @@ public sealed partial class BlockEmitter
             memory = i.GetOpKind(n) == OpKind.Memory && i.Mnemonic != Mnemonic.Lea;
         }
 
-        return !memory && _members[target].Key.Linear > _members[_memberOf[k]].Key.Linear;
+        return memory;
     }
 
     /// <summary>
     /// Instruction <paramref name="k"/>, the last of its block, is complete and goes on at block
-    /// <paramref name="target"/> (stack empty, locals live): branches to its label while no
-    /// interrupt was signalled (<see cref="Cpu.State.CpuState.InterruptPoll"/>), no handler or
+    /// <paramref name="target"/> (stack empty, locals live). A branch forward that needs no check
+    /// (<see cref="IsUncheckedBranch"/>) takes this block's instructions from the budget and
+    /// branches; any other branches to the target's label while no interrupt was signalled (<see cref="Cpu.State.CpuState.InterruptPoll"/>), no handler or
     /// code write asked to leave (<see cref="Cpu.State.CpuState.ExitRequest"/>) and
     /// <see cref="Cpu.State.CpuState.LoopBudget"/> holds this block's instructions, which the
-    /// branch takes from it; otherwise leaves with RIP = <paramref name="rip"/>.
+    /// branch takes from it; otherwise leaves with RIP = <paramref name="rip"/>. The flags local
+    /// must hold the real value of every flag live at the target's start when the branch is
+    /// taken (the target reads it), and of every flag on the way out.
     /// </summary>
     private void EmitTransition(int k, int target, ulong rip)
     {
@@ -351,9 +363,14 @@ public sealed partial class BlockEmitter
         LoadStateAddress(StateLayout.InterruptPoll);
         _il.Emit(OpCodes.Volatile);
         _il.Emit(OpCodes.Ldind_I4);
-        LoadStateAddress(StateLayout.ExitRequest);
-        _il.Emit(OpCodes.Ldind_I4);
-        _il.Emit(OpCodes.Or);
+        if (TouchesMemory(k))
+        {
+            // Only a memory access at the block's end can have set it unchecked (a code write).
+            LoadStateAddress(StateLayout.ExitRequest);
+            _il.Emit(OpCodes.Ldind_I4);
+            _il.Emit(OpCodes.Or);
+        }
+
         _il.Emit(OpCodes.Brtrue, leave);
         LoadStateAddress(StateLayout.LoopBudget);
         _il.Emit(OpCodes.Ldind_I4);

@@ -94,8 +94,8 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
     /// <summary>Queues a region entered at <paramref name="block"/> if its page has one (vCPU thread).</summary>
     private bool TryQueueRegion(X86Cpu cpu, Block block)
     {
-        // Warm: entered an eighth as often as a hot block.
-        var members = RegionBuilder.Form(cpu.Blocks, block, Math.Max(1, _options.Threshold / 8));
+        // Warm: entered a 32nd as often as a hot block.
+        var members = RegionBuilder.Form(cpu.Blocks, block, Math.Max(1, _options.Threshold / 32));
         if (members.Length < 2)
         {
             return false;

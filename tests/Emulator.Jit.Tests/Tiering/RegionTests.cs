@@ -129,6 +129,57 @@ public class RegionTests
         Assert.Equal(expectedEdx, (uint)outcome.Gpr[CpuState.RDX]);
     }
 
+    [Theory]
+    [InlineData(7)]
+    [InlineData(13)]
+    [InlineData(61)]
+    [InlineData(319)]
+    [InlineData(1001)]
+    public void EveryRunStopsExactlyAtItsBudget(int slice)
+    {
+        // Forward branches inside a region take no budget check (CompiledRegion.TotalLength):
+        // runs of any length must still retire exactly their budget, and end as the interpreter does.
+        static void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var odd = a.CreateLabel();
+            var join = a.CreateLabel();
+            a.xor(eax, eax);
+            a.mov(ecx, 3000);
+            a.Label(ref top);
+            a.test(ecx, 1);
+            a.jnz(odd);
+            a.add(eax, ecx);
+            a.jmp(join);
+            a.Label(ref odd);
+            a.xor(eax, 0x55);
+            a.Label(ref join);
+            a.rol(eax, 3);
+            a.dec(ecx);
+            a.jnz(top);
+            a.hlt();
+        }
+
+        ulong Run(Engine engine, out long transitions)
+        {
+            using var m = new TestMachine().LongMode().Load(Program);
+            ulong retired = 0;
+            StopReason reason;
+            while ((reason = m.Run(engine, slice)) == StopReason.Budget)
+            {
+                retired += (ulong)slice;
+                Assert.Equal(retired, m.S.InstructionsRetired);
+            }
+
+            Assert.Equal(StopReason.Halted, reason);
+            transitions = m.Cpu.RegionTransitions;
+            return m.Reg(CpuState.RAX);
+        }
+
+        Assert.Equal(Run(Engine.Interpreter, out _), Run(Engine.Jit, out long transitions));
+        Assert.True(slice < 100 || transitions > 0, "no branch inside a region was taken");
+    }
+
     [Fact]
     public void ALoopWithMemoryAndStackOperationsInSeveralBlocksGivesTheInterpretersResult()
     {

@@ -163,6 +163,21 @@ public sealed unsafe partial class X86Cpu
         _ => instruction.GetOpRegister(n),
     };
 
+    /// <summary>Iced's GetImmediate(n) without its calls: the immediate of operand n, sign-extended as Iced extends it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ImmediateOf(in Instruction instruction, int n) => KindOf(instruction, n) switch
+    {
+        OpKind.Immediate8 => instruction.Immediate8,
+        OpKind.Immediate16 => instruction.Immediate16,
+        OpKind.Immediate32 => instruction.Immediate32,
+        OpKind.Immediate64 => instruction.Immediate64,
+        OpKind.Immediate8to16 => (ulong)instruction.Immediate8to16,
+        OpKind.Immediate8to32 => (ulong)instruction.Immediate8to32,
+        OpKind.Immediate8to64 => (ulong)instruction.Immediate8to64,
+        OpKind.Immediate32to64 => (ulong)instruction.Immediate32to64,
+        _ => instruction.GetImmediate(n),
+    };
+
     /// <summary>The size in bytes of operand <paramref name="n"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int OperandSize(in Instruction instruction, int n)
@@ -198,7 +213,7 @@ public sealed unsafe partial class X86Cpu
             case OpKind.Memory:
                 return Read(MemorySegment(instruction), EffectiveAddress(instruction), size, out value);
             default:
-                value = instruction.GetImmediate(n) & SizeMask(size);
+                value = ImmediateOf(instruction, n) & SizeMask(size);
                 return true;
         }
     }

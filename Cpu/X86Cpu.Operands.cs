@@ -180,13 +180,52 @@ public sealed unsafe partial class X86Cpu
         };
     }
 
+    /// <summary>
+    /// Iced's GetOpKind(n) and GetOpRegister(n) switch on n and throw on a bad one, so RyuJIT does
+    /// not inline them: every operand access of every interpreted instruction paid two calls. The
+    /// handlers pass n as a constant, so these fold to one field read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static OpKind KindOf(in Instruction instruction, int n) => n switch
+    {
+        0 => instruction.Op0Kind,
+        1 => instruction.Op1Kind,
+        2 => instruction.Op2Kind,
+        _ => instruction.GetOpKind(n),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Register RegisterOf(in Instruction instruction, int n) => n switch
+    {
+        0 => instruction.Op0Register,
+        1 => instruction.Op1Register,
+        2 => instruction.Op2Register,
+        _ => instruction.GetOpRegister(n),
+    };
+
+    /// <summary>Iced's GetImmediate(n) without its calls: the immediate of operand n, sign-extended as Iced extends it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ImmediateOf(in Instruction instruction, int n) => KindOf(instruction, n) switch
+    {
+        OpKind.Immediate8 => instruction.Immediate8,
+        OpKind.Immediate16 => instruction.Immediate16,
+        OpKind.Immediate32 => instruction.Immediate32,
+        OpKind.Immediate64 => instruction.Immediate64,
+        OpKind.Immediate8to16 => (ulong)instruction.Immediate8to16,
+        OpKind.Immediate8to32 => (ulong)instruction.Immediate8to32,
+        OpKind.Immediate8to64 => (ulong)instruction.Immediate8to64,
+        OpKind.Immediate32to64 => (ulong)instruction.Immediate32to64,
+        _ => instruction.GetImmediate(n),
+    };
+
     /// <summary>The size in bytes of operand <paramref name="n"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int OperandSize(in Instruction instruction, int n)
     {
-        switch (instruction.GetOpKind(n))
+        switch (KindOf(instruction, n))
         {
             case OpKind.Register:
-                return s_gprSize[(int)instruction.GetOpRegister(n)] is var size and > 0 ? size : instruction.GetOpRegister(n).GetSize();
+                return s_gprSize[(int)RegisterOf(instruction, n)] is var size and > 0 ? size : RegisterOf(instruction, n).GetSize();
             case OpKind.Memory:
                 return instruction.MemorySize.GetSize();
             case OpKind.Immediate8:
@@ -206,15 +245,15 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool ReadOperand(in Instruction instruction, int n, int size, out ulong value)
     {
-        switch (instruction.GetOpKind(n))
+        switch (KindOf(instruction, n))
         {
             case OpKind.Register:
-                value = GetReg(instruction.GetOpRegister(n));
+                value = GetReg(RegisterOf(instruction, n));
                 return true;
             case OpKind.Memory:
                 return Read(MemorySegment(instruction), EffectiveAddress(instruction), size, out value);
             default:
-                value = instruction.GetImmediate(n) & SizeMask(size);
+                value = ImmediateOf(instruction, n) & SizeMask(size);
                 return true;
         }
     }
@@ -223,9 +262,9 @@ public sealed unsafe partial class X86Cpu
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool WriteOperand(in Instruction instruction, int n, int size, ulong value)
     {
-        if (instruction.GetOpKind(n) == OpKind.Register)
+        if (KindOf(instruction, n) == OpKind.Register)
         {
-            SetReg(instruction.GetOpRegister(n), value);
+            SetReg(RegisterOf(instruction, n), value);
             return true;
         }
 
@@ -235,6 +274,6 @@ public sealed unsafe partial class X86Cpu
     /// <summary>For a read-modify-write operand: checks a memory destination is writable before any state changes.</summary>
     public bool ProbeOperandWrite(in Instruction instruction, int n, int size)
     {
-        return instruction.GetOpKind(n) != OpKind.Memory || ProbeWrite(MemorySegment(instruction), EffectiveAddress(instruction), size);
+        return KindOf(instruction, n) != OpKind.Memory || ProbeWrite(MemorySegment(instruction), EffectiveAddress(instruction), size);
     }
 }

@@ -97,19 +97,13 @@ public sealed class LocalApic : IBusDevice
     /// empty: a vector accepted concurrently is seen at the next boundary, and its sender wakes
     /// the CPU (<see cref="InterruptRequested"/>) after setting IRR.
     /// </summary>
-    public bool HasInterrupt
-    {
-        get
-        {
-            if (!_irrPending)
-            {
-                return false;
-            }
+    public bool HasInterrupt => _irrPending && DeliverableVectorLocked() >= 0; // the flag test inlines into the caller
 
-            lock (_lock)
-            {
-                return DeliverableVector() >= 0;
-            }
+    private int DeliverableVectorLocked()
+    {
+        lock (_lock)
+        {
+            return DeliverableVector();
         }
     }
 

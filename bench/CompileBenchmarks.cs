@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using BenchmarkDotNet.Attributes;
 using System.Runtime.InteropServices;
+using BenchmarkDotNet.Attributes;
 using Emulator.Cpu;
 using Emulator.Cpu.Decode;
 using Emulator.Jit.Emit;

@@ -13,7 +13,7 @@ namespace Emulator.Bench;
 /// <summary>
 /// Where a block's compile time goes, on real blocks (issue #6: median under 300 µs per block).
 /// <c>dotnet run -c Release --project bench -- compile [bench:NAME | linux] [max-instructions]</c>
-/// (environment: COMPILE_PASSES, COMPILE_INLINE=0 for handler calls only, COMPILE_OPTIMIZE=0 for the quick tier, COMPILE_POLICY=1 through JitCompiler, LINUX_GUEST_DIR)
+/// (environment: COMPILE_PASSES, COMPILE_INLINE=0 for handler calls only, COMPILE_OPTIMIZE=0 for the quick tier, COMPILE_POLICY=1 through JitCompiler (COMPILE_BUSY=1 with another thread busy, COMPILE_GAP_MS=N blocks N ms apart), LINUX_GUEST_DIR)
 /// runs a guest on the interpreter with a recording compiler (every block entered 50 times is
 /// kept, none compiled), then compiles the recorded blocks in this process: the first pass pays
 /// for RyuJIT compiling the emitter itself (what a fresh <c>emu</c> pays), later passes are the
@@ -98,14 +98,37 @@ public static partial class CompileProfile
     /// </summary>
     private static void Policy(List<Block> blocks)
     {
+        // COMPILE_BUSY=1: a thread that keeps the other core busy, as a running vCPU does.
+        bool busy = Environment.GetEnvironmentVariable("COMPILE_BUSY") == "1";
+        var stop = new CancellationTokenSource();
+        var spinner = new Thread(() =>
+        {
+            var memory = new long[1 << 20];
+            long x = 1;
+            while (busy && !stop.IsCancellationRequested)
+            {
+                x = (x * 6364136223846793005) + 1442695040888963407;
+                memory[(int)((ulong)x >> 44)] += x;
+            }
+        });
+        spinner.Start();
         using var jit = new JitCompiler(new JitOptions { Threshold = 0, ShareTranslations = false });
         var watch = Stopwatch.StartNew();
+        // COMPILE_GAP_MS=N: hand the blocks over N ms apart (as a guest's blocks get hot one by one).
+        int gap = int.TryParse(Environment.GetEnvironmentVariable("COMPILE_GAP_MS"), out int g) ? g : 0;
         foreach (var block in blocks)
         {
             jit.BlockIsHot(null!, block);
+            if (gap > 0)
+            {
+                jit.Drain();
+                Thread.Sleep(gap);
+            }
         }
 
         jit.Drain();
+        stop.Cancel();
+        spinner.Join();
         int promoted = jit.PromoteHotBlocks();
         var s = jit.Statistics;
         Console.WriteLine($"policy: {s.BlocksCompiled} compiles ({promoted} promotions) in {watch.Elapsed.TotalMilliseconds:F0} ms wall, warm-up {s.WarmUpCpuMilliseconds:F1} ms CPU, failed {s.Failures}");

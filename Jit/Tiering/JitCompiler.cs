@@ -226,7 +226,7 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         lock (_quickLock)
         {
             // Entry counts are read racily from the vCPU thread: a stale count only delays a promotion.
-            _quick.RemoveAll(q => !q.Block.Valid || q.Block.Compiled != q.Quick);
+            _quick.RemoveAll(q => !q.Block.Valid || !ReferenceEquals(q.Block.Compiled, q.Quick));
             foreach (var q in _quick)
             {
                 if (q.Block.Executions >= _options.OptimizeThreshold)
@@ -249,7 +249,7 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
                 _quick.Remove(q);
             }
 
-            if (q.Block.Valid && q.Block.Compiled == q.Quick && Compile(q.Block, optimize: true))
+            if (q.Block.Valid && ReferenceEquals(q.Block.Compiled, q.Quick) && Compile(q.Block, optimize: true))
             {
                 promoted++;
                 Statistics.Promoted();

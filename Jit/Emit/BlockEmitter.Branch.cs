@@ -43,7 +43,9 @@ public sealed partial class BlockEmitter
             var back = _il.DefineLabel();
             bool invert = EmitConditionValue(i.ConditionCode);
             _il.Emit(invert ? OpCodes.Brfalse : OpCodes.Brtrue, back);
-            EmitSideExit(k, i.NextIP);
+            SpillDirtyOnSidePath();
+            StoreRip(i.NextIP);
+            Return(k);
             _il.MarkLabel(back);
             EmitBackEdge(k);
             return;

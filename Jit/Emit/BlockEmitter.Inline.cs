@@ -419,7 +419,9 @@ public sealed partial class BlockEmitter
     {
         var ok = _il.DefineLabel();
         _il.Emit(OpCodes.Brtrue, ok);
-        EmitSideExit(k, _instructions[k].NextIP);
+        SpillDirtyOnSidePath();
+        StoreRip(_instructions[k].NextIP);
+        Return(k);
         _il.MarkLabel(ok);
     }
 
@@ -438,7 +440,9 @@ public sealed partial class BlockEmitter
         LoadStateAddress(StateLayout.ExitRequest);
         _il.Emit(OpCodes.Ldind_I4);
         _il.Emit(OpCodes.Brfalse, stay);
-        EmitSideExit(k, _instructions[k].NextIP);
+        SpillDirtyOnSidePath();
+        StoreRip(_instructions[k].NextIP);
+        Return(k);
         _il.MarkLabel(stay);
     }
 }

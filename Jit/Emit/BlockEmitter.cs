@@ -171,7 +171,6 @@ public sealed unsafe partial class BlockEmitter
             }
         }
 
-        EmitCommonExit();
         return (CompiledBlock)_method.CreateDelegate(typeof(CompiledBlock), _pinned);
     }
 
@@ -339,7 +338,9 @@ public sealed unsafe partial class BlockEmitter
         RestoreFlagState(state);
         _il.Emit(OpCodes.Br, _loopHead);
         _il.MarkLabel(leave);
-        EmitSideExit(k, _instructions[0].IP);
+        SpillDirtyOnSidePath();
+        StoreRip(_instructions[0].IP);
+        Return(k);
     }
 
     /// <summary>Stores every register local newer than the state (before a handler call or an exit).</summary>

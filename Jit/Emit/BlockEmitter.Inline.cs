@@ -425,7 +425,9 @@ public sealed partial class BlockEmitter
     {
         var ok = _il.DefineLabel();
         _il.Emit(OpCodes.Brtrue, ok);
-        EmitSideExit(k, _instructions[k].NextIP);
+        SpillDirtyOnSidePath();
+        StoreRip(_instructions[k].NextIP);
+        Return(k);
         _il.MarkLabel(ok);
     }
 
@@ -445,7 +447,9 @@ public sealed partial class BlockEmitter
         LoadStateAddress(StateLayout.ExitRequest);
         _il.Emit(OpCodes.Ldind_I4);
         _il.Emit(OpCodes.Brfalse, stay);
-        EmitSideExit(k, _instructions[k].NextIP);
+        SpillDirtyOnSidePath();
+        StoreRip(_instructions[k].NextIP);
+        Return(k);
         _il.MarkLabel(stay);
     }
 }

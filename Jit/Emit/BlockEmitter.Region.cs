@@ -386,7 +386,9 @@ public sealed partial class BlockEmitter
         CountTransition();
         BranchToMember(target);
         _il.MarkLabel(leave);
-        EmitSideExit(k, rip);
+        SpillDirtyOnSidePath();
+        StoreRip(rip);
+        Return(k);
     }
 
     /// <summary>

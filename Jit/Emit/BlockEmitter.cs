@@ -187,7 +187,6 @@ public sealed unsafe partial class BlockEmitter
             throw new NotSupportedException($"region of {_il.ILOffset} IL bytes (RyuJIT would not optimise it)");
         }
 
-        EmitCommonExit();
         return _method.CreateDelegate(_pinned);
     }
 

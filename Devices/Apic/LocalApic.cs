@@ -37,6 +37,10 @@ public sealed class LocalApic : IBusDevice
     private ulong _tscDeadline;
     private volatile bool _nmiPending;
 
+    // True while any IRR bit is set (kept under _lock with every IRR change): HasInterrupt, which the
+    // CPU asks at every block boundary while IF = 1, answers "no" without taking the lock.
+    private volatile bool _irrAny;
+
     // An EOI of a level-triggered vector, to broadcast once the register write has left the lock
     // (register writes come only from the vCPU thread).
     private int _eoiBroadcast = -1;
@@ -91,6 +95,11 @@ public sealed class LocalApic : IBusDevice
     {
         get
         {
+            if (!_irrAny)
+            {
+                return false;
+            }
+
             lock (_lock)
             {
                 return DeliverableVector() >= 0;
@@ -118,6 +127,7 @@ public sealed class LocalApic : IBusDevice
             // at 0xFEE00000 enabled, BSP. LINT0 as the BIOS leaves it: ExtINT, unmasked (virtual wire).
             _apicBase = DefaultBase | ApicBaseEnable | (1UL << 8);
             Array.Clear(_irr);
+            _irrAny = false;
             Array.Clear(_isr);
             Array.Clear(_tmr);
             for (int i = 0; i < _lvt.Length; i++)
@@ -153,6 +163,7 @@ public sealed class LocalApic : IBusDevice
             {
                 // Globally disabled: as after a reset, with the APIC's own state cleared (SDM Vol. 3A 10.4.3).
                 Array.Clear(_irr);
+                _irrAny = false;
                 Array.Clear(_isr);
                 for (int i = 0; i < _lvt.Length; i++)
                 {
@@ -194,6 +205,7 @@ public sealed class LocalApic : IBusDevice
             }
 
             Clear(_irr, vector);
+            _irrAny = Highest(_irr) >= 0;
             Set(_isr, vector);
             return (byte)vector;
         }
@@ -569,6 +581,7 @@ public sealed class LocalApic : IBusDevice
                 }
 
                 Set(_irr, vector);
+                _irrAny = true;
                 if (level)
                 {
                     Set(_tmr, vector);

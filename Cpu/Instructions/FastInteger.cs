@@ -8,7 +8,7 @@ namespace Emulator.Cpu.Instructions;
 /// <summary>
 /// Interpreter handlers specialised for one instruction's operand forms: the common integer
 /// instructions (MOV, MOVZX, MOVSX, LEA, the ALU group, INC, DEC, SHL, SHR, SAR, IMUL, Jcc, JMP,
-/// PUSH and POP of a register) with general-purpose register, memory and immediate operands (8-bit
+/// CALL rel, RET, PUSH and POP of a register) with general-purpose register, memory and immediate operands (8-bit
 /// ones for the ALU group, MOV, INC and DEC). The generic handlers
 /// (<see cref="Alu"/>, <see cref="Move"/>...) look up the operand kinds and sizes of every
 /// instruction as it runs; these are chosen once per decoded instruction (<see cref="Select"/>,
@@ -61,6 +61,8 @@ public static unsafe class FastInteger
             case Mnemonic.Push: return PushPop(i, push: true);
             case Mnemonic.Pop: return PushPop(i, push: false);
             case Mnemonic.Jmp: return JmpNear(i);
+            case Mnemonic.Call: return CallRelative(i);
+            case Mnemonic.Ret: return RetNear(i);
             case Mnemonic.Shl or Mnemonic.Sal: return ShiftSelect<ShlOp>(i);
             case Mnemonic.Shr: return ShiftSelect<ShrOp>(i);
             case Mnemonic.Sar: return ShiftSelect<SarOp>(i);
@@ -219,6 +221,40 @@ public static unsafe class FastInteger
             2 => memory ? &JmpIndirect<W16, DstMem> : &JmpIndirect<W16, DstReg>,
             4 => memory ? &JmpIndirect<W32, DstMem> : &JmpIndirect<W32, DstReg>,
             8 => memory ? &JmpIndirect<W64, DstMem> : &JmpIndirect<W64, DstReg>,
+            _ => null,
+        };
+    }
+
+    /// <summary>CALL rel16/rel32: the width is the stack operand size.</summary>
+    private static delegate*<X86Cpu, in Instruction, void> CallRelative(in Instruction i)
+    {
+        if (i.OpCount != 1)
+        {
+            return null;
+        }
+
+        return (i.Op0Kind, -i.StackPointerIncrement) switch
+        {
+            (OpKind.NearBranch16, 2) => &CallRelative<W16, Near16>,
+            (OpKind.NearBranch32, 4) => &CallRelative<W32, Near32>,
+            (OpKind.NearBranch64, 8) => &CallRelative<W64, Near64>,
+            _ => null,
+        };
+    }
+
+    /// <summary>RET without an immediate.</summary>
+    private static delegate*<X86Cpu, in Instruction, void> RetNear(in Instruction i)
+    {
+        if (i.OpCount != 0)
+        {
+            return null;
+        }
+
+        return i.StackPointerIncrement switch
+        {
+            2 => &RetNear<W16>,
+            4 => &RetNear<W32>,
+            8 => &RetNear<W64>,
             _ => null,
         };
     }
@@ -409,6 +445,30 @@ public static unsafe class FastInteger
         if (c.CheckBranchTarget(c.S.Cs, target))
         {
             c.S.Rip = target;
+        }
+    }
+
+    /// <summary>As <see cref="Branch.CallNear"/>: the target is checked before the return address is pushed.</summary>
+    private static void CallRelative<TW, TTarget>(X86Cpu c, in Instruction i)
+        where TW : struct, IWidth
+        where TTarget : struct, ITarget
+    {
+        ulong target = TTarget.Get(i);
+        ulong returnRip = c.S.Rip;
+        if (c.CheckBranchTarget(c.S.Cs, target) && c.Push(returnRip & TW.Mask, TW.Bytes))
+        {
+            c.S.Rip = target;
+        }
+    }
+
+    /// <summary>As <see cref="Branch.RetNear"/>: read the return address, check it, then release the stack slot.</summary>
+    private static void RetNear<TW>(X86Cpu c, in Instruction i)
+        where TW : struct, IWidth
+    {
+        if (c.PeekStack(0, TW.Bytes, out ulong target) && c.CheckBranchTarget(c.S.Cs, target))
+        {
+            c.S.Rip = target;
+            c.AdjustStack(TW.Bytes);
         }
     }
 

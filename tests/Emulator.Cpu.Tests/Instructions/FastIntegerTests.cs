@@ -280,6 +280,9 @@ public unsafe class FastIntegerTests
         a.jbe(labelTarget);
         a.jp(labelTarget);
         a.jmp(labelTarget);
+        a.call(labelTarget);
+        a.ret();
+        a.ret(8);
         a.Label(ref labelTarget);
         a.nop();
 

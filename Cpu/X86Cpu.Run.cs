@@ -234,7 +234,17 @@ public sealed unsafe partial class X86Cpu
             bool interpretedAhead = false;
             if (!compiledRan && CanInterpretFast(stepping, csLimit))
             {
-                int attention = InterpretFast(block, ipMask, budget - executed, out int retired);
+                int attention, retired;
+                try
+                {
+                    attention = InterpretFast(block, ipMask, budget - executed, out retired);
+                }
+                catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
+                {
+                    // As below: a bug in a handler gives the guest #UD, not the host a crash.
+                    attention = retired = InternalErrorInFastPath(block, ipMask, e);
+                }
+
                 executed += retired;
                 first = false;
                 if (attention < 0)
@@ -393,7 +403,9 @@ public sealed unsafe partial class X86Cpu
     /// restores the state after a failed far transfer also restores ExitRequest. Returns the
     /// index of the instruction that asked for attention, whose handler ran but whose retirement
     /// is left to the caller, or -1 when the block ran to its end (or the budget ran out) with
-    /// nothing to report. <paramref name="retired"/> receives the instructions retired here.
+    /// nothing to report. <paramref name="retired"/> receives the instructions retired here. It has
+    /// no exception handler of its own (the caller's catches a handler's bug), so that the JIT
+    /// keeps its loop in registers.
     /// </summary>
     private int InterpretFast(Block block, ulong ipMask, long budgetLeft, out int retired)
     {
@@ -402,33 +414,8 @@ public sealed unsafe partial class X86Cpu
         int end = budgetLeft < instructions.Length ? (int)budgetLeft : instructions.Length;
         _endBlock = false;
         _setShadow = 0;
-        S.ExitRequest = 0;
-        try
-        {
-            return InterpretFastLoop(instructions, handlers, end, ipMask, out retired);
-        }
-        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
-        {
-            // As in RunCore: a bug in a handler gives the guest #UD, not the host a crash.
-            int k = _fastIndex;
-            Log?.Invoke($"internal error in {instructions[k].Code} ({instructions[k]}) at {instructions[k].IP & ipMask:x}: {e.GetType().Name}: {e.Message}; raising #UD");
-            ClearFault();
-            RaiseFault(Exceptions.Vector.UD);
-            retired = k;
-            return k;
-        }
-    }
-
-    /// <summary>The instruction <see cref="InterpretFastLoop"/> is running, for the internal-error report.</summary>
-    private int _fastIndex;
-
-    /// <summary>
-    /// The loop of <see cref="InterpretFast"/>, without an exception handler of its own so that the
-    /// JIT keeps its locals in registers; <paramref name="end"/> is at most the arrays' length.
-    /// </summary>
-    private int InterpretFastLoop(Instruction[] instructions, delegate*<X86Cpu, in Instruction, void>[] handlers, int end, ulong ipMask, out int retired)
-    {
         CpuState* s = _state;
+        s->ExitRequest = 0;
         ref Instruction first = ref MemoryMarshal.GetArrayDataReference(instructions);
         fixed (delegate*<X86Cpu, in Instruction, void>* handler = handlers)
         {
@@ -452,6 +439,21 @@ public sealed unsafe partial class X86Cpu
 
         retired = end;
         return -1;
+    }
+
+    /// <summary>The instruction <see cref="InterpretFast"/> is running, for the internal-error report.</summary>
+    private int _fastIndex;
+
+    /// <summary>A handler run by <see cref="InterpretFast"/> threw: log it, raise #UD, and return the instruction's index.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int InternalErrorInFastPath(Block block, ulong ipMask, Exception e)
+    {
+        int k = _fastIndex;
+        ref readonly Instruction instruction = ref block.Instructions[k];
+        Log?.Invoke($"internal error in {instruction.Code} ({instruction}) at {instruction.IP & ipMask:x}: {e.GetType().Name}: {e.Message}; raising #UD");
+        ClearFault();
+        RaiseFault(Exceptions.Vector.UD);
+        return k;
     }
 
     /// <summary>The interpreter's handler for each instruction of a block, chosen once per block.</summary>

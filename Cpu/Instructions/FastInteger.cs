@@ -8,14 +8,14 @@ namespace Emulator.Cpu.Instructions;
 /// <summary>
 /// Interpreter handlers specialised for one instruction's operand forms: the common integer
 /// instructions (MOV, MOVZX, MOVSX, LEA, the ALU group, INC, DEC, SHL, SHR, SAR, IMUL, Jcc, JMP,
-/// PUSH and POP of a register) with 16-,
-/// 32- or 64-bit general-purpose register, memory and immediate operands. The generic handlers
+/// CALL rel, RET, PUSH and POP of a register) with general-purpose register, memory and immediate operands (8-bit
+/// ones for the ALU group, MOV, INC and DEC). The generic handlers
 /// (<see cref="Alu"/>, <see cref="Move"/>...) look up the operand kinds and sizes of every
 /// instruction as it runs; these are chosen once per decoded instruction (<see cref="Select"/>,
 /// when the interpreter first runs a block) and have the width, the operation and the kind of
 /// each operand fixed by their type arguments. The semantics are those of the generic handlers,
-/// access order and faults included; anything unusual (8-bit operands, LOCK, segment or control
-/// registers) keeps the generic handler.
+/// access order and faults included; anything unusual (LOCK, segment or control registers, far
+/// pointers) keeps the generic handler.
 /// </summary>
 public static unsafe class FastInteger
 {
@@ -61,6 +61,8 @@ public static unsafe class FastInteger
             case Mnemonic.Push: return PushPop(i, push: true);
             case Mnemonic.Pop: return PushPop(i, push: false);
             case Mnemonic.Jmp: return JmpNear(i);
+            case Mnemonic.Call: return CallRelative(i);
+            case Mnemonic.Ret: return RetNear(i);
             case Mnemonic.Shl or Mnemonic.Sal: return ShiftSelect<ShlOp>(i);
             case Mnemonic.Shr: return ShiftSelect<ShrOp>(i);
             case Mnemonic.Sar: return ShiftSelect<SarOp>(i);
@@ -85,7 +87,7 @@ public static unsafe class FastInteger
     }
 
     /// <summary>The width of a general-purpose register operand (2, 4 or 8), or 0 for anything else.</summary>
-    private static int GprWidth(Register r) => r.IsGPR16() ? 2 : r.IsGPR32() ? 4 : r.IsGPR64() ? 8 : 0;
+    private static int GprWidth(Register r) => r.IsGPR8() ? 1 : r.IsGPR16() ? 2 : r.IsGPR32() ? 4 : r.IsGPR64() ? 8 : 0;
 
     /// <summary>The width of operand 0 when it is a 16-, 32- or 64-bit GPR or memory operand, else 0.</summary>
     private static int DestinationWidth(in Instruction i) => i.Op0Kind switch
@@ -94,6 +96,7 @@ public static unsafe class FastInteger
         // Plain integers only: a far pointer (JMP m16:16, SegPtr16) is 4 bytes too.
         OpKind.Memory => i.MemorySize switch
         {
+            MemorySize.UInt8 or MemorySize.Int8 => 1,
             MemorySize.UInt16 or MemorySize.Int16 => 2,
             MemorySize.UInt32 or MemorySize.Int32 => 4,
             MemorySize.UInt64 or MemorySize.Int64 => 8,
@@ -112,6 +115,7 @@ public static unsafe class FastInteger
 
         return DestinationWidth(i) switch
         {
+            1 => Binary<TOp, W8>(i),
             2 => Binary<TOp, W16>(i),
             4 => Binary<TOp, W32>(i),
             8 => Binary<TOp, W64>(i),
@@ -131,6 +135,7 @@ public static unsafe class FastInteger
             case OpKind.Memory when !memory && i.MemorySize.GetSize() == TW.Bytes:
                 return &Binary<TOp, TW, DstReg, SrcMem>;
             case OpKind.Immediate8to16 or OpKind.Immediate8to32 or OpKind.Immediate8to64:
+            case OpKind.Immediate8 when TW.Bytes == 1:
                 return memory ? &Binary<TOp, TW, DstMem, SrcImm8> : &Binary<TOp, TW, DstReg, SrcImm8>;
             case OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate32to64:
                 return memory ? &Binary<TOp, TW, DstMem, SrcImm32> : &Binary<TOp, TW, DstReg, SrcImm32>;
@@ -152,6 +157,7 @@ public static unsafe class FastInteger
         bool memory = i.Op0Kind == OpKind.Memory;
         return DestinationWidth(i) switch
         {
+            1 => memory ? &Unary<TOp, W8, DstMem> : &Unary<TOp, W8, DstReg>,
             2 => memory ? &Unary<TOp, W16, DstMem> : &Unary<TOp, W16, DstReg>,
             4 => memory ? &Unary<TOp, W32, DstMem> : &Unary<TOp, W32, DstReg>,
             8 => memory ? &Unary<TOp, W64, DstMem> : &Unary<TOp, W64, DstReg>,
@@ -215,6 +221,40 @@ public static unsafe class FastInteger
             2 => memory ? &JmpIndirect<W16, DstMem> : &JmpIndirect<W16, DstReg>,
             4 => memory ? &JmpIndirect<W32, DstMem> : &JmpIndirect<W32, DstReg>,
             8 => memory ? &JmpIndirect<W64, DstMem> : &JmpIndirect<W64, DstReg>,
+            _ => null,
+        };
+    }
+
+    /// <summary>CALL rel16/rel32: the width is the stack operand size.</summary>
+    private static delegate*<X86Cpu, in Instruction, void> CallRelative(in Instruction i)
+    {
+        if (i.OpCount != 1)
+        {
+            return null;
+        }
+
+        return (i.Op0Kind, -i.StackPointerIncrement) switch
+        {
+            (OpKind.NearBranch16, 2) => &CallRelative<W16, Near16>,
+            (OpKind.NearBranch32, 4) => &CallRelative<W32, Near32>,
+            (OpKind.NearBranch64, 8) => &CallRelative<W64, Near64>,
+            _ => null,
+        };
+    }
+
+    /// <summary>RET without an immediate.</summary>
+    private static delegate*<X86Cpu, in Instruction, void> RetNear(in Instruction i)
+    {
+        if (i.OpCount != 0)
+        {
+            return null;
+        }
+
+        return i.StackPointerIncrement switch
+        {
+            2 => &RetNear<W16>,
+            4 => &RetNear<W32>,
+            8 => &RetNear<W64>,
             _ => null,
         };
     }
@@ -405,6 +445,30 @@ public static unsafe class FastInteger
         if (c.CheckBranchTarget(c.S.Cs, target))
         {
             c.S.Rip = target;
+        }
+    }
+
+    /// <summary>As <see cref="Branch.CallNear"/>: the target is checked before the return address is pushed.</summary>
+    private static void CallRelative<TW, TTarget>(X86Cpu c, in Instruction i)
+        where TW : struct, IWidth
+        where TTarget : struct, ITarget
+    {
+        ulong target = TTarget.Get(i);
+        ulong returnRip = c.S.Rip;
+        if (c.CheckBranchTarget(c.S.Cs, target) && c.Push(returnRip & TW.Mask, TW.Bytes))
+        {
+            c.S.Rip = target;
+        }
+    }
+
+    /// <summary>As <see cref="Branch.RetNear"/>: read the return address, check it, then release the stack slot.</summary>
+    private static void RetNear<TW>(X86Cpu c, in Instruction i)
+        where TW : struct, IWidth
+    {
+        if (c.PeekStack(0, TW.Bytes, out ulong target) && c.CheckBranchTarget(c.S.Cs, target))
+        {
+            c.S.Rip = target;
+            c.AdjustStack(TW.Bytes);
         }
     }
 
@@ -668,7 +732,8 @@ public static unsafe class FastInteger
         public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value, out ulong ea)
             where TW : struct, IWidth
         {
-            value = Gpr(c, i.Op0Register) & TW.Mask;
+            // 8-bit registers include AH..BH: the generic accessors know where each one lives.
+            value = TW.Bytes == 1 ? c.GetReg(i.Op0Register) : Gpr(c, i.Op0Register) & TW.Mask;
             ea = 0;
             return true;
         }
@@ -677,7 +742,15 @@ public static unsafe class FastInteger
         public static bool Write<TW>(X86Cpu c, in Instruction i, ulong ea, ulong value)
             where TW : struct, IWidth
         {
-            TW.Set(ref Gpr(c, i.Op0Register), value);
+            if (TW.Bytes == 1)
+            {
+                c.SetReg(i.Op0Register, value);
+            }
+            else
+            {
+                TW.Set(ref Gpr(c, i.Op0Register), value);
+            }
+
             return true;
         }
     }
@@ -716,7 +789,7 @@ public static unsafe class FastInteger
         public static bool Read<TW>(X86Cpu c, in Instruction i, out ulong value)
             where TW : struct, IWidth
         {
-            value = Gpr(c, i.Op1Register) & TW.Mask;
+            value = TW.Bytes == 1 ? c.GetReg(i.Op1Register) : Gpr(c, i.Op1Register) & TW.Mask;
             return true;
         }
     }

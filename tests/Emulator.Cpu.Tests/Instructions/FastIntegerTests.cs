@@ -245,8 +245,29 @@ public unsafe class FastIntegerTests
             a.jmp(__word_ptr[bx + 0x80]);
         }
 
-        // Declined: 8-bit operands, a LOCK prefix, a segment register, a far jump.
         a.add(al, bl);
+        a.adc(ah, cl);
+        a.sub(dh, bh);
+        a.cmp(cl, 0x80);
+        a.test(al, al);
+        a.xor(bl, ah);
+        a.mov(ch, dl);
+        a.mov(al, 0xFE);
+        a.inc(ah);
+        a.dec(bl);
+        a.cmp(__byte_ptr[ebx + 3], 5);
+        a.add(__byte_ptr[ebx + 1], dh);
+        a.sub(cl, __byte_ptr[ebx + 2]);
+        a.mov(__byte_ptr[ebx + 7], ah);
+        a.dec(__byte_ptr[ebx + 9]);
+        if (bitness == 64)
+        {
+            a.add(sil, r9b);
+            a.mov(dil, 3);
+            a.and(__byte_ptr[rbx + rsi], r12b);
+        }
+
+        // Declined: a LOCK prefix, a segment register, a far jump.
         a.@lock.add(__dword_ptr[ebx], eax);
         a.mov(ax, ds);
         a.AddInstruction(Instruction.Create(Code.Jmp_m1632, new MemoryOperand(bitness == 64 ? Register.RBX : Register.EBX)));
@@ -259,6 +280,9 @@ public unsafe class FastIntegerTests
         a.jbe(labelTarget);
         a.jp(labelTarget);
         a.jmp(labelTarget);
+        a.call(labelTarget);
+        a.ret();
+        a.ret(8);
         a.Label(ref labelTarget);
         a.nop();
 

@@ -53,7 +53,7 @@ for e in "${engines[@]}"; do
         load=$(cut -d' ' -f1 /proc/loadavg)
         case "$e" in
             qemu) t=$(boot qemu-system-x86_64 -accel tcg "${common[@]}") ;;
-            jit) t=$(boot dotnet "$emu_dll" -accel jit "${common[@]}") ;;
+            jit) t=$(boot dotnet "$emu_dll" -accel tcg "${common[@]}") ;;   # emu's JIT under QEMU's name
             interp) t=$(boot dotnet "$emu_dll" -accel interp "${common[@]}") ;;
             *) echo "linux-boot.sh: unknown engine $e" >&2; exit 1 ;;
         esac

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using Emulator.Cpu;
 using Emulator.Cpu.Decode;
@@ -20,7 +19,7 @@ namespace Emulator.Bench;
 /// steady state. Each block is timed in two phases, emit (our C#, ILGenerator, CreateDelegate)
 /// and the first call (RyuJIT compiling the method), in wall time and thread CPU time.
 /// </summary>
-public static partial class CompileProfile
+public static class CompileProfile
 {
     private static readonly int s_passes = int.TryParse(Environment.GetEnvironmentVariable("COMPILE_PASSES"), out int p) ? p : 4;
 
@@ -200,21 +199,7 @@ public static partial class CompileProfile
         Console.WriteLine($"  {what,-12} {P(0.5),9:F1} {P(0.9),9:F1} {P(0.99),9:F1} {sorted[^1],9:F1} {sorted.Sum() / 1000,9:F1}");
     }
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    [LibraryImport("libc", EntryPoint = "clock_gettime")]
-    private static partial int ClockGetTime(int clock, out Timespec time);
-
-    private static double ThreadCpuMicroseconds()
-    {
-        _ = ClockGetTime(3, out var t);
-        return (t.Seconds * 1e6) + (t.Nanoseconds / 1e3);
-    }
+    private static double ThreadCpuMicroseconds() => ThreadCpuClock.Milliseconds() * 1000;
 }
 
 /// <summary>

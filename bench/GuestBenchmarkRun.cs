@@ -33,10 +33,9 @@ public static class GuestBenchmarkRun
 
     /// <summary>
     /// Runs <paramref name="name"/> on <paramref name="accel"/>; returns the guest's output line,
-    /// the instructions retired, the wall time, and (with <paramref name="collectBlocks"/>, which
-    /// costs a set insertion per block entry) the distinct blocks it entered that are still valid.
+    /// the instructions retired and the wall time.
     /// </summary>
-    public static (string Output, ulong Instructions, TimeSpan Elapsed, List<Block> Blocks) Run(string name, Accelerator accel, bool collectBlocks)
+    public static (string Output, ulong Instructions, TimeSpan Elapsed) Run(string name, Accelerator accel)
     {
         var output = new MemoryStream();
         var config = new MachineConfig
@@ -49,16 +48,10 @@ public static class GuestBenchmarkRun
             Accel = accel,
         };
         using var vm = new VirtualMachine(config, output, TextWriter.Null);
-        var seen = new HashSet<Block>(ReferenceEqualityComparer.Instance);
-        if (collectBlocks)
-        {
-            vm.Cpu.BlockObserver = block => seen.Add(block);
-        }
-
         var watch = System.Diagnostics.Stopwatch.StartNew();
         vm.Run();
         watch.Stop();
         string text = System.Text.Encoding.ASCII.GetString(output.ToArray()).Trim();
-        return (text, vm.Cpu.S.InstructionsRetired, watch.Elapsed, seen.Where(b => b.Valid).ToList());
+        return (text, vm.Cpu.S.InstructionsRetired, watch.Elapsed);
     }
 }

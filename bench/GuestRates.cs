@@ -20,12 +20,12 @@ public static class GuestRates
         }
 
         // One untimed run first: the host JIT's tiering of the emulator itself is not what is measured.
-        GuestBenchmarkRun.Run(names[0], accel, collectBlocks: false);
+        GuestBenchmarkRun.Run(names[0], accel);
         Console.WriteLine($"engine {accel}");
         Console.WriteLine("benchmark   instructions   seconds   M instr/s   output");
         foreach (string name in names)
         {
-            var run = GuestBenchmarkRun.Run(name, accel, collectBlocks: false);
+            var run = GuestBenchmarkRun.Run(name, accel);
             double rate = run.Instructions / run.Elapsed.TotalSeconds / 1e6;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-10} {run.Instructions,13} {run.Elapsed.TotalSeconds,9:F3} {rate,11:F1}   {run.Output}"));
         }

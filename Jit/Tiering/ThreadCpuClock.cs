@@ -7,7 +7,7 @@ namespace Emulator.Jit.Tiering;
 /// wall clock include the time the compiler thread waited for a core, which on a loaded host is
 /// most of it; this clock counts only the work.
 /// </summary>
-internal static partial class ThreadCpuClock
+public static partial class ThreadCpuClock
 {
     private const int ClockThreadCpuTimeId = 3;
 

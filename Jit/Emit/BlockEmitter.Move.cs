@@ -97,13 +97,24 @@ public sealed partial class BlockEmitter
         int count = i.Immediate8 & (size == 8 ? 0x3F : 0x1F);
         LoadReg(i.Op0Register);
         _il.Emit(OpCodes.Stloc, A);
+        EmitShiftOfA(in i, size, () => _il.Emit(OpCodes.Ldc_I4, count));
+        SetPendingFlags(k, ShiftKind(in i), size, _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified), count);
+    }
+
+    /// <summary>
+    /// The shift itself, for both count forms: A (the operand) shifted by the count that
+    /// <paramref name="pushCount"/> pushes (an int, already masked and not zero), into R and the
+    /// destination register.
+    /// </summary>
+    private void EmitShiftOfA(in Instruction i, int size, Action pushCount)
+    {
         _il.Emit(OpCodes.Ldloc, A);
         if (i.Mnemonic == Mnemonic.Sar)
         {
             Extend(size, signed: true);
         }
 
-        _il.Emit(OpCodes.Ldc_I4, count);
+        pushCount();
         _il.Emit(i.Mnemonic switch
         {
             Mnemonic.Shr => OpCodes.Shr_Un,
@@ -114,14 +125,14 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Stloc, R);
         _il.Emit(OpCodes.Ldloc, R);
         StoreReg(i.Op0Register);
-        var kind = i.Mnemonic switch
-        {
-            Mnemonic.Shr => FlagKind.ShiftRight,
-            Mnemonic.Sar => FlagKind.ShiftArithmetic,
-            _ => FlagKind.ShiftLeft,
-        };
-        SetPendingFlags(k, kind, size, _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified), count);
     }
+
+    private static FlagKind ShiftKind(in Instruction i) => i.Mnemonic switch
+    {
+        Mnemonic.Shr => FlagKind.ShiftRight,
+        Mnemonic.Sar => FlagKind.ShiftArithmetic,
+        _ => FlagKind.ShiftLeft,
+    };
 
     /// <summary>Pushes operand <paramref name="n"/> (register, immediate or memory), zero-extended from <paramref name="size"/> bytes.</summary>
     private void EmitSource(int k, in Instruction i, int n, int size)
@@ -166,35 +177,13 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldloc, count);
         _il.Emit(OpCodes.Brfalse, zero);
 
-        _il.Emit(OpCodes.Ldloc, A);
-        if (i.Mnemonic == Mnemonic.Sar)
-        {
-            Extend(size, signed: true);
-        }
-
-        _il.Emit(OpCodes.Ldloc, count);
-        _il.Emit(i.Mnemonic switch
-        {
-            Mnemonic.Shr => OpCodes.Shr_Un,
-            Mnemonic.Sar => OpCodes.Shr,
-            _ => OpCodes.Shl,
-        });
-        Extend(size);
-        _il.Emit(OpCodes.Stloc, R);
-        _il.Emit(OpCodes.Ldloc, R);
-        StoreReg(i.Op0Register);
+        EmitShiftOfA(in i, size, () => _il.Emit(OpCodes.Ldloc, count));
         ulong need = _liveAfter[k] & FlagLiveness.ToEflags(i.RflagsModified);
         if (need != 0)
         {
-            var kind = i.Mnemonic switch
-            {
-                Mnemonic.Shr => FlagKind.ShiftRight,
-                Mnemonic.Sar => FlagKind.ShiftArithmetic,
-                _ => FlagKind.ShiftLeft,
-            };
             _il.Emit(OpCodes.Ldloc, _flags!);
             _il.Emit(OpCodes.Ldc_I8, (long)need);
-            _il.Emit(OpCodes.Ldc_I4, (int)kind | (size << 8));
+            _il.Emit(OpCodes.Ldc_I4, (int)ShiftKind(in i) | (size << 8));
             _il.Emit(OpCodes.Ldloc, count);
             _il.Emit(OpCodes.Ldc_I4, 16);
             _il.Emit(OpCodes.Shl);

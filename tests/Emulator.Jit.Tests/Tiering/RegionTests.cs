@@ -129,6 +129,58 @@ public class RegionTests
         Assert.Equal(expectedEdx, (uint)outcome.Gpr[CpuState.RDX]);
     }
 
+    /// <summary>
+    /// A CMP right before a branch back leaves its flags pending (BlockEmitter.Flags.cs); the
+    /// loop head reads CF first (ADC), so the branch to the head must materialise the record
+    /// (BranchToMember), while the other member branch, to a head that writes flags first, need not.
+    /// </summary>
+    [Fact]
+    public void FlagsPendingAtABranchBackReachTheLoopHeadThatReadsThem()
+    {
+        static void Program(Assembler a)
+        {
+            var head = a.CreateLabel();
+            var skip = a.CreateLabel();
+            var done = a.CreateLabel();
+            a.xor(eax, eax);
+            a.xor(ebx, ebx);
+            a.mov(ecx, 1000);
+            a.cmp(eax, eax);
+            a.Label(ref head);
+            a.adc(eax, 0);
+            a.test(ecx, 1);
+            a.jz(skip);
+            a.add(ebx, ecx);
+            a.Label(ref skip);
+            a.mov(edi, ecx);
+            a.and(edi, 7);
+            a.dec(ecx);
+            a.jz(done);
+            a.cmp(edi, 3);
+            a.jmp(head);
+            a.Label(ref done);
+            a.hlt();
+        }
+
+        var outcome = AssertSameInARegion("pending CF into the loop head", 64, Program);
+        uint expectedEax = 0, expectedEbx = 0;
+        bool carry = false;
+        for (uint c = 1000; ; c--)
+        {
+            expectedEax += carry ? 1u : 0;
+            expectedEbx += (c & 1) != 0 ? c : 0;
+            if (c == 1)
+            {
+                break;
+            }
+
+            carry = (c & 7) < 3;
+        }
+
+        Assert.Equal(expectedEax, (uint)outcome.Gpr[CpuState.RAX]);
+        Assert.Equal(expectedEbx, (uint)outcome.Gpr[CpuState.RBX]);
+    }
+
     [Theory]
     [InlineData(7)]
     [InlineData(13)]

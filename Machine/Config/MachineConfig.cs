@@ -68,7 +68,9 @@ public sealed record MachineConfig
     /// Measured on the Debian cloud kernel (boot to the init marker, same load): threshold 50 took
     /// 45-59 s, the interpreter alone 35 s, 20,000 took 15-19 s, because at 50 the compiler thread
     /// fought the vCPU for the two cores over thousands of blocks run a few hundred times each; the
-    /// guest benchmarks' hot loops run millions of times and did not change measurably.
+    /// guest benchmarks' hot loops run millions of times and did not change measurably. Since the
+    /// quick tier (MinOpts, about 0.2 ms a block) a compile is cheaper, but 5,000 still booted no
+    /// faster than 20,000 (three interleaved pairs, 5.7-6.0 s against 5.9-6.4 s).
     /// </summary>
     public const long DefaultJitThreshold = 20_000;
 

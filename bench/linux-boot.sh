@@ -34,7 +34,7 @@ boot() {
     "$@" >"$log" 2>&1 &
     pid=$!
     while ! grep -q "$marker" "$log" 2>/dev/null; do
-        if ! kill -0 "$pid" 2>/dev/null || [ "$(awk "BEGIN { print ($(date +%s.%N) - $t0) > 600 }")" = 1 ]; then
+        if ! kill -0 "$pid" 2>/dev/null || [ "$(awk "BEGIN { print (($(date +%s.%N) - $t0) > 600) }")" = 1 ]; then
             kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
             echo fail; return
         fi

@@ -304,6 +304,7 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(miss);
         }
 
+        StoreLoopCounters(exit: false);
         _il.Emit(OpCodes.Ldarg, ArgCpu);
         _il.Emit(OpCodes.Ldc_I4, segment);
         _il.Emit(OpCodes.Ldloc, Ea);
@@ -330,6 +331,7 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(miss);
         }
 
+        StoreLoopCounters(exit: false);
         _il.Emit(OpCodes.Ldarg, ArgCpu);
         _il.Emit(OpCodes.Ldc_I4, segment);
         _il.Emit(OpCodes.Ldloc, Ea);

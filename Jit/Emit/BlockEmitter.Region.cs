@@ -27,6 +27,12 @@ public sealed partial class BlockEmitter
     private bool[] _reachable = [];
     private LocalBuilder? _budgetLeft;
 
+    // CpuState.LoopBudget and RegionTransitions held in locals while the translation runs (a
+    // register instead of a read-modify-write of memory on every branch between members), stored
+    // back before every call out (StoreLoopCounters) and at every exit.
+    private LocalBuilder? _budget;
+    private LocalBuilder? _transitions;
+
     private void InitMembers()
     {
         _starts = new int[_members.Length + 1];
@@ -347,12 +353,10 @@ public sealed partial class BlockEmitter
         if (IsUncheckedBranch(k, target))
         {
             // Forward: take the block's instructions from the budget, no check (CompiledRegion.TotalLength).
-            LoadStateAddress(StateLayout.LoopBudget);
-            LoadStateAddress(StateLayout.LoopBudget);
-            _il.Emit(OpCodes.Ldind_I4);
+            _il.Emit(OpCodes.Ldloc, _budget!);
             _il.Emit(OpCodes.Ldc_I4, length);
             _il.Emit(OpCodes.Sub);
-            _il.Emit(OpCodes.Stind_I4);
+            _il.Emit(OpCodes.Stloc, _budget!);
             CountTransition();
             BranchToMember(target);
             return;
@@ -372,17 +376,15 @@ public sealed partial class BlockEmitter
         }
 
         _il.Emit(OpCodes.Brtrue, leave);
-        LoadStateAddress(StateLayout.LoopBudget);
-        _il.Emit(OpCodes.Ldind_I4);
+        _il.Emit(OpCodes.Ldloc, _budget!);
         _il.Emit(OpCodes.Ldc_I4, length);
         _il.Emit(OpCodes.Sub);
         _il.Emit(OpCodes.Stloc, _budgetLeft);
         _il.Emit(OpCodes.Ldloc, _budgetLeft);
         _il.Emit(OpCodes.Ldc_I4_0);
         _il.Emit(OpCodes.Blt, leave);
-        LoadStateAddress(StateLayout.LoopBudget);
         _il.Emit(OpCodes.Ldloc, _budgetLeft);
-        _il.Emit(OpCodes.Stind_I4);
+        _il.Emit(OpCodes.Stloc, _budget!);
         CountTransition();
         BranchToMember(target);
         _il.MarkLabel(leave);
@@ -411,13 +413,55 @@ public sealed partial class BlockEmitter
 
     private void CountTransition()
     {
+        if (_transitions is not null)
+        {
+            _il.Emit(OpCodes.Ldloc, _transitions);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stloc, _transitions);
+        }
+    }
+
+    /// <summary>
+    /// At the start of a translation that branches between members: the budget into its local
+    /// (and, in a region, the transition count from zero; the run loop zeroes the state's after each entry).
+    /// </summary>
+    private void LoadLoopCounters()
+    {
+        if (!_targeted.Any(t => t))
+        {
+            return;
+        }
+
+        _budget = _il.DeclareLocal(typeof(int));
+        LoadStateAddress(StateLayout.LoopBudget);
+        _il.Emit(OpCodes.Ldind_I4);
+        _il.Emit(OpCodes.Stloc, _budget);
         if (_members.Length > 1)
         {
+            _transitions = _il.DeclareLocal(typeof(int));
+        }
+    }
+
+    /// <summary>
+    /// Stores the budget local where the run loop and <see cref="Cpu.X86Cpu.RetiredNow"/> read it:
+    /// before a call that may read the clock (a handler, a memory access that may be MMIO) and,
+    /// with the transition count, at every exit.
+    /// </summary>
+    private void StoreLoopCounters(bool exit)
+    {
+        if (_budget is not null)
+        {
+            LoadStateAddress(StateLayout.LoopBudget);
+            _il.Emit(OpCodes.Ldloc, _budget);
+            _il.Emit(OpCodes.Stind_I4);
+        }
+
+        if (exit && _transitions is not null)
+        {
             LoadStateAddress(StateLayout.RegionTransitions);
-            LoadStateAddress(StateLayout.RegionTransitions);
-            _il.Emit(OpCodes.Ldind_I8);
-            _il.Emit(OpCodes.Ldc_I8, 1L);
-            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Ldloc, _transitions);
+            _il.Emit(OpCodes.Conv_I8);
             _il.Emit(OpCodes.Stind_I8);
         }
     }

@@ -151,8 +151,9 @@ public sealed unsafe partial class BlockEmitter
         _il.MarkLabel(body);
 
         DeclareLocals(plan);
-        LoadAllCached();
         FindBranchesBetweenMembers(plan);
+        LoadAllCached();
+        LoadLoopCounters();
         for (int k = 0; k < n; k++)
         {
             if (k == _starts[_memberOf[k]] && !EnterMember(_memberOf[k]))
@@ -368,6 +369,7 @@ public sealed unsafe partial class BlockEmitter
     /// <summary>Leaves the block reporting instruction <paramref name="k"/> as the last one run (stack empty).</summary>
     private void Return(int k)
     {
+        StoreLoopCounters(exit: true);
         _il.Emit(OpCodes.Ldc_I4, k);
         _il.Emit(OpCodes.Ret);
     }
@@ -413,6 +415,7 @@ public sealed unsafe partial class BlockEmitter
 
         // As the interpreter: RIP already points after the instruction while its handler runs.
         StoreRip(i.NextIP);
+        StoreLoopCounters(exit: false);
         _il.Emit(OpCodes.Ldarg, ArgCpu);
 
         // SAFETY: _pinned is allocated on the pinned heap and kept alive by the delegate's target.

@@ -68,6 +68,26 @@ public class LoopInterruptTests
         public void Reset() => _writes = 0;
     }
 
+    /// <summary>An MMIO register that reads the CPU's instruction clock (<see cref="X86Cpu.RetiredNow"/>), as an icount timer does.</summary>
+    private sealed class ClockDevice(X86Cpu cpu) : IBusDevice
+    {
+        public List<ulong> Readings { get; } = [];
+
+        public string Name => "clock";
+
+        public ulong Read(ulong offset, int size)
+        {
+            Readings.Add(cpu.RetiredNow);
+            return 0;
+        }
+
+        public void Write(ulong offset, int size, ulong value)
+        {
+        }
+
+        public void Reset() => Readings.Clear();
+    }
+
     /// <summary>32-bit protected mode, IF set, vector 0x20 an interrupt gate to "mov ebx, ecx; hlt".</summary>
     private static (TestMachine Machine, Intr Intr) Setup()
     {
@@ -108,6 +128,43 @@ public class LoopInterruptTests
         if (engine == Engine.Jit)
         {
             Assert.True(m.Cpu.CompiledInstructions >= 99 * 4, $"the loop ran compiled ({m.Cpu.CompiledInstructions} instructions)");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void TheInstructionClockReadInsideALoopAdvancesByOneIterationEachTime(Engine engine)
+    {
+        // A translation keeps the loop budget in a local: a device read from inside it (the MMIO
+        // read is a call out on the TLB-miss path) must still see every iteration completed so far.
+        // Each iteration is 5 instructions, one of them the read, in one block.
+        var (m, _) = Setup();
+        using var machine = m;
+        var clock = new ClockDevice(m.Cpu);
+        m.Memory.MapMmio("clock", KickAddress, 0x1000, clock);
+        m.Load(a =>
+        {
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            a.inc(ecx);
+            a.mov(eax, __dword_ptr[KickAddress]);
+            a.add(edx, eax);
+            a.cmp(ecx, 30_000);
+            a.jne(top);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine, budget: 10_000_000);
+
+        Assert.Equal(30_000, clock.Readings.Count);
+        for (int n = 1; n < clock.Readings.Count; n++)
+        {
+            Assert.True(clock.Readings[n] - clock.Readings[n - 1] == 5, $"reading {n}: {clock.Readings[n - 1]} then {clock.Readings[n]}");
+        }
+
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledInstructions > 5 * 5000, $"the loop ran compiled ({m.Cpu.CompiledInstructions} instructions)");
         }
     }
 

@@ -88,7 +88,11 @@ public static class MulDiv
         SetMulFlags(c, result, width, (Int128)(long)X86Cpu.SignExtend(result, width) != full);
     }
 
-    public static void Div(X86Cpu c, in Instruction i)
+    public static void Div(X86Cpu c, in Instruction i) => Divide(c, in i, signed: false);
+
+    public static void Idiv(X86Cpu c, in Instruction i) => Divide(c, in i, signed: true);
+
+    private static void Divide(X86Cpu c, in Instruction i, bool signed)
     {
         int size = X86Cpu.OperandSize(i, 0);
         if (!c.ReadOperand(i, 0, size, out ulong divisor))
@@ -96,56 +100,86 @@ public static class MulDiv
             return;
         }
 
-        if (divisor == 0)
+        ulong rax = c.S.Gpr[0], rdx = c.S.Gpr[2];
+        if (!TryDivide(signed, size, divisor, ref rax, ref rdx))
         {
             c.RaiseFault(Vector.DE);
             return;
         }
 
-        var (low, high) = GetAccumulator(c, size);
-        UInt128 dividend = ((UInt128)high << (size * 8)) | low;
-        UInt128 quotient = dividend / divisor;
-        if (quotient > X86Cpu.SizeMask(size))
-        {
-            c.RaiseFault(Vector.DE);
-            return;
-        }
-
-        SetAccumulator(c, size, (ulong)quotient, (ulong)(dividend % divisor));
+        c.S.Gpr[0] = rax;
+        c.S.Gpr[2] = rdx;
     }
 
-    public static void Idiv(X86Cpu c, in Instruction i)
+    /// <summary>
+    /// DIV (or, <paramref name="signed"/>, IDIV) of the accumulator by <paramref name="divisor"/>
+    /// (the low <paramref name="size"/> bytes): AX by an 8-bit divisor, else RDX:RAX at the size
+    /// (SDM Vol. 2A, DIV and IDIV). Updates the whole <paramref name="rax"/> and
+    /// <paramref name="rdx"/> as register writes of the size do (a 32-bit result clears bits 63-32,
+    /// 8- and 16-bit results merge) and returns true; returns false, changing nothing, where the
+    /// CPU raises #DE (a zero divisor or a quotient too large for the size). The flags are left
+    /// alone (the SDM leaves them undefined). The JIT's inline division calls this for every case
+    /// its fast path does not cover.
+    /// </summary>
+    public static bool TryDivide(bool signed, int size, ulong divisor, ref ulong rax, ref ulong rdx)
     {
-        int size = X86Cpu.OperandSize(i, 0);
-        if (!c.ReadOperand(i, 0, size, out ulong d))
+        ulong mask = X86Cpu.SizeMask(size);
+        divisor &= mask;
+        if (divisor == 0)
         {
-            return;
+            return false;
         }
 
-        if (d == 0)
+        ulong low = size == 1 ? rax & 0xFF : rax & mask;
+        ulong high = size == 1 ? (rax >> 8) & 0xFF : rdx & mask;
+        ulong quotient, remainder;
+        if (!signed)
         {
-            c.RaiseFault(Vector.DE);
-            return;
+            UInt128 dividend = ((UInt128)high << (size * 8)) | low;
+            UInt128 q = dividend / divisor;
+            if (q > mask)
+            {
+                return false;
+            }
+
+            quotient = (ulong)q;
+            remainder = (ulong)(dividend % divisor);
+        }
+        else
+        {
+            Int128 dividend = size == 8 ? (Int128)(((UInt128)high << 64) | low) : (Int128)(long)X86Cpu.SignExtend((high << (size * 8)) | low, size * 2);
+            Int128 d = (long)X86Cpu.SignExtend(divisor, size);
+            if (dividend == Int128.MinValue && d == -1)
+            {
+                return false;
+            }
+
+            Int128 q = dividend / d;
+            long max = (long)(mask >> 1);
+            if (q > max || q < -max - 1)
+            {
+                return false;
+            }
+
+            quotient = (ulong)q & mask;
+            remainder = (ulong)(dividend % d) & mask;
         }
 
-        var (low, high) = GetAccumulator(c, size);
-        Int128 dividend = size == 8 ? (Int128)(((UInt128)high << 64) | low) : (Int128)(long)X86Cpu.SignExtend((high << (size * 8)) | low, size * 2);
-        Int128 divisor = (long)X86Cpu.SignExtend(d, size);
-        if (dividend == Int128.MinValue && divisor == -1)
+        switch (size)
         {
-            c.RaiseFault(Vector.DE);
-            return;
+            case 1:
+                rax = (rax & ~0xFFFFUL) | quotient | (remainder << 8);
+                break;
+            case 2:
+                rax = (rax & ~0xFFFFUL) | quotient;
+                rdx = (rdx & ~0xFFFFUL) | remainder;
+                break;
+            default:
+                rax = quotient;
+                rdx = remainder;
+                break;
         }
 
-        Int128 quotient = dividend / divisor;
-        Int128 remainder = dividend % divisor;
-        long max = (long)(X86Cpu.SizeMask(size) >> 1);
-        if (quotient > max || quotient < -max - 1)
-        {
-            c.RaiseFault(Vector.DE);
-            return;
-        }
-
-        SetAccumulator(c, size, (ulong)quotient & X86Cpu.SizeMask(size), (ulong)remainder & X86Cpu.SizeMask(size));
+        return true;
     }
 }

@@ -101,9 +101,10 @@ public sealed partial class BlockEmitter
     /// <summary>True when the inline code of <paramref name="i"/> can neither fault nor leave early (flag liveness may then look past it).</summary>
     private static bool IsPure(in Instruction i)
     {
-        if (UsesStack(in i) || IsShiftByCl(in i))
+        if (UsesStack(in i) || IsShiftByCl(in i) || i.Mnemonic is Mnemonic.Div or Mnemonic.Idiv)
         {
             // A shift by CL: its count may be zero, which keeps every flag (so none is killed).
+            // A division may raise #DE, and changes no flag although Iced calls them modified.
             return false;
         }
 

@@ -9,7 +9,7 @@ namespace Emulator.Jit.Emit;
 
 /// <summary>
 /// Inline SETcc, CMOVcc, NOP, CBW/CWDE/CDQE, CWD/CDQ/CQO, XCHG of two registers, BSWAP and the
-/// one-operand MUL, with the semantics of Cpu/Instructions/Move.cs and MulDiv.cs (SDM Vol. 2).
+/// one-operand MUL (DIV and IDIV: BlockEmitter.Divide.cs), with the semantics of Cpu/Instructions/Move.cs and MulDiv.cs (SDM Vol. 2).
 /// Conditions come from the pending flag record where it answers them (BlockEmitter.Flags.cs).
 /// These never write A, B or R except MUL, which leaves its own record.
 /// </summary>
@@ -41,13 +41,15 @@ public sealed partial class BlockEmitter
                 return IsGpr(in i, 0) && i.Op0Register.GetSize() >= 4;
             case Mnemonic.Mul:
                 return IsGprOrMemory(in i, 0) && X86Cpu.OperandSize(i, 0) >= 2;
+            case Mnemonic.Div or Mnemonic.Idiv:
+                return CanInlineDivide(in i);
             default:
                 return (IsSetcc(in i) && IsGprOrMemory(in i, 0)) || (IsCmovcc(in i) && IsGpr(in i, 0) && IsGprOrMemory(in i, 1));
         }
     }
 
     /// <summary>Instructions whose inline code uses RAX and RDX implicitly.</summary>
-    private static bool UsesAccumulator(in Instruction i) => i.Mnemonic is Mnemonic.Cbw or Mnemonic.Cwde or Mnemonic.Cdqe or Mnemonic.Cwd or Mnemonic.Cdq or Mnemonic.Cqo or Mnemonic.Mul;
+    private static bool UsesAccumulator(in Instruction i) => i.Mnemonic is Mnemonic.Cbw or Mnemonic.Cwde or Mnemonic.Cdqe or Mnemonic.Cwd or Mnemonic.Cdq or Mnemonic.Cqo or Mnemonic.Mul or Mnemonic.Div or Mnemonic.Idiv;
 
     private void EmitMore(int k)
     {
@@ -100,6 +102,9 @@ public sealed partial class BlockEmitter
                 return;
             case Mnemonic.Mul:
                 EmitMultiply(k);
+                return;
+            case Mnemonic.Div or Mnemonic.Idiv:
+                EmitDivide(k);
                 return;
         }
 

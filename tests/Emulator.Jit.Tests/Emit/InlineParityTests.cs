@@ -209,6 +209,38 @@ public class InlineParityTests
         }
     }
 
+    /// <summary>
+    /// DIV and IDIV of 16, 32 and (64-bit code) 64 bits, often right after an instruction that
+    /// makes the dividend small (zero or sign-extended RDX, a small EDX), so both the inline fast
+    /// path, the interpreter's slow path and #DE are reached; and ALU instructions leaving flags pending.
+    /// </summary>
+    private static Instruction Divide(Random random, int bitness)
+    {
+        int w = bitness == 64 ? s_widths[1 + random.Next(3)] : s_widths[1 + random.Next(2)];
+        switch (random.Next(6))
+        {
+            case 0:
+            case 1:
+                {
+                    string op = random.Next(2) == 0 ? "Div" : "Idiv";
+                    return random.Next(3) == 0 ? Instruction.Create(CodeOf($"{op}_rm{w}"), Memory(random, bitness)) : Instruction.Create(CodeOf($"{op}_rm{w}"), Gpr(random, w));
+                }
+
+            case 2:
+                return Instruction.Create(Code.Xor_r32_rm32, Register.EDX, Register.EDX);
+            case 3:
+                {
+                    var codes = bitness == 64 ? new[] { Code.Cwd, Code.Cdq, Code.Cqo } : new[] { Code.Cwd, Code.Cdq };
+                    return Instruction.Create(codes[random.Next(codes.Length)]);
+                }
+
+            case 4:
+                return Instruction.Create(Code.Mov_r32_imm32, Register.EDX, random.Next(0, 4));
+            default:
+                return Alu(random, new[] { "Add", "Sub", "Cmp" }[random.Next(3)], bitness);
+        }
+    }
+
     /// <summary>Instructions the JIT leaves to the interpreter's handlers.</summary>
     private static Instruction Handler(Random random, int bitness) => random.Next(4) switch
     {
@@ -363,6 +395,11 @@ public class InlineParityTests
     [InlineData(64)]
     [InlineData(32)]
     public void ConditionalMovesAndAccumulatorFamiliesMatchTheInterpreter(int bitness) => Check("Misc", bitness, 5 * bitness, random => Misc(random, bitness));
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(32)]
+    public void DivisionsMatchTheInterpreter(int bitness) => Check("Divide", bitness, 7 * bitness, random => Divide(random, bitness));
 
     [Fact]
     public void OneBlockLoopsMatchTheInterpreter()

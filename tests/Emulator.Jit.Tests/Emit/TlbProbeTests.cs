@@ -96,4 +96,37 @@ public class TlbProbeTests
         Assert.Equal(0x3456_7800UL, m.Reg(CpuState.RCX));
         Assert.Equal(0x3456_7800UL, m.Reg(CpuState.RDX));
     }
+
+    [Fact]
+    public void TheInlineProbeHitsTheEntryTheTlbFilled()
+    {
+        // Loads from 15 pages whose page numbers differ in the bits the index folds in (every
+        // 1 MiB + 4 KiB), 200 times over, in a compiled loop: after each page's first (checked)
+        // access fills its entry, the inline probe must find it. A probe that computed another
+        // entry would still give the right values, through the checked path, which counts a
+        // TLB hit each time.
+        using var m = new TestMachine().LongMode();
+        m.Load(a =>
+        {
+            var outer = a.CreateLabel();
+            var inner = a.CreateLabel();
+            a.mov(r8d, 200);
+            a.Label(ref outer);
+            a.mov(rsi, 0x10_0000);
+            a.mov(ecx, 15);
+            a.Label(ref inner);
+            a.add(eax, __dword_ptr[rsi]);
+            a.add(rsi, 0x10_1000);
+            a.dec(ecx);
+            a.jnz(inner);
+            a.dec(r8d);
+            a.jnz(outer);
+            a.hlt();
+        });
+
+        m.RunToHlt(Engine.Jit, budget: 10_000_000);
+
+        Assert.True(m.Cpu.CompiledInstructions > 3000, $"the loop ran compiled ({m.Cpu.CompiledInstructions} instructions)");
+        Assert.True(m.Cpu.Tlb.Hits < 100, $"{m.Cpu.Tlb.Hits} accesses took the checked path and hit there");
+    }
 }

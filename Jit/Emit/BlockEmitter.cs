@@ -153,6 +153,7 @@ public sealed unsafe partial class BlockEmitter
         DeclareLocals(plan);
         LoadAllCached();
         FindBranchesBetweenMembers(plan);
+        FindCarryEnds(plan);
         for (int k = 0; k < n; k++)
         {
             if (k == _starts[_memberOf[k]] && !EnterMember(_memberOf[k]))

@@ -12,14 +12,14 @@ namespace Emulator.Jit.Emit;
 /// a load or a store therefore computed all six flags of its CMP on every iteration although only
 /// the fault path could ever look at them.
 /// <para>
-/// Now a block whose first instructions neither read a flag nor touch the record's locals (A, B,
-/// R, CarryIn), up to a pure instruction that overwrites every status flag (<see cref="CarryEnd"/>),
-/// takes the record as it stands: each branch there stores a description of its record in one
-/// local (<see cref="CarriedRecord"/>: the flags it holds and the record's shape, as
-/// <see cref="ComputeFlags"/> takes them, or 0 when the flags local is current), and the exits of
-/// the target before that instruction (fault paths, exit requests) compute the real flags from it
-/// out of line (<see cref="ComputeCarriedFlags"/>). At the overwriting instruction the carried
-/// record dies. The method's entry reaches the first block with the local at 0.
+/// Now a block whose first instructions are inline and neither read nor write a flag, up to a
+/// pure instruction that overwrites every status flag (<see cref="CarryEnd"/>), takes the record
+/// along: each branch there copies its record into <see cref="CarriedFlagRecord"/> (or clears
+/// its word when the flags local is current; so does the method's entry), and the target's exits
+/// before that instruction (fault paths, exit requests) compute the real flags from the copy out
+/// of line (<see cref="ComputeCarriedFlags"/>). At the overwriting instruction the carried record
+/// dies. The copy lives in the frame (its address is taken), so carrying it costs a few stores
+/// per branch and no register across the target's head, where A, B and R are free again.
 /// </para>
 /// </summary>
 public sealed partial class BlockEmitter
@@ -28,27 +28,30 @@ public sealed partial class BlockEmitter
     private int[] _carryEnd = [];
     private LocalBuilder? _carry;
 
-    // True while the code emitted runs with a carried record outstanding (the flags local stale where CarriedRecord says).
+    // True while the code emitted runs with a carried record outstanding (the flags local stale where its word says).
     private bool _carried;
 
     private static readonly System.Reflection.MethodInfo s_computeCarriedFlags = typeof(BlockEmitter).GetMethod(nameof(ComputeCarriedFlags), System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)!;
 
-    /// <summary>The carried record's description: the flags it holds in bits 63..32, its shape (<see cref="ComputeFlags"/>) below; 0 for none.</summary>
-    private LocalBuilder CarriedRecord => _carry!;
+    private static readonly System.Reflection.FieldInfo s_carryWord = typeof(CarriedFlagRecord).GetField(nameof(CarriedFlagRecord.Word))!;
+    private static readonly System.Reflection.FieldInfo s_carryA = typeof(CarriedFlagRecord).GetField(nameof(CarriedFlagRecord.A))!;
+    private static readonly System.Reflection.FieldInfo s_carryB = typeof(CarriedFlagRecord).GetField(nameof(CarriedFlagRecord.B))!;
+    private static readonly System.Reflection.FieldInfo s_carryR = typeof(CarriedFlagRecord).GetField(nameof(CarriedFlagRecord.R))!;
 
     /// <summary>
-    /// <see cref="ComputeFlags"/> for a carried record: <paramref name="carry"/> packs its need
-    /// (bits 63..32) and shape (bits 31..0); 0 leaves the flags as they are. Public for the quick
-    /// tier's methods (<see cref="BlockMethod"/>), which live in another assembly.
+    /// <see cref="ComputeFlags"/> for a carried record; a word of 0 leaves the flags as they are.
+    /// Not inlined: the record's local must stay address-taken, in the frame, not in registers.
     /// </summary>
-    public static ulong ComputeCarriedFlags(ulong flags, ulong carry, ulong a, ulong b, ulong r)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public static ulong ComputeCarriedFlags(ulong flags, ref CarriedFlagRecord record)
     {
-        return carry == 0 ? flags : ComputeFlags(flags, carry >> 32, (int)(uint)carry, a, b, r);
+        ulong word = record.Word;
+        return word == 0 ? flags : ComputeFlags(flags, word >> 32, (int)(uint)word, record.A, record.B, record.R);
     }
 
     /// <summary>
     /// Finds the members that take a carried record (<see cref="CarryEnd"/>) and, when there is
-    /// one, declares <see cref="CarriedRecord"/> and clears it for the method's entry.
+    /// one, declares the record's local and clears it for the method's entry.
     /// </summary>
     private void FindCarryEnds(bool[] plan)
     {
@@ -60,19 +63,17 @@ public sealed partial class BlockEmitter
 
         if (_carryEnd.Any(end => end >= 0))
         {
-            _carry = _il.DeclareLocal(typeof(ulong));
-            _il.Emit(OpCodes.Ldc_I4_0);
-            _il.Emit(OpCodes.Conv_U8);
-            _il.Emit(OpCodes.Stloc, _carry);
+            _carry = _il.DeclareLocal(typeof(CarriedFlagRecord));
+            StoreCarryWord(() => _il.Emit(OpCodes.Ldc_I8, 0L));
         }
     }
 
     /// <summary>
     /// The first instruction of member <paramref name="m"/> that overwrites every status flag
     /// without reading any and cannot leave (so a record carried in is dead from there), when
-    /// every instruction before it is inline, reads and writes no flag, leaves A, B, R and
-    /// CarryIn alone and does not end the block; otherwise -1. Also -1 when it is the member's
-    /// first instruction: the record is dead on arrival and a branch drops it (BranchToMember).
+    /// every instruction before it is inline, reads and writes no flag and does not end the
+    /// block; otherwise -1. Also -1 when it is the member's first instruction: the record is dead
+    /// on arrival and a branch drops it (BranchToMember).
     /// </summary>
     private int CarryEnd(int m, bool[] plan)
     {
@@ -89,7 +90,7 @@ public sealed partial class BlockEmitter
                 return k == _starts[m] ? -1 : k;
             }
 
-            if (i.RflagsModified != RflagsBits.None || IsBlockEnd(k) || !KeepsRecordLocals(in i))
+            if (i.RflagsModified != RflagsBits.None || IsBlockEnd(k))
             {
                 return -1;
             }
@@ -98,7 +99,7 @@ public sealed partial class BlockEmitter
         return -1;
     }
 
-    /// <summary>An inline producer that writes all six status flags (undefined ones included) and keeps its record in A, B and R.</summary>
+    /// <summary>An inline producer that writes all six status flags (undefined ones included) as a record.</summary>
     private static bool OverwritesEveryFlag(in Instruction i)
     {
         return i.Mnemonic is Mnemonic.Add or Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test or Mnemonic.Neg
@@ -106,18 +107,10 @@ public sealed partial class BlockEmitter
             && FlagLiveness.ToEflags(i.RflagsModified) == FlagLiveness.All;
     }
 
-    /// <summary>Inline instructions that change no flag and never write the record's locals (A, B, R, CarryIn).</summary>
-    private static bool KeepsRecordLocals(in Instruction i)
-    {
-        return i.Mnemonic is Mnemonic.Mov or Mnemonic.Movzx or Mnemonic.Movsx or Mnemonic.Movsxd or Mnemonic.Lea or Mnemonic.Nop
-            or Mnemonic.Push or Mnemonic.Pop or Mnemonic.Xchg or Mnemonic.Bswap or Mnemonic.Jmp
-            or Mnemonic.Cbw or Mnemonic.Cwde or Mnemonic.Cdqe or Mnemonic.Cwd or Mnemonic.Cdq or Mnemonic.Cqo;
-    }
-
     /// <summary>
-    /// At a branch to member <paramref name="target"/>, which takes carried records: describes
-    /// the pending record in <see cref="CarriedRecord"/> (A, B, R and CarryIn go along as they are), or
-    /// clears it when the flags local is current.
+    /// At a branch to member <paramref name="target"/>, which takes carried records: copies the
+    /// pending record (the operands its kind uses, and the carry in of ADC/SBB) into the carried
+    /// record, or clears its word when the flags local is current.
     /// </summary>
     private void EmitCarry(int target)
     {
@@ -129,34 +122,57 @@ public sealed partial class BlockEmitter
 
         if (!_pending || (_pendingMask & LiveBefore(_starts[target])) == 0)
         {
-            _il.Emit(OpCodes.Ldc_I4_0);
-            _il.Emit(OpCodes.Conv_U8);
-            _il.Emit(OpCodes.Stloc, CarriedRecord);
+            StoreCarryWord(() => _il.Emit(OpCodes.Ldc_I8, 0L));
             return;
         }
 
-        _il.Emit(OpCodes.Ldc_I8, (long)((_pendingMask << 32) | (uint)PendingShape()));
-        if (_pendingKind is FlagKind.AddCarry or FlagKind.SubBorrow)
+        StoreCarryWord(() =>
         {
-            // The carry in, known at run time only, in bit 24 of the shape.
-            _il.Emit(OpCodes.Ldloc, CarryIn);
-            _il.Emit(OpCodes.Ldc_I4, 24);
-            _il.Emit(OpCodes.Shl);
-            _il.Emit(OpCodes.Or);
+            _il.Emit(OpCodes.Ldc_I8, (long)((_pendingMask << 32) | (uint)PendingShape()));
+            if (_pendingKind is FlagKind.AddCarry or FlagKind.SubBorrow)
+            {
+                // The carry in, known at run time only, in bit 24 of the shape.
+                _il.Emit(OpCodes.Ldloc, CarryIn);
+                _il.Emit(OpCodes.Ldc_I4, 24);
+                _il.Emit(OpCodes.Shl);
+                _il.Emit(OpCodes.Or);
+            }
+        });
+
+        // ComputeFlags reads a for neither a logical operation nor MUL, b only for the arithmetic ones and the multiplies.
+        if (_pendingKind is not (FlagKind.Logic or FlagKind.Multiply))
+        {
+            StoreCarryField(s_carryA, A);
         }
 
-        _il.Emit(OpCodes.Stloc, CarriedRecord);
+        if (_pendingKind is not (FlagKind.Logic or FlagKind.ShiftLeft or FlagKind.ShiftRight or FlagKind.ShiftArithmetic))
+        {
+            StoreCarryField(s_carryB, B);
+        }
+
+        StoreCarryField(s_carryR, R);
         Note($"  carried to block {target}: {_pendingKind}, flags {_pendingMask:x}");
     }
 
-    /// <summary>The exit-path materialisation of a carried record: <c>flags = ComputeCarriedFlags(flags, CarriedRecord, A, B, R)</c>.</summary>
+    private void StoreCarryWord(Action pushWord)
+    {
+        _il.Emit(OpCodes.Ldloca, _carry!);
+        pushWord();
+        _il.Emit(OpCodes.Stfld, s_carryWord);
+    }
+
+    private void StoreCarryField(System.Reflection.FieldInfo field, LocalBuilder value)
+    {
+        _il.Emit(OpCodes.Ldloca, _carry!);
+        _il.Emit(OpCodes.Ldloc, value);
+        _il.Emit(OpCodes.Stfld, field);
+    }
+
+    /// <summary>The exit-path materialisation of a carried record: <c>flags = ComputeCarriedFlags(flags, ref record)</c>.</summary>
     private void EmitCarriedFlags()
     {
         _il.Emit(OpCodes.Ldloc, _flags!);
-        _il.Emit(OpCodes.Ldloc, CarriedRecord);
-        _il.Emit(OpCodes.Ldloc, A);
-        _il.Emit(OpCodes.Ldloc, B);
-        _il.Emit(OpCodes.Ldloc, R);
+        _il.Emit(OpCodes.Ldloca, _carry!);
         _il.Emit(OpCodes.Call, s_computeCarriedFlags);
         _il.Emit(OpCodes.Stloc, _flags!);
         _flagsDirty = true;

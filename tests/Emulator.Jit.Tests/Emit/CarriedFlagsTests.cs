@@ -208,8 +208,8 @@ public class CarriedFlagsTests
     [Fact]
     public void ANotBetweenTheHeadsLoadsDoesNotDisturbTheRecord()
     {
-        // NOT changes no flag but computes in the record's locals (A and R): the second load
-        // faults first, after it, and must still see the CMP's flags of the back edge.
+        // NOT changes no flag but computes in the locals a pending record lives in (A and R):
+        // the second load faults first, after it, and must still see the back edge's CMP flags.
         void Program(Assembler a)
         {
             var top = a.CreateLabel();

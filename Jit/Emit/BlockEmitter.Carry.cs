@@ -12,13 +12,14 @@ namespace Emulator.Jit.Emit;
 /// a load or a store therefore computed all six flags of its CMP on every iteration although only
 /// the fault path could ever look at them.
 /// <para>
-/// Now a block whose first instructions are inline and neither read nor write a flag, up to a
-/// pure instruction that overwrites every status flag (<see cref="CarryEnd"/>), takes the record
+/// Now a block whose first instructions are inline and neither read nor write a flag, up to an
+/// instruction that overwrites every status flag (<see cref="CarryEnd"/>), takes the record
 /// along: each branch there copies its record into <see cref="CarriedFlagRecord"/> (or clears
 /// its word when the flags local is current; so does the method's entry), and the target's exits
 /// before that instruction (fault paths, exit requests) compute the real flags from the copy out
-/// of line (<see cref="ComputeCarriedFlags"/>). At the overwriting instruction the carried record
-/// dies. The copy lives in the frame (its address is taken), so carrying it costs a few stores
+/// of line (<see cref="ComputeCarriedFlags"/>), those of that instruction's own memory accesses
+/// included (<c>cmp eax, [mem]</c> can fault before it writes a flag). Once it has set its own
+/// record the carried one is dead. The copy lives in the frame (its address is taken), so carrying it costs a few stores
 /// per branch and no register across the target's head, where A, B and R are free again.
 /// </para>
 /// </summary>
@@ -70,10 +71,11 @@ public sealed partial class BlockEmitter
 
     /// <summary>
     /// The first instruction of member <paramref name="m"/> that overwrites every status flag
-    /// without reading any and cannot leave (so a record carried in is dead from there), when
-    /// every instruction before it is inline, reads and writes no flag and does not end the
-    /// block; otherwise -1. Also -1 when it is the member's first instruction: the record is dead
-    /// on arrival and a branch drops it (BranchToMember).
+    /// without reading any (a record carried in is dead once it set its own record, after its
+    /// memory accesses: SetPendingFlags), when every instruction before it is inline, reads and
+    /// writes no flag and does not end the block; otherwise -1. Also -1 when it is the member's
+    /// first instruction and cannot leave: the record is dead on arrival and a branch drops it
+    /// (BranchToMember).
     /// </summary>
     private int CarryEnd(int m, bool[] plan)
     {
@@ -85,9 +87,9 @@ public sealed partial class BlockEmitter
                 return -1;
             }
 
-            if (OverwritesEveryFlag(in i) && _pure[k])
+            if (OverwritesEveryFlag(in i))
             {
-                return k == _starts[m] ? -1 : k;
+                return k == _starts[m] && _pure[k] ? -1 : k;
             }
 
             if (i.RflagsModified != RflagsBits.None || IsBlockEnd(k))
@@ -99,12 +101,13 @@ public sealed partial class BlockEmitter
         return -1;
     }
 
-    /// <summary>An inline producer that writes all six status flags (undefined ones included) as a record.</summary>
+    /// <summary>An inline producer that writes all six status flags (undefined ones included) as a record (SetPendingFlags).</summary>
     private static bool OverwritesEveryFlag(in Instruction i)
     {
         return i.Mnemonic is Mnemonic.Add or Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test or Mnemonic.Neg
                 or Mnemonic.Imul or Mnemonic.Mul or Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar
-            && FlagLiveness.ToEflags(i.RflagsModified) == FlagLiveness.All;
+            && FlagLiveness.ToEflags(i.RflagsModified) == FlagLiveness.All
+            && !IsShiftByCl(in i); // a count of zero keeps every flag
     }
 
     /// <summary>

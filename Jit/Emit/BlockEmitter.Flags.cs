@@ -57,12 +57,6 @@ public sealed partial class BlockEmitter
     /// <summary>Called before inline instruction <paramref name="k"/>: settles a pending record it would read or overwrite.</summary>
     private void SettleFlagsBefore(int k)
     {
-        if (_carried && k == _carryEnd[_memberOf[k]])
-        {
-            // It overwrites every flag a carried record holds (BlockEmitter.Carry.cs).
-            _carried = false;
-        }
-
         if (!_pending)
         {
             return;
@@ -91,6 +85,12 @@ public sealed partial class BlockEmitter
     /// <summary>Records the flags of producer <paramref name="k"/> (A, B, R set) as pending.</summary>
     private void SetPendingFlags(int k, FlagKind kind, int size, ulong mask, int count = 0)
     {
+        if (_carried && k == _carryEnd[_memberOf[k]])
+        {
+            // It overwrites every flag a carried record holds, after its memory accesses (BlockEmitter.Carry.cs).
+            _carried = false;
+        }
+
         _pendingCount = count;
         _pending = mask != 0;
         _pendingIndex = k;

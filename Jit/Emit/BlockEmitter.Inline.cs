@@ -156,6 +156,11 @@ public sealed partial class BlockEmitter
                 break;
         }
 
+        if (_carried && k == _carryEnd[_memberOf[k]])
+        {
+            throw new InvalidOperationException($"{i}: a flag record carried into its block outlived it");
+        }
+
         if (IsBlockEnd(k) && !(i.Mnemonic is Mnemonic.Jmp or Mnemonic.Call or Mnemonic.Ret || i.Code.IsJccShortOrNear()))
         {
             // The block ended at its size cap or a page end: fall through to the next instruction.

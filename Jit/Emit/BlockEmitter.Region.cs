@@ -411,6 +411,7 @@ public sealed partial class BlockEmitter
         }
         else if (_pending && (_pendingMask & LiveBefore(_starts[target])) != 0)
         {
+            Note($"  materialised for block {target}: {_pendingKind}, flags {_pendingMask:x}");
             MaterializeFlags();
         }
 

@@ -27,6 +27,9 @@ public sealed partial class BlockEmitter
 {
     // Per member: the instruction where a carried record dies, or -1 when branches there do not carry one.
     private int[] _carryEnd = [];
+
+    // Per member: a record carried through the block before it may branch there as it is (TakesCarried).
+    private bool[] _takesCarried = [];
     private LocalBuilder? _carry;
 
     // True while the code emitted runs with a carried record outstanding (the flags local stale where its word says).
@@ -57,10 +60,31 @@ public sealed partial class BlockEmitter
     private void FindCarryEnds(bool[] plan)
     {
         _carryEnd = new int[_members.Length];
+        var through = new int[_members.Length];
         for (int m = 0; m < _members.Length; m++)
         {
-            _carryEnd[m] = _targeted[m] ? CarryEnd(m, plan) : -1;
+            through[m] = -1;
+            _carryEnd[m] = _targeted[m] ? CarryEnd(m, plan, out through[m]) : -1;
         }
+
+        // A block that leaves the flags alone up to its one successor passes a carried record on
+        // when that successor takes it (to a fixed point: chains of such blocks).
+        bool changed = true;
+        while (changed)
+        {
+            changed = false;
+            for (int m = 0; m < _members.Length; m++)
+            {
+                if (_carryEnd[m] < 0 && through[m] >= 0 && TakesCarried(through[m], plan))
+                {
+                    // Past the block's end: no instruction of it ends the record.
+                    _carryEnd[m] = _starts[m + 1];
+                    changed = true;
+                }
+            }
+        }
+
+        _takesCarried = [.. Enumerable.Range(0, _members.Length).Select(t => TakesCarried(t, plan))];
 
         if (_carryEnd.Any(end => end >= 0))
         {
@@ -75,10 +99,12 @@ public sealed partial class BlockEmitter
     /// memory accesses: SetPendingFlags), when every instruction before it is inline, reads and
     /// writes no flag and does not end the block; otherwise -1. Also -1 when it is the member's
     /// first instruction and cannot leave: the record is dead on arrival and a branch drops it
-    /// (BranchToMember).
+    /// (BranchToMember). <paramref name="through"/> receives the one member the block goes on to
+    /// when it ends, flags untouched, in a direct JMP or CALL or a fall-through (else -1).
     /// </summary>
-    private int CarryEnd(int m, bool[] plan)
+    private int CarryEnd(int m, bool[] plan, out int through)
     {
+        through = -1;
         for (int k = _starts[m]; k < _starts[m + 1]; k++)
         {
             ref readonly Instruction i = ref _instructions[k];
@@ -92,13 +118,39 @@ public sealed partial class BlockEmitter
                 return k == _starts[m] && _pure[k] ? -1 : k;
             }
 
-            if (i.RflagsModified != RflagsBits.None || IsBlockEnd(k))
+            if (i.RflagsModified != RflagsBits.None)
             {
+                return -1;
+            }
+
+            if (IsBlockEnd(k))
+            {
+                // (A Jcc reads flags: it stopped the scan above.)
+                bool direct = i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64;
+                if (i.Mnemonic is Mnemonic.Jmp or Mnemonic.Call && direct)
+                {
+                    through = MemberAt(i.NearBranchTarget);
+                }
+                else if (i.Mnemonic is not (Mnemonic.Jmp or Mnemonic.Call or Mnemonic.Ret))
+                {
+                    through = MemberAt(i.NextIP);
+                }
+
                 return -1;
             }
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// Member <paramref name="t"/> takes a record carried through the block before it: it carries
+    /// it on (<see cref="_carryEnd"/>), or its first instruction overwrites every flag and cannot leave.
+    /// </summary>
+    private bool TakesCarried(int t, bool[] plan)
+    {
+        ref readonly Instruction first = ref _instructions[_starts[t]];
+        return _carryEnd[t] >= 0 || (plan[_starts[t]] && _pure[_starts[t]] && first.RflagsRead == RflagsBits.None && OverwritesEveryFlag(in first));
     }
 
     /// <summary>An inline producer that writes all six status flags (undefined ones included) as a record (SetPendingFlags).</summary>
@@ -117,12 +169,6 @@ public sealed partial class BlockEmitter
     /// </summary>
     private void EmitCarry(int target)
     {
-        if (_carried)
-        {
-            // Not reached (a carried record dies before its block ends), but exact if it were.
-            MaterializeFlags();
-        }
-
         if (!_pending || (_pendingMask & LiveBefore(_starts[target])) == 0)
         {
             StoreCarryWord(() => _il.Emit(OpCodes.Ldc_I8, 0L));

@@ -405,7 +405,16 @@ public sealed partial class BlockEmitter
     private void BranchToMember(int target)
     {
         var state = SaveFlagState();
-        if (_carryEnd[target] >= 0)
+        if (_carried)
+        {
+            // A record carried through this block (BlockEmitter.Carry.cs): it stays in the frame
+            // for a target that takes it, or dies at the target's first instruction.
+            if (!_takesCarried[target])
+            {
+                MaterializeFlags();
+            }
+        }
+        else if (_carryEnd[target] >= 0)
         {
             EmitCarry(target);
         }

@@ -235,6 +235,40 @@ public class CarriedFlagsTests
         AssertSameFault($"region, displacement {displacement}", Program, region: true);
     }
 
+    [Theory]
+    [InlineData(0x40)]
+    [InlineData(-0x80)]
+    public void ABlockThatOnlyJumpsPassesTheCarriedRecordOn(int displacement)
+    {
+        // C (head: a load) goes on into the loop's test: JZ after TEST; B (SUB) jumps back to C;
+        // D (a move and a JMP, no flag) takes TEST's record and passes it on to C. The JMPs go
+        // backwards, so the block builder does not follow them: each ends its block. The
+        // displacement picks which load faults first (C's, or the one after it).
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var odd = a.CreateLabel();
+            var join = a.CreateLabel();
+            a.jmp(top);
+            a.Label(ref join);
+            a.mov(rdx, __qword_ptr[rsi + displacement]);
+            a.add(rbx, rdx);
+            a.shl(rdx, 1);
+            a.Label(ref top);
+            a.mov(rcx, __qword_ptr[rsi]);
+            a.add(rsi, Stride);
+            a.test(cl, 1);
+            a.jz(odd);
+            a.sub(rax, rcx);
+            a.jmp(join);
+            a.Label(ref odd);
+            a.mov(rdi, rcx);
+            a.jmp(join);
+        }
+
+        AssertSameFault($"pass-through, displacement {displacement}", Program, region: true, cases: 10);
+    }
+
     [Fact]
     public void ANotBetweenTheHeadsLoadsDoesNotDisturbTheRecord()
     {

@@ -20,7 +20,9 @@ namespace Emulator.Jit.Emit;
 /// <see cref="EmitTransition"/>) materialise a record only when the target block reads one of
 /// its flags before writing it (<see cref="LiveBefore"/> at the target's first instruction;
 /// every flag is live before an instruction that can leave, so no exit sees a dropped record).
-/// So a loop's CMP+Jcc computes no flags per iteration unless the loop head reads them.
+/// So a loop's CMP+Jcc computes no flags per iteration unless the loop head reads them. A target
+/// that only may leave before it overwrites every flag (a load or a store at a loop's head) takes
+/// the record along instead (BlockEmitter.Carry.cs).
 /// </para>
 /// </summary>
 public sealed partial class BlockEmitter
@@ -83,6 +85,12 @@ public sealed partial class BlockEmitter
     /// <summary>Records the flags of producer <paramref name="k"/> (A, B, R set) as pending.</summary>
     private void SetPendingFlags(int k, FlagKind kind, int size, ulong mask, int count = 0)
     {
+        if (_carried && k == _carryEnd[_memberOf[k]])
+        {
+            // It overwrites every flag a carried record holds, after its memory accesses (BlockEmitter.Carry.cs).
+            _carried = false;
+        }
+
         _pendingCount = count;
         _pending = mask != 0;
         _pendingIndex = k;
@@ -96,9 +104,14 @@ public sealed partial class BlockEmitter
     // True while emitting a side path (a fault or early exit): records are materialised by a call to ComputeFlags, which keeps the IL short.
     private bool _onSidePath;
 
-    /// <summary>Computes the pending flags into the flags local (conditionally in the "maybe" state) and forgets the record.</summary>
+    /// <summary>Computes the pending (or carried) flags into the flags local and forgets the record.</summary>
     private void MaterializeFlags()
     {
+        if (_carried)
+        {
+            EmitCarriedFlags();
+        }
+
         if (!_pending)
         {
             return;
@@ -114,12 +127,12 @@ public sealed partial class BlockEmitter
         EmitFlags(_pendingKind, _pendingMask, _pendingSize);
     }
 
-    /// <summary>The cold-path materialisation: <c>flags = ComputeFlags(...)</c>, conditional in the "maybe" state.</summary>
+    /// <summary>The cold-path materialisation: <c>flags = ComputeFlags(...)</c>.</summary>
     private void EmitComputeFlagsCall()
     {
         _il.Emit(OpCodes.Ldloc, _flags!);
         _il.Emit(OpCodes.Ldc_I8, (long)_pendingMask);
-        _il.Emit(OpCodes.Ldc_I4, (int)_pendingKind | (_pendingSize << 8) | (_pendingCount << 16));
+        _il.Emit(OpCodes.Ldc_I4, PendingShape());
         if (_pendingKind is FlagKind.AddCarry or FlagKind.SubBorrow)
         {
             // The carry in, known at run time only, in bit 24.
@@ -138,6 +151,9 @@ public sealed partial class BlockEmitter
         _flagsDirty = true;
         _pending = false;
     }
+
+    /// <summary>The pending record's shape as <see cref="ComputeFlags"/> takes it (without the carry in).</summary>
+    private int PendingShape() => (int)_pendingKind | (_pendingSize << 8) | (_pendingCount << 16);
 
     /// <summary>
     /// The flags of a pending record, as <see cref="EmitFlags"/> computes them inline: the bits in
@@ -367,10 +383,10 @@ public sealed partial class BlockEmitter
         Extend(_pendingSize, signed: true);
     }
 
-    private readonly record struct FlagState(bool Dirty, bool Pending);
+    private readonly record struct FlagState(bool Dirty, bool Pending, bool Carried);
 
     /// <summary>The compile-time flag state, to restore after emitting a side path that does not fall through.</summary>
-    private FlagState SaveFlagState() => new(_flagsDirty, _pending);
+    private FlagState SaveFlagState() => new(_flagsDirty, _pending, _carried);
 
     /// <summary>Emits <see cref="SpillDirty"/> for a side path that leaves the block (materialising by a call).</summary>
     private void SpillDirtyOnColdPath()
@@ -384,5 +400,6 @@ public sealed partial class BlockEmitter
     {
         _flagsDirty = state.Dirty;
         _pending = state.Pending;
+        _carried = state.Carried;
     }
 }

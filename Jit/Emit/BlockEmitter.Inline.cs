@@ -25,6 +25,14 @@ public sealed partial class BlockEmitter
 
     private LocalBuilder Value => _value ??= _il.DeclareLocal(typeof(ulong));
 
+    private LocalBuilder? _readOut;
+
+    /// <summary>
+    /// X86Cpu.Read's out parameter on the checked path. Its own local: RyuJIT keeps a local whose
+    /// address is taken in a stack slot everywhere, so Value (the inline hit path's) stays in a register.
+    /// </summary>
+    private LocalBuilder ReadOut => _readOut ??= _il.DeclareLocal(typeof(ulong));
+
     private bool CanInline(in Instruction i, bool last)
     {
         switch (i.Mnemonic)
@@ -147,6 +155,11 @@ public sealed partial class BlockEmitter
             default:
                 EmitAlu(k);
                 break;
+        }
+
+        if (_carried && k == _carryEnd[_memberOf[k]])
+        {
+            throw new InvalidOperationException($"{i}: a flag record carried into its block outlived it");
         }
 
         if (IsBlockEnd(k) && !(i.Mnemonic is Mnemonic.Jmp or Mnemonic.Call or Mnemonic.Ret || i.Code.IsJccShortOrNear()))
@@ -310,9 +323,11 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldc_I4, segment);
         _il.Emit(OpCodes.Ldloc, Ea);
         _il.Emit(OpCodes.Ldc_I4, size);
-        _il.Emit(OpCodes.Ldloca, Value);
+        _il.Emit(OpCodes.Ldloca, ReadOut);
         _il.Emit(OpCodes.Call, s_read);
         EmitFaultExit(k);
+        _il.Emit(OpCodes.Ldloc, ReadOut);
+        _il.Emit(OpCodes.Stloc, Value);
         _il.MarkLabel(done);
     }
 

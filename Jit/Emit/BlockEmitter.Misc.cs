@@ -23,6 +23,11 @@ public sealed partial class BlockEmitter
     private static readonly HashSet<Mnemonic> s_setcc = [.. s_conditionNames.Select(cc => Enum.Parse<Mnemonic>("Set" + cc))];
     private static readonly HashSet<Mnemonic> s_cmovcc = [.. s_conditionNames.Select(cc => Enum.Parse<Mnemonic>("Cmov" + cc))];
 
+    private LocalBuilder? _mulLow;
+
+    /// <summary>The low half of MUL r/m64's product, Math.BigMul's out parameter.</summary>
+    private LocalBuilder MulLow => _mulLow ??= _il.DeclareLocal(typeof(ulong));
+
     private static bool IsSetcc(in Instruction i) => s_setcc.Contains(i.Mnemonic);
 
     private static bool IsCmovcc(in Instruction i) => s_cmovcc.Contains(i.Mnemonic);
@@ -200,9 +205,12 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldloc, B);
         if (size == 8)
         {
-            _il.Emit(OpCodes.Ldloca, R);
+            // The low half through its own local: R's address taken would keep R in memory for the whole method.
+            _il.Emit(OpCodes.Ldloca, MulLow);
             _il.Emit(OpCodes.Call, s_bigMul);
             _il.Emit(OpCodes.Stloc, B);
+            _il.Emit(OpCodes.Ldloc, MulLow);
+            _il.Emit(OpCodes.Stloc, R);
         }
         else
         {

@@ -231,6 +231,7 @@ public sealed partial class BlockEmitter
 
         // Inline TLB probes are limited per block (MaxInlineProbes).
         _probes = 0;
+        _carried = _carryEnd[m] >= 0;
         if (_targeted[m])
         {
             // Branches arrive with locals newer than the state: treat every local as dirty here,
@@ -241,7 +242,8 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(_memberLabel[m]);
             MarkAllDirty();
 
-            // Branches arrive with no pending flag record (BranchToMember).
+            // Branches arrive with no pending flag record (BranchToMember), or with one carried
+            // in that the block's exits compute until it dies (BlockEmitter.Carry.cs).
             _pending = false;
             Note($"block {m} ({_members[m].Key.Rip:x}):");
         }
@@ -345,7 +347,8 @@ public sealed partial class BlockEmitter
     /// <see cref="Cpu.State.CpuState.LoopBudget"/> holds this block's instructions, which the
     /// branch takes from it; otherwise leaves with RIP = <paramref name="rip"/>. The flags local
     /// must hold the real value of every flag live at the target's start when the branch is
-    /// taken (the target reads it), and of every flag on the way out.
+    /// taken (the target reads it) but those of a record carried there (BlockEmitter.Carry.cs),
+    /// and of every flag on the way out.
     /// </summary>
     private void EmitTransition(int k, int target, ulong rip)
     {
@@ -395,15 +398,31 @@ public sealed partial class BlockEmitter
 
     /// <summary>
     /// Jumps to block <paramref name="target"/>'s label. A pending flag record goes along only as
-    /// far as the target needs it: materialised when the target reads one of its flags before
-    /// writing it, dropped otherwise (every flag is live before an instruction that can leave, so
-    /// no exit sees the dropped record). The compile-time flag state is kept for the code after.
+    /// far as the target needs it: carried when the target only may leave before overwriting
+    /// every flag (BlockEmitter.Carry.cs), else materialised when the target reads one of its
+    /// flags before writing it, dropped otherwise (every flag is live before an instruction that
+    /// can leave, so no exit sees the dropped record). The compile-time flag state is kept for
+    /// the code after.
     /// </summary>
     private void BranchToMember(int target)
     {
         var state = SaveFlagState();
-        if (_pending && (_pendingMask & LiveBefore(_starts[target])) != 0)
+        if (_carried)
         {
+            // A record carried through this block (BlockEmitter.Carry.cs): it stays in the frame
+            // for a target that takes it, or dies at the target's first instruction.
+            if (!_takesCarried[target])
+            {
+                MaterializeFlags();
+            }
+        }
+        else if (_carryEnd[target] >= 0)
+        {
+            EmitCarry(target);
+        }
+        else if (_pending && (_pendingMask & LiveBefore(_starts[target])) != 0)
+        {
+            Note($"  materialised for block {target}: {_pendingKind}, flags {_pendingMask:x}");
             MaterializeFlags();
         }
 

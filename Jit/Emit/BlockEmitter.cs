@@ -154,6 +154,7 @@ public sealed unsafe partial class BlockEmitter
         FindBranchesBetweenMembers(plan);
         LoadAllCached();
         LoadLoopCounters();
+        FindCarryEnds(plan);
         for (int k = 0; k < n; k++)
         {
             if (k == _starts[_memberOf[k]] && !EnterMember(_memberOf[k]))

@@ -1,0 +1,230 @@
+using System.Reflection.Emit;
+using Emulator.Jit.Analysis;
+using Iced.Intel;
+
+namespace Emulator.Jit.Emit;
+
+/// <summary>
+/// Flag records carried across branches between the blocks of a translation. A branch to a
+/// member block used to materialise a pending record (BlockEmitter.Flags.cs) whenever the target
+/// needed its flags before writing them, and every flag counts as needed before an instruction
+/// that can leave (a memory access can fault, and the fault pushes RFLAGS). A loop whose head is
+/// a load or a store therefore computed all six flags of its CMP on every iteration although only
+/// the fault path could ever look at them.
+/// <para>
+/// Now a block whose first instructions are inline and neither read nor write a flag, up to an
+/// instruction that overwrites every status flag (<see cref="CarryEnd"/>), takes the record
+/// along: each branch there copies its record into <see cref="CarriedFlagRecord"/> (or clears
+/// its word when the flags local is current; so does the method's entry), and the target's exits
+/// before that instruction (fault paths, exit requests) compute the real flags from the copy out
+/// of line (<see cref="ComputeCarriedFlags"/>), those of that instruction's own memory accesses
+/// included (<c>cmp eax, [mem]</c> can fault before it writes a flag). Once it has set its own
+/// record the carried one is dead. The copy lives in the frame (its address is taken), so carrying it costs a few stores
+/// per branch and no register across the target's head, where A, B and R are free again.
+/// </para>
+/// </summary>
+public sealed partial class BlockEmitter
+{
+    // Per member: the instruction where a carried record dies, or -1 when branches there do not carry one.
+    private int[] _carryEnd = [];
+
+    // Per member: a record carried through the block before it may branch there as it is (TakesCarried).
+    private bool[] _takesCarried = [];
+    private LocalBuilder? _carry;
+
+    // True while the code emitted runs with a carried record outstanding (the flags local stale where its word says).
+    private bool _carried;
+
+    private static readonly System.Reflection.MethodInfo s_computeCarriedFlags = typeof(BlockEmitter).GetMethod(nameof(ComputeCarriedFlags), System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)!;
+
+    private static readonly System.Reflection.FieldInfo s_carryWord = typeof(CarriedFlagRecord).GetField(nameof(CarriedFlagRecord.Word))!;
+    private static readonly System.Reflection.FieldInfo s_carryA = typeof(CarriedFlagRecord).GetField(nameof(CarriedFlagRecord.A))!;
+    private static readonly System.Reflection.FieldInfo s_carryB = typeof(CarriedFlagRecord).GetField(nameof(CarriedFlagRecord.B))!;
+    private static readonly System.Reflection.FieldInfo s_carryR = typeof(CarriedFlagRecord).GetField(nameof(CarriedFlagRecord.R))!;
+
+    /// <summary>
+    /// <see cref="ComputeFlags"/> for a carried record; a word of 0 leaves the flags as they are.
+    /// Not inlined: the record's local must stay address-taken, in the frame, not in registers.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public static ulong ComputeCarriedFlags(ulong flags, ref CarriedFlagRecord record)
+    {
+        ulong word = record.Word;
+        return word == 0 ? flags : ComputeFlags(flags, word >> 32, (int)(uint)word, record.A, record.B, record.R);
+    }
+
+    /// <summary>
+    /// Finds the members that take a carried record (<see cref="CarryEnd"/>) and, when there is
+    /// one, declares the record's local and clears it for the method's entry.
+    /// </summary>
+    private void FindCarryEnds(bool[] plan)
+    {
+        _carryEnd = new int[_members.Length];
+        var through = new int[_members.Length];
+        for (int m = 0; m < _members.Length; m++)
+        {
+            through[m] = -1;
+            _carryEnd[m] = _targeted[m] ? CarryEnd(m, plan, out through[m]) : -1;
+        }
+
+        // A block that leaves the flags alone up to its one successor passes a carried record on
+        // when that successor takes it (to a fixed point: chains of such blocks).
+        bool changed = true;
+        while (changed)
+        {
+            changed = false;
+            for (int m = 0; m < _members.Length; m++)
+            {
+                if (_carryEnd[m] < 0 && through[m] >= 0 && TakesCarried(through[m], plan))
+                {
+                    // Past the block's end: no instruction of it ends the record.
+                    _carryEnd[m] = _starts[m + 1];
+                    changed = true;
+                }
+            }
+        }
+
+        _takesCarried = [.. Enumerable.Range(0, _members.Length).Select(t => TakesCarried(t, plan))];
+
+        if (_carryEnd.Any(end => end >= 0))
+        {
+            _carry = _il.DeclareLocal(typeof(CarriedFlagRecord));
+            StoreCarryWord(() => _il.Emit(OpCodes.Ldc_I8, 0L));
+        }
+    }
+
+    /// <summary>
+    /// The first instruction of member <paramref name="m"/> that overwrites every status flag
+    /// without reading any (a record carried in is dead once it set its own record, after its
+    /// memory accesses: SetPendingFlags), when every instruction before it is inline, reads and
+    /// writes no flag and does not end the block; otherwise -1. Also -1 when it is the member's
+    /// first instruction and cannot leave: the record is dead on arrival and a branch drops it
+    /// (BranchToMember). <paramref name="through"/> receives the one member the block goes on to
+    /// when it ends, flags untouched, in a direct JMP or CALL or a fall-through (else -1).
+    /// </summary>
+    private int CarryEnd(int m, bool[] plan, out int through)
+    {
+        through = -1;
+        for (int k = _starts[m]; k < _starts[m + 1]; k++)
+        {
+            ref readonly Instruction i = ref _instructions[k];
+            if (!plan[k] || i.RflagsRead != RflagsBits.None)
+            {
+                return -1;
+            }
+
+            if (OverwritesEveryFlag(in i))
+            {
+                return k == _starts[m] && _pure[k] ? -1 : k;
+            }
+
+            if (i.RflagsModified != RflagsBits.None)
+            {
+                return -1;
+            }
+
+            if (IsBlockEnd(k))
+            {
+                // (A Jcc reads flags: it stopped the scan above.)
+                bool direct = i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64;
+                if (i.Mnemonic is Mnemonic.Jmp or Mnemonic.Call && direct)
+                {
+                    through = MemberAt(i.NearBranchTarget);
+                }
+                else if (i.Mnemonic is not (Mnemonic.Jmp or Mnemonic.Call or Mnemonic.Ret))
+                {
+                    through = MemberAt(i.NextIP);
+                }
+
+                return -1;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// Member <paramref name="t"/> takes a record carried through the block before it: it carries
+    /// it on (<see cref="_carryEnd"/>), or its first instruction overwrites every flag and cannot leave.
+    /// </summary>
+    private bool TakesCarried(int t, bool[] plan)
+    {
+        ref readonly Instruction first = ref _instructions[_starts[t]];
+        return _carryEnd[t] >= 0 || (plan[_starts[t]] && _pure[_starts[t]] && first.RflagsRead == RflagsBits.None && OverwritesEveryFlag(in first));
+    }
+
+    /// <summary>An inline producer that writes all six status flags (undefined ones included) as a record (SetPendingFlags).</summary>
+    private static bool OverwritesEveryFlag(in Instruction i)
+    {
+        return i.Mnemonic is Mnemonic.Add or Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor or Mnemonic.Test or Mnemonic.Neg
+                or Mnemonic.Imul or Mnemonic.Mul or Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar
+            && FlagLiveness.ToEflags(i.RflagsModified) == FlagLiveness.All
+            && !IsShiftByCl(in i); // a count of zero keeps every flag
+    }
+
+    /// <summary>
+    /// At a branch to member <paramref name="target"/>, which takes carried records: copies the
+    /// pending record (the operands its kind uses, and the carry in of ADC/SBB) into the carried
+    /// record, or clears its word when the flags local is current.
+    /// </summary>
+    private void EmitCarry(int target)
+    {
+        if (!_pending || (_pendingMask & LiveBefore(_starts[target])) == 0)
+        {
+            StoreCarryWord(() => _il.Emit(OpCodes.Ldc_I8, 0L));
+            return;
+        }
+
+        StoreCarryWord(() =>
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)((_pendingMask << 32) | (uint)PendingShape()));
+            if (_pendingKind is FlagKind.AddCarry or FlagKind.SubBorrow)
+            {
+                // The carry in, known at run time only, in bit 24 of the shape.
+                _il.Emit(OpCodes.Ldloc, CarryIn);
+                _il.Emit(OpCodes.Ldc_I4, 24);
+                _il.Emit(OpCodes.Shl);
+                _il.Emit(OpCodes.Or);
+            }
+        });
+
+        // ComputeFlags reads a for neither a logical operation nor MUL, b only for the arithmetic ones and the multiplies.
+        if (_pendingKind is not (FlagKind.Logic or FlagKind.Multiply))
+        {
+            StoreCarryField(s_carryA, A);
+        }
+
+        if (_pendingKind is not (FlagKind.Logic or FlagKind.ShiftLeft or FlagKind.ShiftRight or FlagKind.ShiftArithmetic))
+        {
+            StoreCarryField(s_carryB, B);
+        }
+
+        StoreCarryField(s_carryR, R);
+        Note($"  carried to block {target}: {_pendingKind}, flags {_pendingMask:x}");
+    }
+
+    private void StoreCarryWord(Action pushWord)
+    {
+        _il.Emit(OpCodes.Ldloca, _carry!);
+        pushWord();
+        _il.Emit(OpCodes.Stfld, s_carryWord);
+    }
+
+    private void StoreCarryField(System.Reflection.FieldInfo field, LocalBuilder value)
+    {
+        _il.Emit(OpCodes.Ldloca, _carry!);
+        _il.Emit(OpCodes.Ldloc, value);
+        _il.Emit(OpCodes.Stfld, field);
+    }
+
+    /// <summary>The exit-path materialisation of a carried record: <c>flags = ComputeCarriedFlags(flags, ref record)</c>.</summary>
+    private void EmitCarriedFlags()
+    {
+        _il.Emit(OpCodes.Ldloc, _flags!);
+        _il.Emit(OpCodes.Ldloca, _carry!);
+        _il.Emit(OpCodes.Call, s_computeCarriedFlags);
+        _il.Emit(OpCodes.Stloc, _flags!);
+        _flagsDirty = true;
+        _carried = false;
+    }
+}

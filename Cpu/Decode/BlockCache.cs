@@ -11,7 +11,7 @@ namespace Emulator.Cpu.Decode;
 /// (alternatives, return thunks, static calls, jump labels, ftrace): dropping every block of the
 /// page at each patch rebuilt hot code such as memcpy dozens of times and kept it interpreted.
 /// </summary>
-public sealed class BlockCache
+public sealed unsafe class BlockCache
 {
     /// <summary>Blocks end after this many instructions even without a control transfer.</summary>
     public const int MaxInstructions = 64;
@@ -290,8 +290,15 @@ public sealed class BlockCache
         {
             if (!_cpu.Memory.IsCode(page))
             {
+                // Only the entries of this page can hold a write tag for it: dropping every write
+                // tag made each page-becomes-code event (Linux patching its text re-marks pages
+                // thousands of times) cost a walk for the next write to every other page.
                 _cpu.Memory.MarkCode(page);
-                _cpu.Tlb.FlushWrites();
+                byte* host = _cpu.Memory.HostPage(page, forWrite: false);
+                if (host != null)
+                {
+                    _cpu.Tlb.FlushWrites(host);
+                }
             }
 
             if (!_byPage.TryGetValue(page, out var list))

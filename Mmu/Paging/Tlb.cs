@@ -295,6 +295,23 @@ public sealed unsafe class Tlb
         }
     }
 
+    /// <summary>
+    /// Drops the write tags of the entries that map host page <paramref name="hostPage"/> (a RAM
+    /// page that just became code), under any linear address or physical alias, so that the next
+    /// write to it walks and finds it marked; writes to every other page keep their fast path.
+    /// </summary>
+    public void FlushWrites(byte* hostPage)
+    {
+        nint host = (nint)hostPage;
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            if (_entries[i].HostPage == host)
+            {
+                _entries[i].WriteTag = Invalid;
+            }
+        }
+    }
+
     private struct Entry
     {
         public ulong ReadTag;

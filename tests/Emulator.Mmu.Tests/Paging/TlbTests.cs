@@ -193,6 +193,24 @@ public sealed unsafe class TlbTests : IDisposable
     }
 
     [Fact]
+    public void FlushWritesOfAHostPageDropsItsWriteTagsUnderEveryAlias()
+    {
+        // Page A mapped at two linear addresses and in the user set, page B elsewhere: only A's
+        // write tags go, reads and fetches of A and everything of B stay.
+        FillAll(0x1000, false, _pageA);
+        FillAll(0x7000_5000, false, _pageA);
+        FillAll(0x1000, true, _pageA);
+        FillAll(0x2000, false, _pageB);
+        _tlb.FlushWrites(_pageA);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Write, false) == null);
+        Assert.True(_tlb.Lookup(0x7000_5008, AccessKind.Write, false) == null);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Write, true) == null);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == _pageA);
+        Assert.True(_tlb.Lookup(0x7000_5000, AccessKind.Execute, false) == _pageA);
+        Assert.True(_tlb.Lookup(0x2000, AccessKind.Write, false) == _pageB);
+    }
+
+    [Fact]
     public void RefillingTheSamePageReplacesItsRights()
     {
         // A fresh walk is the truth: a refill with fewer rights must not keep an older write tag.

@@ -44,6 +44,7 @@ public sealed unsafe class BlockCache
 
         _blocks.Clear();
         _byPage.Clear();
+        Array.Clear(_recent);
     }
 
     /// <summary>Drops every block with bytes on <paramref name="physicalPage"/>.</summary>
@@ -130,14 +131,29 @@ public sealed unsafe class BlockCache
             return null;
         }
 
-        var key = new BlockKey(rip, linear, physical, bitness);
-        if (_blocks.TryGetValue(key, out var block))
+        // The run loop asks here for every transition its chained successors do not cover (RET,
+        // indirect branches, interrupts): a direct-mapped cache in front of the dictionary saves
+        // the hash and the cache misses of a lookup among tens of thousands of blocks.
+        ref Block? slot = ref _recent[(int)((linear ^ (linear >> 12)) & (RecentSize - 1))];
+        if (slot is { Valid: true } recent && recent.Key.Linear == linear && recent.Key.Rip == rip && recent.Key.Physical == physical && recent.Key.Bitness == bitness)
         {
-            return block;
+            return recent;
         }
 
-        return Build(key);
+        var key = new BlockKey(rip, linear, physical, bitness);
+        if (!_blocks.TryGetValue(key, out var block))
+        {
+            block = Build(key);
+        }
+
+        slot = block;
+        return block;
     }
+
+    private const int RecentSize = 4096;
+
+    /// <summary>The block last returned by <see cref="Get"/> for each hash of a linear address (invalid ones are skipped).</summary>
+    private readonly Block?[] _recent = new Block?[RecentSize];
 
     /// <summary>The block already built for <paramref name="key"/>, or null (builds nothing, touches no guest state).</summary>
     public Block? Find(BlockKey key) => _blocks.GetValueOrDefault(key);

@@ -79,4 +79,29 @@ public class BlockCacheTests
         Assert.Equal(3UL, m.Reg(Emulator.Cpu.State.CpuState.RBX));
         Assert.Equal(6UL, m.Reg(Emulator.Cpu.State.CpuState.RCX));
     }
+
+    [Fact]
+    public void GetReturnsTheCachedBlockUntilItsCodeChanges()
+    {
+        using var m = new TestMachine().LongMode().Load(a =>
+        {
+            a.mov(eax, 1);
+            a.hlt();
+        });
+        ulong rip = m.S.Rip;
+        var first = m.Cpu.Blocks.Get(rip, rip, 64);
+        Assert.Same(first, m.Cpu.Blocks.Get(rip, rip, 64));
+
+        // The host rewrites the MOV's immediate: the block is dropped and a new one decoded.
+        m.Memory.Write(rip + 1, 1, 7);
+        var second = m.Cpu.Blocks.Get(rip, rip, 64);
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.False(first.Valid);
+        Assert.NotSame(first, second);
+        Assert.Equal(7u, second.Instructions[0].Immediate32);
+
+        // The same bytes under another RIP (a different key) are a block of their own.
+        Assert.NotSame(second, m.Cpu.Blocks.Get(rip + 0x1000, rip, 64));
+    }
 }

@@ -133,6 +133,39 @@ public sealed unsafe partial class X86Cpu
         return CheckSegment(seg, offset, size, write: true) && Linear(seg, offset, out ulong linear) && Translate(linear, AccessKind.Write, out _) && ((linear & 0xFFF) + (ulong)size <= 0x1000 || Translate((linear | 0xFFF) + 1, AccessKind.Write, out _));
     }
 
+    /// <summary>
+    /// For a bulk string operation (<see cref="Instructions.StringOps"/>): the host address of the
+    /// byte at <paramref name="seg"/>:<paramref name="offset"/> when an access there needs no check
+    /// beyond the TLB's (64-bit mode or a flat data segment, a canonical address, a TLB hit for
+    /// <paramref name="kind"/>: RAM, the rights, and for a write a dirty page with no translated
+    /// code), else null, recording no fault. The pointer is good for the rest of the 4 KiB page of
+    /// <paramref name="linear"/> and until the next access that may change the TLB.
+    /// </summary>
+    internal byte* FastHostPointer(Seg seg, ulong offset, AccessKind kind, out ulong linear)
+    {
+        ref CpuState s = ref S;
+        ref SegmentRegister r = ref s.Segment(seg);
+        if (s.LongModeActive && s.Cs.Long)
+        {
+            linear = seg is Seg.FS or Seg.GS ? r.Base + offset : offset;
+            if (!IsCanonical(linear))
+            {
+                return null;
+            }
+        }
+        else if (r.Limit == uint.MaxValue && (r.Attributes & FlatDataMask) == FlatDataValue)
+        {
+            linear = (uint)(r.Base + offset);
+        }
+        else
+        {
+            linear = 0;
+            return null;
+        }
+
+        return Tlb.Lookup(linear, kind, UserAccess);
+    }
+
     private bool _implicitSupervisor;
 
     /// <summary>

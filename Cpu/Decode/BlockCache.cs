@@ -11,7 +11,7 @@ namespace Emulator.Cpu.Decode;
 /// (alternatives, return thunks, static calls, jump labels, ftrace): dropping every block of the
 /// page at each patch rebuilt hot code such as memcpy dozens of times and kept it interpreted.
 /// </summary>
-public sealed class BlockCache
+public sealed unsafe class BlockCache
 {
     /// <summary>Blocks end after this many instructions even without a control transfer.</summary>
     public const int MaxInstructions = 64;
@@ -44,6 +44,7 @@ public sealed class BlockCache
 
         _blocks.Clear();
         _byPage.Clear();
+        Array.Clear(_recent);
     }
 
     /// <summary>Drops every block with bytes on <paramref name="physicalPage"/>.</summary>
@@ -130,14 +131,29 @@ public sealed class BlockCache
             return null;
         }
 
-        var key = new BlockKey(rip, linear, physical, bitness);
-        if (_blocks.TryGetValue(key, out var block))
+        // The run loop asks here for every transition its chained successors do not cover (RET,
+        // indirect branches, interrupts): a direct-mapped cache in front of the dictionary saves
+        // the hash and the cache misses of a lookup among tens of thousands of blocks.
+        ref Block? slot = ref _recent[(int)((linear ^ (linear >> 12)) & (RecentSize - 1))];
+        if (slot is { Valid: true } recent && recent.Key.Linear == linear && recent.Key.Rip == rip && recent.Key.Physical == physical && recent.Key.Bitness == bitness)
         {
-            return block;
+            return recent;
         }
 
-        return Build(key);
+        var key = new BlockKey(rip, linear, physical, bitness);
+        if (!_blocks.TryGetValue(key, out var block))
+        {
+            block = Build(key);
+        }
+
+        slot = block;
+        return block;
     }
+
+    private const int RecentSize = 4096;
+
+    /// <summary>The block last returned by <see cref="Get"/> for each hash of a linear address (invalid ones are skipped).</summary>
+    private readonly Block?[] _recent = new Block?[RecentSize];
 
     /// <summary>The block already built for <paramref name="key"/>, or null (builds nothing, touches no guest state).</summary>
     public Block? Find(BlockKey key) => _blocks.GetValueOrDefault(key);
@@ -290,8 +306,15 @@ public sealed class BlockCache
         {
             if (!_cpu.Memory.IsCode(page))
             {
+                // Only the entries of this page can hold a write tag for it: dropping every write
+                // tag made each page-becomes-code event (Linux patching its text re-marks pages
+                // thousands of times) cost a walk for the next write to every other page.
                 _cpu.Memory.MarkCode(page);
-                _cpu.Tlb.FlushWrites();
+                byte* host = _cpu.Memory.HostPage(page, forWrite: false);
+                if (host != null)
+                {
+                    _cpu.Tlb.FlushWrites(host);
+                }
             }
 
             if (!_byPage.TryGetValue(page, out var list))

@@ -14,10 +14,14 @@ namespace Emulator.Mmu.Paging;
 /// current PCID's translations (and global ones, which every PCID shares) are ever cached.
 /// A 2 MiB, 4 MiB or 1 GiB page is cached as 4 KiB pieces that remember the size of their page,
 /// because INVLPG of any address in a large page drops the whole page (SDM 4.10.2.3, 4.10.4.1).
+/// The sets hold 1,024 entries each (4 MiB): with 256, a Linux boot missed on 3.4 % of accesses,
+/// mostly instruction fetches and data evicting each other. A MOV to CR3 clears only the entries
+/// filled since the last one (<see cref="FlushNonGlobal"/>), so that the larger sets do not make
+/// every address-space switch scan them all.
 /// </summary>
 public sealed unsafe class Tlb
 {
-    public const int Entries = 256;
+    public const int Entries = 1024;
     private const ulong Invalid = 1; // never equal to a page-aligned address
 
     // Pinned: translated code probes the entries through raw pointers (SupervisorSet, UserSet).
@@ -35,6 +39,12 @@ public sealed unsafe class Tlb
 
     /// <summary>Set when a piece of a large page was filled since the last full flush.</summary>
     private bool _holdsLargePages;
+
+    // The indices of the entries filled without G since the last flush of non-global entries (an
+    // index may appear twice after an INVLPG), and whether more were filled than it holds.
+    private readonly int[] _filled = new int[Entries * 2];
+    private int _filledCount;
+    private bool _filledOverflow;
 
     private readonly nint _supervisorSet;
     private readonly nint _userSet;
@@ -148,14 +158,29 @@ public sealed unsafe class Tlb
             return;
         }
 
-        ref Entry e = ref _entries[Index(linear, user)];
+        int index = Index(linear, user);
+        ref Entry e = ref _entries[index];
         ulong page = linear & ~0xFFFUL;
 
         // The walk just done is the truth for this page: start from an empty entry even when the
         // same page is cached, so that a tag granted by an older walk (a write tag before the page
         // became read-only or code, a host page before a remap) cannot survive the refill.
+        bool listed = e.Listed;
         e = default;
         e.ReadTag = e.WriteTag = e.ExecTag = Invalid;
+        e.Listed = listed;
+        if (!global && !listed)
+        {
+            if (_filledCount < _filled.Length)
+            {
+                _filled[_filledCount++] = index;
+                e.Listed = true;
+            }
+            else
+            {
+                _filledOverflow = true;
+            }
+        }
 
         if (readHost == null)
         {
@@ -195,18 +220,50 @@ public sealed unsafe class Tlb
         {
             _entries[i] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
         }
+
+        _filledCount = 0;
+        _filledOverflow = false;
     }
 
-    /// <summary>MOV to CR3: drops every entry not marked global.</summary>
+    /// <summary>
+    /// MOV to CR3: drops every entry not marked global. Only entries filled without G since the
+    /// last such flush can hold one (the others are global, or empty since a flush), so only those
+    /// are visited, unless more were filled than the list holds.
+    /// </summary>
     public void FlushNonGlobal()
     {
-        for (int i = 0; i < _entries.Length; i++)
+        if (_filledOverflow)
         {
-            if (!_entries[i].Global)
+            for (int i = 0; i < _entries.Length; i++)
             {
-                _entries[i] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
+                if (!_entries[i].Global)
+                {
+                    _entries[i] = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
+                }
+                else
+                {
+                    _entries[i].Listed = false;
+                }
             }
         }
+        else
+        {
+            for (int k = 0; k < _filledCount; k++)
+            {
+                ref Entry e = ref _entries[_filled[k]];
+                if (!e.Global)
+                {
+                    e = new Entry { ReadTag = Invalid, WriteTag = Invalid, ExecTag = Invalid };
+                }
+                else
+                {
+                    e.Listed = false;
+                }
+            }
+        }
+
+        _filledCount = 0;
+        _filledOverflow = false;
     }
 
     /// <summary>
@@ -241,6 +298,23 @@ public sealed unsafe class Tlb
         }
     }
 
+    /// <summary>
+    /// Drops the write tags of the entries that map host page <paramref name="hostPage"/> (a RAM
+    /// page that just became code), under any linear address or physical alias, so that the next
+    /// write to it walks and finds it marked; writes to every other page keep their fast path.
+    /// </summary>
+    public void FlushWrites(byte* hostPage)
+    {
+        nint host = (nint)hostPage;
+        for (int i = 0; i < _entries.Length; i++)
+        {
+            if (_entries[i].HostPage == host)
+            {
+                _entries[i].WriteTag = Invalid;
+            }
+        }
+    }
+
     private struct Entry
     {
         public ulong ReadTag;
@@ -249,6 +323,9 @@ public sealed unsafe class Tlb
         public nint HostPage;
         public ulong PhysicalPage;
         public bool Global;
+
+        /// <summary>The entry's index is in the list of entries filled without G since the last flush.</summary>
+        public bool Listed;
 
         /// <summary>For a piece of a large page: its linear 4 KiB page and the mask of the large page's number bits; else 0.</summary>
         public ulong LinearPage;

@@ -294,9 +294,31 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Copies <paramref name="source"/> into guest-physical memory (ROM and unmapped bytes are dropped).</summary>
     public void WriteBytes(ulong address, ReadOnlySpan<byte> source)
     {
-        for (int i = 0; i < source.Length; i++)
+        // A page at a time into RAM (loading a kernel and its initrd is megabytes); anything else
+        // (MMIO, ROM, unmapped, the end of the address space) a byte at a time through Write.
+        int done = 0;
+        while (done < source.Length)
         {
-            Write(address + (ulong)i, 1, source[i]);
+            ulong a = address + (ulong)done;
+            int chunk = (int)Math.Min(0x1000 - (a & 0xFFF), (ulong)(source.Length - done));
+            var region = Lookup(a);
+            if (region is { Kind: RegionKind.Ram } && a + (ulong)chunk > a && a + (ulong)chunk <= region.End)
+            {
+                ulong offset = a - region.Base;
+
+                // SAFETY: offset + chunk <= region.Size checked above.
+                source.Slice(done, chunk).CopyTo(new Span<byte>(region.Host + offset, chunk));
+                NoteRamWrite(region, offset, a, chunk);
+            }
+            else
+            {
+                for (int i = 0; i < chunk; i++)
+                {
+                    Write(a + (ulong)i, 1, source[done + i]);
+                }
+            }
+
+            done += chunk;
         }
     }
 

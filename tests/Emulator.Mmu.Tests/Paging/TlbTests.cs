@@ -114,6 +114,60 @@ public sealed unsafe class TlbTests : IDisposable
     }
 
     [Fact]
+    public void FlushNonGlobalDropsEveryNonGlobalEntryWhateverItsHistory()
+    {
+        // FlushNonGlobal visits only the entries filled since the last flush: an entry refilled
+        // after an INVLPG, one refilled as global, one refilled after a flush, and more fills than
+        // its list holds (every entry of both sets, twice) must all come out right.
+        FillAll(0x1000, false, _pageA);
+        _tlb.FlushPage(0x1000);
+        FillAll(0x1000, false, _pageA);
+        FillAll(0x2000, false, _pageB);
+        FillAll(0x2000, false, _pageB, global: true);
+        _tlb.FlushNonGlobal();
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == null);
+        Assert.True(_tlb.Lookup(0x2000, AccessKind.Read, false) == _pageB);
+
+        FillAll(0x1000, false, _pageA);
+        FillAll(0x2000, false, _pageA);
+        _tlb.FlushNonGlobal();
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == null);
+        Assert.True(_tlb.Lookup(0x2000, AccessKind.Read, false) == null);
+
+        for (int pass = 0; pass < 2; pass++)
+        {
+            for (ulong page = 0; page < Tlb.Entries; page++)
+            {
+                FillAll(0x4000_0000 + (page << 12), false, _pageA);
+                FillAll(0x4000_0000 + (page << 12), true, _pageB);
+            }
+        }
+
+        FillAll(0x9000_0000, false, _pageB, global: true);
+        _tlb.FlushNonGlobal();
+        for (ulong page = 0; page < Tlb.Entries; page++)
+        {
+            Assert.True(_tlb.Lookup(0x4000_0000 + (page << 12), AccessKind.Read, false) == null);
+            Assert.True(_tlb.Lookup(0x4000_0000 + (page << 12), AccessKind.Read, true) == null);
+        }
+
+        Assert.True(_tlb.Lookup(0x9000_0000, AccessKind.Read, false) == _pageB);
+
+        // INVLPG then refill, more times than the list holds: the flush falls back to a full scan.
+        FillAll(0x7000, true, _pageA);
+        for (int k = 0; k < (2 * Tlb.Entries) + 1; k++)
+        {
+            _tlb.FlushPage(0x1000);
+            FillAll(0x1000, false, _pageA);
+        }
+
+        _tlb.FlushNonGlobal();
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == null);
+        Assert.True(_tlb.Lookup(0x7000, AccessKind.Read, true) == null);
+        Assert.True(_tlb.Lookup(0x9000_0000, AccessKind.Read, false) == _pageB);
+    }
+
+    [Fact]
     public void FlushPageDropsBothPrivilegeSetsEvenWhenGlobal()
     {
         FillAll(0x5000, false, _pageA, global: true);
@@ -136,6 +190,24 @@ public sealed unsafe class TlbTests : IDisposable
         Assert.True(_tlb.Lookup(0x2000, AccessKind.Write, true) == null);
         Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == _pageA);
         Assert.True(_tlb.Lookup(0x2000, AccessKind.Execute, true) == _pageB);
+    }
+
+    [Fact]
+    public void FlushWritesOfAHostPageDropsItsWriteTagsUnderEveryAlias()
+    {
+        // Page A mapped at two linear addresses and in the user set, page B elsewhere: only A's
+        // write tags go, reads and fetches of A and everything of B stay.
+        FillAll(0x1000, false, _pageA);
+        FillAll(0x7000_5000, false, _pageA);
+        FillAll(0x1000, true, _pageA);
+        FillAll(0x2000, false, _pageB);
+        _tlb.FlushWrites(_pageA);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Write, false) == null);
+        Assert.True(_tlb.Lookup(0x7000_5008, AccessKind.Write, false) == null);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Write, true) == null);
+        Assert.True(_tlb.Lookup(0x1000, AccessKind.Read, false) == _pageA);
+        Assert.True(_tlb.Lookup(0x7000_5000, AccessKind.Execute, false) == _pageA);
+        Assert.True(_tlb.Lookup(0x2000, AccessKind.Write, false) == _pageB);
     }
 
     [Fact]

@@ -125,6 +125,30 @@ public sealed unsafe class PhysicalMemoryTests : IDisposable
     }
 
     [Fact]
+    public void WriteBytesCopiesRamInPagesAndSendsOtherBytesThroughWrite()
+    {
+        // RAM 0x2000-0x2FFF, an MMIO page at 0x3000, RAM again from 0x4000: the RAM parts land in
+        // memory, the device sees one byte write per byte at consecutive offsets.
+        var device = new RecordingDevice();
+        _memory.MapMmio("hole", 0x3000, 0x1000, device);
+        byte[] data = [.. Enumerable.Range(0, 0x2010).Select(k => (byte)((k * 13) + 1))];
+        _memory.WriteBytes(0x2800, data);
+        for (int k = 0; k < data.Length; k++)
+        {
+            ulong a = 0x2800 + (ulong)k;
+            if (a is < 0x3000 or >= 0x4000)
+            {
+                Assert.Equal(data[k], (byte)_memory.Read(a, 1));
+            }
+        }
+
+        Assert.Equal(0x1000, device.Log.Count);
+        Assert.All(device.Log, e => Assert.Equal(1, e.Size));
+        Assert.Equal(0UL, device.Log[0].Offset);
+        Assert.Equal(0xFFFUL, device.Log[^1].Offset);
+    }
+
+    [Fact]
     public void OverlappingMapsLaterWins()
     {
         var device = new RecordingDevice();

@@ -294,9 +294,29 @@ public sealed unsafe class PhysicalMemory : IDisposable
     /// <summary>Copies <paramref name="source"/> into guest-physical memory (ROM and unmapped bytes are dropped).</summary>
     public void WriteBytes(ulong address, ReadOnlySpan<byte> source)
     {
-        for (int i = 0; i < source.Length; i++)
+        // A page at a time where it is plain RAM (loading a kernel and initrd went byte by byte
+        // through Write before: 50 ms for a 4 MiB BSS); byte by byte elsewhere, so that ROM,
+        // MMIO and pages holding translated code see each write as before.
+        int done = 0;
+        while (done < source.Length)
         {
-            Write(address + (ulong)i, 1, source[i]);
+            ulong a = address + (ulong)done;
+            int chunk = (int)Math.Min(0x1000 - (a & 0xFFF), (ulong)(source.Length - done));
+            byte* host = HostPage(a, forWrite: true);
+            if (host != null)
+            {
+                // SAFETY: chunk stays inside the page HostPage returned.
+                source.Slice(done, chunk).CopyTo(new Span<byte>(host + (a & 0xFFF), chunk));
+            }
+            else
+            {
+                for (int i = 0; i < chunk; i++)
+                {
+                    Write(a + (ulong)i, 1, source[done + i]);
+                }
+            }
+
+            done += chunk;
         }
     }
 

@@ -319,6 +319,19 @@ public sealed unsafe class PhysicalMemoryTests : IDisposable
     }
 
     [Fact]
+    public void WriteBytesCopiesAnUnalignedSpanOverSeveralRamPagesExactly()
+    {
+        // Copied a page at a time: every page edge inside the span, and nothing past either end.
+        byte[] source = Enumerable.Range(0, 0x3456).Select(i => (byte)((i * 7) + 3)).ToArray();
+        _memory.Write(0x1233, 1, 0xAA);
+        _memory.Write(0x1234 + 0x3456, 1, 0xBB);
+        _memory.WriteBytes(0x1234, source);
+        Assert.Equal(source, new ReadOnlySpan<byte>(_ram.Pointer + 0x1234, source.Length).ToArray());
+        Assert.Equal(0xAAUL, _memory.Read(0x1233, 1));
+        Assert.Equal(0xBBUL, _memory.Read(0x1234 + 0x3456, 1));
+    }
+
+    [Fact]
     public void IsRamIsTrueOnlyForRangesEntirelyInRam()
     {
         _memory.MapMmio("dev", 0x8000, 0x1000, new RecordingDevice());

@@ -332,6 +332,31 @@ public class CarriedFlagsTests
     }
 
     [Fact]
+    public void AnIndirectJumpBlockPassesTheCarriedRecordOn()
+    {
+        // The loop goes back through JMP RAX (RAX = the loop head): from the SUB's block with the
+        // SUB pending, and from a block holding only the JMP, reached by JZ after TEST, which
+        // passes TEST's record on to the head (all the JMP's candidates take one, itself included).
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var dispatch = a.CreateLabel();
+            a.Label(ref top);
+            a.mov(rcx, __qword_ptr[rsi]);
+            a.add(rsi, Stride);
+            a.lea(rax, __qword_ptr[top]);
+            a.test(cl, 1);
+            a.jz(dispatch);
+            a.sub(rbx, rcx);
+            a.jmp(rax);
+            a.Label(ref dispatch);
+            a.jmp(rax);
+        }
+
+        AssertSameFault("indirect pass-through", Program, region: true, cases: 10);
+    }
+
+    [Fact]
     public void ANotBetweenTheHeadsLoadsDoesNotDisturbTheRecord()
     {
         // NOT changes no flag but computes in the locals a pending record lives in (A and R):

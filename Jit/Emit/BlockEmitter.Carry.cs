@@ -30,6 +30,9 @@ public sealed partial class BlockEmitter
 
     // Per member: a record carried through the block before it may branch there as it is (TakesCarried).
     private bool[] _takesCarried = [];
+
+    // Per member: its record ends at a handler call (materialised out of line before it, SpillDirty).
+    private bool[] _carryByCall = [];
     private LocalBuilder? _carry;
 
     // True while the code emitted runs with a carried record outstanding (the flags local stale where its word says).
@@ -60,11 +63,13 @@ public sealed partial class BlockEmitter
     private void FindCarryEnds(bool[] plan)
     {
         _carryEnd = new int[_members.Length];
+        _carryByCall = new bool[_members.Length];
         var through = new int[_members.Length][];
         for (int m = 0; m < _members.Length; m++)
         {
             through[m] = [];
             _carryEnd[m] = _targeted[m] ? CarryEnd(m, plan, out through[m]) : -1;
+            _carryByCall[m] = _carryEnd[m] >= 0 && !plan[_carryEnd[m]];
         }
 
         // A block that leaves the flags alone up to where it goes on passes a carried record on
@@ -106,8 +111,10 @@ public sealed partial class BlockEmitter
     /// <summary>
     /// The first instruction of member <paramref name="m"/> that overwrites every status flag
     /// without reading any (a record carried in is dead once it set its own record, after its
-    /// memory accesses: SetPendingFlags), when every instruction before it is inline, reads and
-    /// writes no flag and does not end the block; otherwise -1. Also -1 when it is the member's
+    /// memory accesses: SetPendingFlags), or that calls a handler (which materialises the record
+    /// out of line before the call: for a block reached by a pass-through, where the record
+    /// exists only in the frame), when every instruction before it is inline, reads and writes no
+    /// flag and does not end the block; otherwise -1. Also -1 when it is the member's
     /// first instruction and cannot leave: the record is dead on arrival and a branch drops it
     /// (BranchToMember). <paramref name="through"/> receives the members the block may go on to
     /// when it ends with the flags untouched in a direct JMP or CALL, a fall-through, or (in a
@@ -119,7 +126,12 @@ public sealed partial class BlockEmitter
         for (int k = _starts[m]; k < _starts[m + 1]; k++)
         {
             ref readonly Instruction i = ref _instructions[k];
-            if (!plan[k] || i.RflagsRead != RflagsBits.None)
+            if (!plan[k])
+            {
+                return k;
+            }
+
+            if (i.RflagsRead != RflagsBits.None)
             {
                 return -1;
             }
@@ -183,7 +195,16 @@ public sealed partial class BlockEmitter
     /// </summary>
     private void EmitCarry(int target)
     {
-        if (!_pending || (_pendingMask & LiveBefore(_starts[target])) == 0)
+        bool live = _pending && (_pendingMask & LiveBefore(_starts[target])) != 0;
+        if (live && _carryByCall[target])
+        {
+            // The target materialises it before a handler call: cheaper inline here. (It takes
+            // carried records for the blocks that pass one on to it.)
+            MaterializeFlags();
+            live = false;
+        }
+
+        if (!live)
         {
             StoreCarryWord(() => _il.Emit(OpCodes.Ldc_I8, 0L));
             return;

@@ -357,6 +357,33 @@ public class CarriedFlagsTests
     }
 
     [Fact]
+    public void AHandlerCallAtTheHeadGetsTheRecordPassedOnToIt()
+    {
+        // As above, but the head starts with PUSHFQ (a handler call, which reads every flag):
+        // a record passed on through the JMP RAX block is materialised out of line before it.
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var dispatch = a.CreateLabel();
+            a.Label(ref top);
+            a.pushfq();
+            a.pop(rdx);
+            a.xor(r8, rdx);
+            a.mov(rcx, __qword_ptr[rsi]);
+            a.add(rsi, Stride);
+            a.lea(rax, __qword_ptr[top]);
+            a.test(cl, 1);
+            a.jz(dispatch);
+            a.sub(rbx, rcx);
+            a.jmp(rax);
+            a.Label(ref dispatch);
+            a.jmp(rax);
+        }
+
+        AssertSameFault("pushfq head", Program, region: true, cases: 10);
+    }
+
+    [Fact]
     public void ANotBetweenTheHeadsLoadsDoesNotDisturbTheRecord()
     {
         // NOT changes no flag but computes in the locals a pending record lives in (A and R):

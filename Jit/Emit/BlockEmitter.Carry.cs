@@ -19,8 +19,12 @@ namespace Emulator.Jit.Emit;
 /// before that instruction (fault paths, exit requests) compute the real flags from the copy out
 /// of line (<see cref="ComputeCarriedFlags"/>), those of that instruction's own memory accesses
 /// included (<c>cmp eax, [mem]</c> can fault before it writes a flag). Once it has set its own
-/// record the carried one is dead. The copy lives in the frame (its address is taken), so carrying it costs a few stores
-/// per branch and no register across the target's head, where A, B and R are free again.
+/// record the carried one is dead. The copy lives in the frame (its address is taken), so
+/// carrying it costs a few stores per branch and no register across the target's head, where A,
+/// B and R are free again. A head that calls a handler before any such instruction takes the
+/// record too (SpillDirty materialises it out of line before the call), and a block that leaves
+/// the flags alone up to where it goes on (JMP, CALL, RET, indirect JMP, fall-through) passes a
+/// carried record on untouched when every member it may go to takes one.
 /// </para>
 /// </summary>
 public sealed partial class BlockEmitter

@@ -19,8 +19,12 @@ namespace Emulator.Jit.Emit;
 /// before that instruction (fault paths, exit requests) compute the real flags from the copy out
 /// of line (<see cref="ComputeCarriedFlags"/>), those of that instruction's own memory accesses
 /// included (<c>cmp eax, [mem]</c> can fault before it writes a flag). Once it has set its own
-/// record the carried one is dead. The copy lives in the frame (its address is taken), so carrying it costs a few stores
-/// per branch and no register across the target's head, where A, B and R are free again.
+/// record the carried one is dead. The copy lives in the frame (its address is taken), so
+/// carrying it costs a few stores per branch and no register across the target's head, where A,
+/// B and R are free again. A head that calls a handler before any such instruction takes the
+/// record too (SpillDirty materialises it out of line before the call), and a block that leaves
+/// the flags alone up to where it goes on (JMP, CALL, RET, indirect JMP, fall-through) passes a
+/// carried record on untouched when every member it may go to takes one.
 /// </para>
 /// </summary>
 public sealed partial class BlockEmitter
@@ -30,6 +34,9 @@ public sealed partial class BlockEmitter
 
     // Per member: a record carried through the block before it may branch there as it is (TakesCarried).
     private bool[] _takesCarried = [];
+
+    // Per member: its record ends at a handler call (materialised out of line before it, SpillDirty).
+    private bool[] _carryByCall = [];
     private LocalBuilder? _carry;
 
     // True while the code emitted runs with a carried record outstanding (the flags local stale where its word says).
@@ -60,25 +67,37 @@ public sealed partial class BlockEmitter
     private void FindCarryEnds(bool[] plan)
     {
         _carryEnd = new int[_members.Length];
-        var through = new int[_members.Length];
+        _carryByCall = new bool[_members.Length];
+        var through = new int[_members.Length][];
         for (int m = 0; m < _members.Length; m++)
         {
-            through[m] = -1;
+            through[m] = [];
             _carryEnd[m] = _targeted[m] ? CarryEnd(m, plan, out through[m]) : -1;
+            _carryByCall[m] = _carryEnd[m] >= 0 && !plan[_carryEnd[m]];
         }
 
-        // A block that leaves the flags alone up to its one successor passes a carried record on
-        // when that successor takes it (to a fixed point: chains of such blocks).
+        // A block that leaves the flags alone up to where it goes on passes a carried record on
+        // when every member it may go on to takes it: the greatest fixed point, so that a cycle
+        // of such blocks (a dispatch JMP that may go to itself) keeps it too; any exit of theirs
+        // materialises it.
+        for (int m = 0; m < _members.Length; m++)
+        {
+            if (_carryEnd[m] < 0 && through[m].Length > 0)
+            {
+                // Past the block's end: no instruction of it ends the record.
+                _carryEnd[m] = _starts[m + 1];
+            }
+        }
+
         bool changed = true;
         while (changed)
         {
             changed = false;
             for (int m = 0; m < _members.Length; m++)
             {
-                if (_carryEnd[m] < 0 && through[m] >= 0 && TakesCarried(through[m], plan))
+                if (_carryEnd[m] == _starts[m + 1] && !through[m].All(t => TakesCarried(t, plan)))
                 {
-                    // Past the block's end: no instruction of it ends the record.
-                    _carryEnd[m] = _starts[m + 1];
+                    _carryEnd[m] = -1;
                     changed = true;
                 }
             }
@@ -96,19 +115,27 @@ public sealed partial class BlockEmitter
     /// <summary>
     /// The first instruction of member <paramref name="m"/> that overwrites every status flag
     /// without reading any (a record carried in is dead once it set its own record, after its
-    /// memory accesses: SetPendingFlags), when every instruction before it is inline, reads and
-    /// writes no flag and does not end the block; otherwise -1. Also -1 when it is the member's
+    /// memory accesses: SetPendingFlags), or that calls a handler (which materialises the record
+    /// out of line before the call: for a block reached by a pass-through, where the record
+    /// exists only in the frame), when every instruction before it is inline, reads and writes no
+    /// flag and does not end the block; otherwise -1. Also -1 when it is the member's
     /// first instruction and cannot leave: the record is dead on arrival and a branch drops it
-    /// (BranchToMember). <paramref name="through"/> receives the one member the block goes on to
-    /// when it ends, flags untouched, in a direct JMP or CALL or a fall-through (else -1).
+    /// (BranchToMember). <paramref name="through"/> receives the members the block may go on to
+    /// when it ends with the flags untouched in a direct JMP or CALL, a fall-through, or (in a
+    /// region) an inline RET or indirect JMP; empty when it may go elsewhere or goes nowhere.
     /// </summary>
-    private int CarryEnd(int m, bool[] plan, out int through)
+    private int CarryEnd(int m, bool[] plan, out int[] through)
     {
-        through = -1;
+        through = [];
         for (int k = _starts[m]; k < _starts[m + 1]; k++)
         {
             ref readonly Instruction i = ref _instructions[k];
-            if (!plan[k] || i.RflagsRead != RflagsBits.None)
+            if (!plan[k])
+            {
+                return k;
+            }
+
+            if (i.RflagsRead != RflagsBits.None)
             {
                 return -1;
             }
@@ -125,16 +152,19 @@ public sealed partial class BlockEmitter
 
             if (IsBlockEnd(k))
             {
-                // (A Jcc reads flags: it stopped the scan above.)
+                // (A Jcc reads flags: it stopped the scan above.) A RET or an indirect JMP goes on
+                // at whichever candidate matches (EmitGoOnAtMember); elsewhere it leaves, which
+                // materialises the record like any exit.
                 bool direct = i.Op0Kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64;
-                if (i.Mnemonic is Mnemonic.Jmp or Mnemonic.Call && direct)
+                int[] next = i.Mnemonic switch
                 {
-                    through = MemberAt(i.NearBranchTarget);
-                }
-                else if (i.Mnemonic is not (Mnemonic.Jmp or Mnemonic.Call or Mnemonic.Ret))
-                {
-                    through = MemberAt(i.NextIP);
-                }
+                    Mnemonic.Jmp or Mnemonic.Call when direct => [MemberAt(i.NearBranchTarget)],
+                    Mnemonic.Ret => ReturnSites(),
+                    Mnemonic.Jmp when Tiering.RegionBuilder.IsIndirectJump(in i) => [.. Enumerable.Range(0, _members.Length)],
+                    Mnemonic.Jmp or Mnemonic.Call => [],
+                    _ => [MemberAt(i.NextIP)],
+                };
+                through = [.. next.Where(t => t >= 0 && _targeted[t])];
 
                 return -1;
             }
@@ -169,7 +199,16 @@ public sealed partial class BlockEmitter
     /// </summary>
     private void EmitCarry(int target)
     {
-        if (!_pending || (_pendingMask & LiveBefore(_starts[target])) == 0)
+        bool live = _pending && (_pendingMask & LiveBefore(_starts[target])) != 0;
+        if (live && _carryByCall[target])
+        {
+            // The target materialises it before a handler call: cheaper inline here. (It takes
+            // carried records for the blocks that pass one on to it.)
+            MaterializeFlags();
+            live = false;
+        }
+
+        if (!live)
         {
             StoreCarryWord(() => _il.Emit(OpCodes.Ldc_I8, 0L));
             return;

@@ -15,8 +15,21 @@ namespace Emulator.Jit.Emit;
 /// </summary>
 public sealed partial class BlockEmitter
 {
-    private static readonly MethodInfo s_read = typeof(X86Cpu).GetMethod(nameof(X86Cpu.Read))!;
-    private static readonly MethodInfo s_write = typeof(X86Cpu).GetMethod(nameof(X86Cpu.Write))!;
+    private static readonly MethodInfo s_read = typeof(BlockEmitter).GetMethod(nameof(ReadChecked))!;
+    private static readonly MethodInfo s_write = typeof(BlockEmitter).GetMethod(nameof(WriteChecked))!;
+
+    /// <summary>
+    /// <see cref="X86Cpu.Read"/> for the checked path of an inline access (a TLB miss), kept out
+    /// of line: inlined, RyuJIT copied its segment checks and calls into every memory operand of a
+    /// block and kept the effective address alive across them, which spilled it to the frame on
+    /// the hit path as well. Public: the quick tier's methods (<see cref="BlockMethod"/>) call it.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public static bool ReadChecked(X86Cpu cpu, Seg seg, ulong offset, int size, out ulong value) => cpu.Read(seg, offset, size, out value);
+
+    /// <summary><see cref="X86Cpu.Write"/> for the checked path of an inline access, kept out of line as <see cref="ReadChecked"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public static bool WriteChecked(X86Cpu cpu, Seg seg, ulong offset, int size, ulong value) => cpu.Write(seg, offset, size, value);
 
     private LocalBuilder? _ea;
     private LocalBuilder? _value;

@@ -413,7 +413,12 @@ public sealed partial class BlockEmitter
             // for a target that takes it, or dies at the target's first instruction.
             if (!_takesCarried[target])
             {
+                Note($"  carried record materialised for block {target}");
                 MaterializeFlags();
+            }
+            else
+            {
+                Note($"  carried record passed on to block {target}");
             }
         }
         else if (_carryEnd[target] >= 0)

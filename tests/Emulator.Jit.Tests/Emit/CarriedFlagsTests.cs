@@ -20,22 +20,42 @@ public class CarriedFlagsTests
     private const ulong Unmapped = 0x60_0000;           // the 2 MiB page at 6 MiB is not present
     private const ulong Handler = 0x30000;
     private const int Stride = 0x100;
+    private const ulong Limit32 = 0x5_FFFF;             // 32-bit code: DS's limit
 
     private sealed record Result(StopReason Reason, ulong[] Gpr, ulong Rflags, ulong Rip, ulong Retired, long Compiled, long Transitions);
 
     /// <summary>Long mode with the page at <see cref="Unmapped"/> not present, random data below it, and a #PF gate.</summary>
-    private static Result Run(Engine engine, Action<Assembler> program, ulong rax, ulong rbx, ulong flags, int iterations, long? optimizeThreshold)
+    private static Result Run(Engine engine, Action<Assembler> program, ulong rax, ulong rbx, ulong flags, int iterations, long? optimizeThreshold, int bitness)
     {
-        using var m = new TestMachine().LongMode();
+        using var m = new TestMachine().Mode(bitness);
         if (optimizeThreshold is { } threshold)
         {
             m.JitOptimizeThreshold = threshold;
         }
 
-        m.Memory.Write(TestMachine.PageTableAddress + 0x2000 + (3 * 8), 8, 0);
-        m.Cpu.Tlb.FlushAll();
         var data = new byte[0x4000];
         new Random(5).NextBytes(data);
+        if (bitness == 32)
+        {
+            // DS ends where the page would: byte-granular limit Limit32 (an access past it is #GP(0)).
+            m.Memory.WriteBytes(Limit32 + 1 - (ulong)data.Length, data);
+            m.S.Ds = X86Cpu.FromDescriptor(TestMachine.Data, 0x0040_9300_0000_0000UL | (Limit32 & 0xFFFF) | ((Limit32 >> 16) << 48));
+            m.Load(
+                a =>
+                {
+                    a.mov(edi, __dword_ptr[esp + 4]);
+                    a.mov(ebp, __dword_ptr[esp + 12]);
+                    a.hlt();
+                },
+                Handler);
+            ulong gate = (Handler & 0xFFFF) | ((ulong)TestMachine.Code32 << 16) | (0x8EUL << 40) | ((Handler >> 16) << 48);
+            m.Memory.Write(TestMachine.IdtAddress + (13 * 8), 8, gate);
+            m.S.Idtr = new TableRegister { Base = TestMachine.IdtAddress, Limit = 0x7FF };
+            return Finish(m, engine, program, rax, rbx, flags, Limit32 + 1 - (ulong)(iterations * Stride));
+        }
+
+        m.Memory.Write(TestMachine.PageTableAddress + 0x2000 + (3 * 8), 8, 0);
+        m.Cpu.Tlb.FlushAll();
         m.Memory.WriteBytes(Unmapped - (ulong)data.Length, data);
 
         // #PF (vector 14) pushes an error code, RIP, CS, RFLAGS, RSP and SS (SDM Vol. 3A 6.14.2).
@@ -52,11 +72,15 @@ public class CarriedFlagsTests
         m.Memory.Write(TestMachine.IdtAddress + (14 * 16), 8, low);
         m.Memory.Write(TestMachine.IdtAddress + (14 * 16) + 8, 8, Handler >> 32);
         m.S.Idtr = new TableRegister { Base = TestMachine.IdtAddress, Limit = (32 * 16) - 1 };
+        return Finish(m, engine, program, rax, rbx, flags, Unmapped - (ulong)(iterations * Stride));
+    }
 
+    private static Result Finish(TestMachine m, Engine engine, Action<Assembler> program, ulong rax, ulong rbx, ulong flags, ulong rsi)
+    {
         m.Load(program);
         m.S.Gpr[CpuState.RAX] = rax;
         m.S.Gpr[CpuState.RBX] = rbx;
-        m.S.Gpr[CpuState.RSI] = Unmapped - (ulong)(iterations * Stride);
+        m.S.Gpr[CpuState.RSI] = rsi;
         m.S.Rflags = (flags & Flags.Arith) | Flags.Reserved1;
         var reason = m.Run(engine, 1_000_000);
         Assert.DoesNotContain(m.Log, line => line.Contains("internal error", StringComparison.Ordinal) || line.Contains("jit:", StringComparison.Ordinal));
@@ -70,21 +94,22 @@ public class CarriedFlagsTests
     }
 
     /// <summary>Runs on the interpreter and on both JIT tiers; each must stop in the #PF handler's HLT with the interpreter's state.</summary>
-    private static void AssertSameFault(string label, Action<Assembler> program, bool region = false, int cases = 6)
+    private static void AssertSameFault(string label, Action<Assembler> program, bool region = false, int cases = 6, int bitness = 64)
     {
         var random = new Random(label.Length * 31);
+        ulong mask = bitness == 64 ? ulong.MaxValue : uint.MaxValue;
         for (int c = 0; c < cases; c++)
         {
-            ulong rax = (ulong)random.NextInt64() * (c % 2 == 0 ? 1UL : 0x1_0001UL), rbx = (ulong)random.NextInt64();
+            ulong rax = (ulong)random.NextInt64() * (c % 2 == 0 ? 1UL : 0x1_0001UL) & mask, rbx = (ulong)random.NextInt64() & mask;
             ulong flags = (ulong)random.Next() & Flags.Arith;
             int iterations = c == 0 ? 0 : 20 + random.Next(40); // 0: the first access faults
-            var expected = Run(Engine.Interpreter, program, rax, rbx, flags, iterations, null);
+            var expected = Run(Engine.Interpreter, program, rax, rbx, flags, iterations, null, bitness);
             Assert.Equal(StopReason.Halted, expected.Reason);
-            Assert.True(expected.Rip > Handler && expected.Rip < Handler + 0x20, $"{label}: the interpreter stopped at {expected.Rip:x}, not in the #PF handler");
+            Assert.True(expected.Rip > Handler && expected.Rip < Handler + 0x20, $"{label}: the interpreter stopped at {expected.Rip:x}, not in the fault's handler");
             foreach (long? threshold in new long?[] { null, 0 })
             {
                 string name = $"{label} #{c}{(threshold == 0 ? " (optimized)" : "")}";
-                var actual = Run(Engine.Jit, program, rax, rbx, flags, iterations, threshold);
+                var actual = Run(Engine.Jit, program, rax, rbx, flags, iterations, threshold, bitness);
                 Assert.True(actual.Compiled > 0, $"{name}: nothing compiled");
                 Assert.True(!region || iterations == 0 || actual.Transitions > 0, $"{name}: no branch inside a region was taken");
                 Assert.True(expected.Reason == actual.Reason, $"{name}: stop {actual.Reason}, interpreter {expected.Reason}");
@@ -267,6 +292,95 @@ public class CarriedFlagsTests
         }
 
         AssertSameFault($"pass-through, displacement {displacement}", Program, region: true, cases: 10);
+    }
+
+    [Theory]
+    [InlineData("cmp")]
+    [InlineData("add")]
+    [InlineData("adc-1")]
+    [InlineData("imul")]
+    [InlineData("mul")]
+    [InlineData("inc")]
+    public void ALoadPastTheSegmentLimitIn32BitCodeFaultsWithTheBackEdgesFlags(string op)
+    {
+        // 32-bit protected mode: DS ends at Limit32, so the head's load takes the checked path
+        // (DS is not flat) and raises #GP(0) when ESI reaches the limit; the #GP handler records
+        // the pushed EFLAGS in EBP and EIP in EDI.
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            a.mov(ecx, __dword_ptr[esi]);
+            a.add(esi, Stride);
+            switch (op)
+            {
+                case "cmp": a.cmp(eax, ecx); break;
+                case "add": a.add(eax, ecx); break;
+                case "adc-1":
+                    a.cmp(esi, -1);
+                    a.adc(eax, -1);
+                    break;
+                case "imul": a.imul(eax, ecx); break;
+                case "mul": a.mul(ecx); break;
+                default: a.inc(ecx); break;
+            }
+
+            a.jmp(top);
+        }
+
+        AssertSameFault($"32-bit, {op}", Program, bitness: 32);
+    }
+
+    [Fact]
+    public void AnIndirectJumpBlockPassesTheCarriedRecordOn()
+    {
+        // The loop goes back through JMP RAX (RAX = the loop head): from the SUB's block with the
+        // SUB pending, and from a block holding only the JMP, reached by JZ after TEST, which
+        // passes TEST's record on to the head (all the JMP's candidates take one, itself included).
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var dispatch = a.CreateLabel();
+            a.Label(ref top);
+            a.mov(rcx, __qword_ptr[rsi]);
+            a.add(rsi, Stride);
+            a.lea(rax, __qword_ptr[top]);
+            a.test(cl, 1);
+            a.jz(dispatch);
+            a.sub(rbx, rcx);
+            a.jmp(rax);
+            a.Label(ref dispatch);
+            a.jmp(rax);
+        }
+
+        AssertSameFault("indirect pass-through", Program, region: true, cases: 10);
+    }
+
+    [Fact]
+    public void AHandlerCallAtTheHeadGetsTheRecordPassedOnToIt()
+    {
+        // As above, but the head starts with PUSHFQ (a handler call, which reads every flag):
+        // a record passed on through the JMP RAX block is materialised out of line before it.
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            var dispatch = a.CreateLabel();
+            a.Label(ref top);
+            a.pushfq();
+            a.pop(rdx);
+            a.xor(r8, rdx);
+            a.mov(rcx, __qword_ptr[rsi]);
+            a.add(rsi, Stride);
+            a.lea(rax, __qword_ptr[top]);
+            a.test(cl, 1);
+            a.jz(dispatch);
+            a.sub(rbx, rcx);
+            a.jmp(rax);
+            a.Label(ref dispatch);
+            a.jmp(rax);
+        }
+
+        AssertSameFault("pushfq head", Program, region: true, cases: 10);
     }
 
     [Fact]

@@ -85,15 +85,30 @@ public sealed unsafe partial class X86Cpu
         var table = InstructionTable.Handlers;
         _watchHit = false;
         RefreshDebugRegisters();
+
+        // A block RunChain found and left for this loop to enter (see ChainExit.Found).
+        Block? handoff = null;
         while (executed < budget)
         {
+            ref CpuState s = ref S;
+            int bitness;
+            ulong codeBase;
+            Block? block;
+            if (handoff is not null)
+            {
+                block = handoff;
+                handoff = null;
+                bitness = block.Key.Bitness;
+                codeBase = block.Key.Linear - block.Key.Rip;
+                goto Found;
+            }
+
             if (_stopRequested)
             {
                 _stopRequested = false;
                 return StopReason.Stopped;
             }
 
-            ref CpuState s = ref S;
 
             // Cleared before the interrupt source is asked: a notification after this point stays set.
             Volatile.Write(ref s.InterruptPoll, 0);
@@ -143,10 +158,10 @@ public sealed unsafe partial class X86Cpu
                 return StopReason.Halted;
             }
 
-            int bitness = s.Bitness;
+            bitness = s.Bitness;
             ulong codeLinear = CodeLinear;
-            ulong codeBase = codeLinear - s.Rip;
-            Block? block = previous is null ? null : Chained(previous, s.Rip, codeLinear, bitness);
+            codeBase = codeLinear - s.Rip;
+            block = previous is null ? null : Chained(previous, s.Rip, codeLinear, bitness);
             if (block is null)
             {
                 block = Blocks.Get(s.Rip, codeLinear, bitness);
@@ -174,6 +189,8 @@ public sealed unsafe partial class X86Cpu
                 continue;
             }
 
+        Found:
+            previous = block;
             BlockObserver?.Invoke(block);
 
             long executions = ++block.Executions;
@@ -194,7 +211,7 @@ public sealed unsafe partial class X86Cpu
                 }
             }
 
-            ulong ipMask = bitness == 64 ? ulong.MaxValue : bitness == 32 ? 0xFFFFFFFFUL : 0xFFFFUL;
+            ulong ipMask = IpMask(bitness);
 
             // SDM Vol. 3A 5.3: an instruction fetched past the CS limit is #GP(0) (protected mode;
             // a 4 GiB limit and 64-bit mode never hit it).
@@ -249,7 +266,30 @@ public sealed unsafe partial class X86Cpu
                 first = false;
                 if (attention < 0)
                 {
-                    continue;
+                    // The block ran to its end: go on through its chained successors in RunChain's
+                    // small loop for as long as they need nothing from this one.
+                    ChainExit exit = RunChain(block, budget - executed, out block, out attention, out long chained);
+                    executed += chained;
+                    previous = block;
+                    if (exit == ChainExit.Top)
+                    {
+                        continue;
+                    }
+
+                    if (exit == ChainExit.Found)
+                    {
+                        handoff = block;
+                        continue;
+                    }
+
+                    // The last block RunChain entered asked for attention at instruction `attention`:
+                    // the loop below finishes it as it would a block entered here. It was entered
+                    // with CanInterpretFast true, so with no CS limit to check.
+                    instructions = block.Instructions;
+                    bitness = block.Key.Bitness;
+                    codeBase = block.Key.Linear - block.Key.Rip;
+                    ipMask = IpMask(bitness);
+                    csLimit = ulong.MaxValue;
                 }
 
                 // The handler of instruction `attention` ran and asked for the checks below.
@@ -381,6 +421,103 @@ public sealed unsafe partial class X86Cpu
         return stepping ? StopReason.Stepped : StopReason.Budget;
     }
 
+    private static ulong IpMask(int bitness) => bitness == 64 ? ulong.MaxValue : bitness == 32 ? 0xFFFFFFFFUL : 0xFFFFUL;
+
+    /// <summary>How <see cref="RunChain"/> left: see there.</summary>
+    private enum ChainExit
+    {
+        Top,
+        Found,
+        Attention,
+    }
+
+    /// <summary>
+    /// The run loop's common case in a loop of its own, small enough for the JIT to keep it in
+    /// registers: <paramref name="block"/> just ran to its end in <see cref="InterpretFast"/> with
+    /// nothing to report, and while the next block is its chained successor, no interrupt, NMI or
+    /// stop is pending, and the successor may run in <see cref="InterpretFast"/> with no
+    /// translation, observer or tiering event to attend to, it runs it. The checks are the run
+    /// loop's, in the same order, so it leaves with the state the run loop would have. Returns
+    /// <see cref="ChainExit.Top"/> when the run loop must start over at its top (an interrupt, a
+    /// miss, the budget); <see cref="ChainExit.Found"/> when <paramref name="last"/> is the next
+    /// block, found (and counted as a chained entry) but not entered; <see cref="ChainExit.Attention"/>
+    /// when <paramref name="last"/> ran up to instruction <paramref name="attention"/>, which asked for
+    /// attention (as <see cref="InterpretFast"/> returns it). <paramref name="retired"/> receives the
+    /// instructions retired here. A handler's bug (an exception) is reported as
+    /// <see cref="InterpretFast"/>'s caller in the run loop reports it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ChainExit RunChain(Block block, long budgetLeft, out Block last, out int attention, out long retired)
+    {
+        long done = 0;
+        var source = Interrupts;
+        CpuState* s = _state;
+        attention = -1;
+        try
+        {
+            while (done < budgetLeft)
+            {
+                if (_stopRequested || s->InterruptShadow != 0 || s->Halted != 0)
+                {
+                    break;
+                }
+
+                // As at the run loop's top (a latched NMI is delivered there).
+                Volatile.Write(ref s->InterruptPoll, 0);
+                if (s->NmiBlocked == 0 && (_nmiLatched || (source is not null && source.TakeNmi())))
+                {
+                    _nmiLatched = true;
+                    break;
+                }
+
+                if ((s->Rflags & Flags.IF) != 0 && source is { HasInterrupt: true })
+                {
+                    break;
+                }
+
+                int bitness = s->Bitness;
+                var next = Chained(block, s->Rip, CodeLinear, bitness);
+                if (next is null)
+                {
+                    break;
+                }
+
+                block = next;
+                long executions = next.Executions + 1;
+                if (BlockObserver is not null || next.Region is not null || next.Compiled is not null
+                    || (Compiler is { } compiler && executions >= (next.CompileRequested ? next.NextHotCheck : compiler.Threshold))
+                    || !CanInterpretFast(false, bitness == 64 || !s->ProtectedMode || (s->Rflags & Flags.VM) != 0 || s->Cs.Limit == uint.MaxValue ? ulong.MaxValue : s->Cs.Limit))
+                {
+                    last = block;
+                    retired = done;
+                    return ChainExit.Found;
+                }
+
+                next.Executions = executions;
+                int a = InterpretFast(next, IpMask(bitness), budgetLeft - done, out int r);
+                done += r;
+                if (a >= 0)
+                {
+                    last = block;
+                    attention = a;
+                    retired = done;
+                    return ChainExit.Attention;
+                }
+            }
+        }
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
+        {
+            attention = InternalErrorInFastPath(block, IpMask(block.Key.Bitness), e);
+            last = block;
+            retired = done + attention;
+            return ChainExit.Attention;
+        }
+
+        last = block;
+        retired = done;
+        return ChainExit.Top;
+    }
+
     /// <summary>
     /// A block may run in <see cref="InterpretFast"/> when nothing needs a check before each
     /// instruction: no stepping, debugger breakpoints, tracer or guest code breakpoints, no debug
@@ -407,6 +544,7 @@ public sealed unsafe partial class X86Cpu
     /// no exception handler of its own (the caller's catches a handler's bug), so that the JIT
     /// keeps its loop in registers.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int InterpretFast(Block block, ulong ipMask, long budgetLeft, out int retired)
     {
         var handlers = block.Handlers ?? BuildHandlers(block);

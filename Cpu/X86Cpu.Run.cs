@@ -554,24 +554,33 @@ public sealed unsafe partial class X86Cpu
         _setShadow = 0;
         CpuState* s = _state;
         s->ExitRequest = 0;
-        ref Instruction first = ref MemoryMarshal.GetArrayDataReference(instructions);
-        fixed (delegate*<X86Cpu, in Instruction, void>* handler = handlers)
+        ref Instruction instruction = ref MemoryMarshal.GetArrayDataReference(instructions);
+
+        // Few values live across the handler call, so that the JIT keeps them all in registers:
+        // the handler and instruction pointers, the end, the state; the IP mask and the first
+        // handler's address are read back from fields.
+        _fastIpMask = ipMask;
+        fixed (delegate*<X86Cpu, in Instruction, void>* first = handlers)
         {
-            for (int k = 0; k < end; k++)
+            _fastFirst = first;
+            // SAFETY (handler and instruction): they advance together from the first of each array,
+            // while handler < last, and last = first + end with end <= instructions.Length == handlers.Length.
+            var last = first + end;
+            for (var handler = first; handler < last; handler++)
             {
-                // SAFETY (Unsafe.Add and handler[k]): k < end <= instructions.Length == handlers.Length.
-                ref readonly Instruction instruction = ref Unsafe.Add(ref first, k);
-                _fastIndex = k;
-                s->Rip = instruction.NextIP & ipMask;
-                handler[k](this, in instruction);
+                _fastHandler = handler;
+                s->Rip = instruction.NextIP & _fastIpMask;
+                (*handler)(this, in instruction);
                 if ((s->ExitRequest | (_faultVector + 1)) != 0)
                 {
+                    int k = (int)(handler - (delegate*<X86Cpu, in Instruction, void>*)_fastFirst);
                     retired = k;
                     return k;
                 }
 
                 s->InterruptShadow = 0;
                 s->InstructionsRetired++;
+                instruction = ref Unsafe.Add(ref instruction, 1);
             }
         }
 
@@ -579,14 +588,20 @@ public sealed unsafe partial class X86Cpu
         return -1;
     }
 
-    /// <summary>The instruction <see cref="InterpretFast"/> is running, for the internal-error report.</summary>
-    private int _fastIndex;
+    /// <summary>
+    /// <see cref="InterpretFast"/>'s block: the IP mask, the address of its first handler while
+    /// the array is pinned, and the handler it is running (for the internal-error report: the
+    /// difference of the two is the instruction's index, whatever the array's address after).
+    /// </summary>
+    private ulong _fastIpMask;
+    private void* _fastFirst;
+    private void* _fastHandler;
 
     /// <summary>A handler run by <see cref="InterpretFast"/> threw: log it, raise #UD, and return the instruction's index.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int InternalErrorInFastPath(Block block, ulong ipMask, Exception e)
     {
-        int k = _fastIndex;
+        int k = (int)(((nint)_fastHandler - (nint)_fastFirst) / sizeof(nint));
         ref readonly Instruction instruction = ref block.Instructions[k];
         Log?.Invoke($"internal error in {instruction.Code} ({instruction}) at {instruction.IP & ipMask:x}: {e.GetType().Name}: {e.Message}; raising #UD");
         ClearFault();

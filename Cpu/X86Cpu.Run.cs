@@ -254,7 +254,7 @@ public sealed unsafe partial class X86Cpu
                 int attention, retired;
                 try
                 {
-                    attention = InterpretFast(block, ipMask, budget - executed, out retired);
+                    attention = InterpretFast(_state, block, ipMask, budget - executed, out retired);
                 }
                 catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
                 {
@@ -494,7 +494,7 @@ public sealed unsafe partial class X86Cpu
                 }
 
                 next.Executions = executions;
-                int a = InterpretFast(next, IpMask(bitness), budgetLeft - done, out int r);
+                int a = InterpretFast(s, next, IpMask(bitness), budgetLeft - done, out int r);
                 done += r;
                 if (a >= 0)
                 {
@@ -545,14 +545,13 @@ public sealed unsafe partial class X86Cpu
     /// keeps its loop in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int InterpretFast(Block block, ulong ipMask, long budgetLeft, out int retired)
+    private int InterpretFast(CpuState* s, Block block, ulong ipMask, long budgetLeft, out int retired)
     {
         var handlers = block.Handlers ?? BuildHandlers(block);
         var instructions = block.Instructions;
         int end = budgetLeft < instructions.Length ? (int)budgetLeft : instructions.Length;
         _endBlock = false;
         _setShadow = 0;
-        CpuState* s = _state;
         s->ExitRequest = 0;
         ref Instruction instruction = ref MemoryMarshal.GetArrayDataReference(instructions);
 

@@ -451,6 +451,11 @@ public sealed unsafe partial class X86Cpu
     {
         long done = 0;
         var source = Interrupts;
+
+        // Read once here rather than through the interface at every block (a compiler's threshold
+        // does not change while it is attached).
+        var compiler = Compiler;
+        long threshold = compiler?.Threshold ?? long.MaxValue;
         CpuState* s = _state;
         attention = -1;
         try
@@ -485,7 +490,7 @@ public sealed unsafe partial class X86Cpu
                 block = next;
                 long executions = next.Executions + 1;
                 if (BlockObserver is not null || next.Region is not null || next.Compiled is not null
-                    || (Compiler is { } compiler && executions >= (next.CompileRequested ? next.NextHotCheck : compiler.Threshold))
+                    || (compiler is not null && executions >= (next.CompileRequested ? next.NextHotCheck : threshold))
                     || !CanInterpretFast(false, bitness == 64 || !s->ProtectedMode || (s->Rflags & Flags.VM) != 0 || s->Cs.Limit == uint.MaxValue ? ulong.MaxValue : s->Cs.Limit))
                 {
                     last = block;

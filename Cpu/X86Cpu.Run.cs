@@ -458,6 +458,7 @@ public sealed unsafe partial class X86Cpu
         long threshold = compiler?.Threshold ?? long.MaxValue;
         CpuState* s = _state;
         attention = -1;
+        _fastHandler = null;
         try
         {
             while (done < budgetLeft)
@@ -500,6 +501,7 @@ public sealed unsafe partial class X86Cpu
 
                 next.Executions = executions;
                 int a = InterpretFast(s, next, IpMask(bitness), budgetLeft - done, out int r);
+                _fastHandler = null;
                 done += r;
                 if (a >= 0)
                 {
@@ -510,8 +512,10 @@ public sealed unsafe partial class X86Cpu
                 }
             }
         }
-        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
+        catch (Exception e) when (_fastHandler != null && e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
         {
+            // Only a handler's bug (_fastHandler is set while InterpretFast runs one): anything
+            // else, from the interrupt source say, leaves as it would leave the run loop.
             attention = InternalErrorInFastPath(block, IpMask(block.Key.Bitness), e);
             last = block;
             retired = done + attention;

@@ -85,15 +85,30 @@ public sealed unsafe partial class X86Cpu
         var table = InstructionTable.Handlers;
         _watchHit = false;
         RefreshDebugRegisters();
+
+        // A block RunChain found and left for this loop to enter (see ChainExit.Found).
+        Block? handoff = null;
         while (executed < budget)
         {
+            ref CpuState s = ref S;
+            int bitness;
+            ulong codeBase;
+            Block? block;
+            if (handoff is not null)
+            {
+                block = handoff;
+                handoff = null;
+                bitness = block.Key.Bitness;
+                codeBase = block.Key.Linear - block.Key.Rip;
+                goto Found;
+            }
+
             if (_stopRequested)
             {
                 _stopRequested = false;
                 return StopReason.Stopped;
             }
 
-            ref CpuState s = ref S;
 
             // Cleared before the interrupt source is asked: a notification after this point stays set.
             Volatile.Write(ref s.InterruptPoll, 0);
@@ -143,10 +158,10 @@ public sealed unsafe partial class X86Cpu
                 return StopReason.Halted;
             }
 
-            int bitness = s.Bitness;
+            bitness = s.Bitness;
             ulong codeLinear = CodeLinear;
-            ulong codeBase = codeLinear - s.Rip;
-            Block? block = previous is null ? null : Chained(previous, s.Rip, codeLinear, bitness);
+            codeBase = codeLinear - s.Rip;
+            block = previous is null ? null : Chained(previous, s.Rip, codeLinear, bitness);
             if (block is null)
             {
                 block = Blocks.Get(s.Rip, codeLinear, bitness);
@@ -174,6 +189,8 @@ public sealed unsafe partial class X86Cpu
                 continue;
             }
 
+        Found:
+            previous = block;
             BlockObserver?.Invoke(block);
 
             long executions = ++block.Executions;
@@ -194,7 +211,7 @@ public sealed unsafe partial class X86Cpu
                 }
             }
 
-            ulong ipMask = bitness == 64 ? ulong.MaxValue : bitness == 32 ? 0xFFFFFFFFUL : 0xFFFFUL;
+            ulong ipMask = IpMask(bitness);
 
             // SDM Vol. 3A 5.3: an instruction fetched past the CS limit is #GP(0) (protected mode;
             // a 4 GiB limit and 64-bit mode never hit it).
@@ -237,7 +254,7 @@ public sealed unsafe partial class X86Cpu
                 int attention, retired;
                 try
                 {
-                    attention = InterpretFast(block, ipMask, budget - executed, out retired);
+                    attention = InterpretFast(_state, block, ipMask, budget - executed, out retired);
                 }
                 catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
                 {
@@ -249,7 +266,30 @@ public sealed unsafe partial class X86Cpu
                 first = false;
                 if (attention < 0)
                 {
-                    continue;
+                    // The block ran to its end: go on through its chained successors in RunChain's
+                    // small loop for as long as they need nothing from this one.
+                    ChainExit exit = RunChain(block, budget - executed, out block, out attention, out long chained);
+                    executed += chained;
+                    previous = block;
+                    if (exit == ChainExit.Top)
+                    {
+                        continue;
+                    }
+
+                    if (exit == ChainExit.Found)
+                    {
+                        handoff = block;
+                        continue;
+                    }
+
+                    // The last block RunChain entered asked for attention at instruction `attention`:
+                    // the loop below finishes it as it would a block entered here. It was entered
+                    // with CanInterpretFast true, so with no CS limit to check.
+                    instructions = block.Instructions;
+                    bitness = block.Key.Bitness;
+                    codeBase = block.Key.Linear - block.Key.Rip;
+                    ipMask = IpMask(bitness);
+                    csLimit = ulong.MaxValue;
                 }
 
                 // The handler of instruction `attention` ran and asked for the checks below.
@@ -381,6 +421,112 @@ public sealed unsafe partial class X86Cpu
         return stepping ? StopReason.Stepped : StopReason.Budget;
     }
 
+    private static ulong IpMask(int bitness) => bitness == 64 ? ulong.MaxValue : bitness == 32 ? 0xFFFFFFFFUL : 0xFFFFUL;
+
+    /// <summary>How <see cref="RunChain"/> left: see there.</summary>
+    private enum ChainExit
+    {
+        Top,
+        Found,
+        Attention,
+    }
+
+    /// <summary>
+    /// The run loop's common case in a loop of its own, small enough for the JIT to keep it in
+    /// registers: <paramref name="block"/> just ran to its end in <see cref="InterpretFast"/> with
+    /// nothing to report, and while the next block is its chained successor, no interrupt, NMI or
+    /// stop is pending, and the successor may run in <see cref="InterpretFast"/> with no
+    /// translation, observer or tiering event to attend to, it runs it. The checks are the run
+    /// loop's, in the same order, so it leaves with the state the run loop would have. Returns
+    /// <see cref="ChainExit.Top"/> when the run loop must start over at its top (an interrupt, a
+    /// miss, the budget); <see cref="ChainExit.Found"/> when <paramref name="last"/> is the next
+    /// block, found (and counted as a chained entry) but not entered; <see cref="ChainExit.Attention"/>
+    /// when <paramref name="last"/> ran up to instruction <paramref name="attention"/>, which asked for
+    /// attention (as <see cref="InterpretFast"/> returns it). <paramref name="retired"/> receives the
+    /// instructions retired here. A handler's bug (an exception) is reported as
+    /// <see cref="InterpretFast"/>'s caller in the run loop reports it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ChainExit RunChain(Block block, long budgetLeft, out Block last, out int attention, out long retired)
+    {
+        long done = 0;
+        var source = Interrupts;
+
+        // Read once here rather than through the interface at every block (a compiler's threshold
+        // does not change while it is attached).
+        var compiler = Compiler;
+        long threshold = compiler?.Threshold ?? long.MaxValue;
+        CpuState* s = _state;
+        attention = -1;
+        _fastHandler = null;
+        try
+        {
+            while (done < budgetLeft)
+            {
+                if (_stopRequested || s->InterruptShadow != 0 || s->Halted != 0)
+                {
+                    break;
+                }
+
+                // As at the run loop's top (a latched NMI is delivered there).
+                Volatile.Write(ref s->InterruptPoll, 0);
+                if (s->NmiBlocked == 0 && (_nmiLatched || (source is not null && source.TakeNmi())))
+                {
+                    _nmiLatched = true;
+                    break;
+                }
+
+                if ((s->Rflags & Flags.IF) != 0 && source is { HasInterrupt: true })
+                {
+                    break;
+                }
+
+                int bitness = s->Bitness;
+                var next = Chained(block, s->Rip, CodeLinear, bitness);
+                if (next is null)
+                {
+                    break;
+                }
+
+                block = next;
+                long executions = next.Executions + 1;
+                if (BlockObserver is not null || next.Region is not null || next.Compiled is not null
+                    || (compiler is not null && executions >= (next.CompileRequested ? next.NextHotCheck : threshold))
+                    || !CanInterpretFast(false, bitness == 64 || !s->ProtectedMode || (s->Rflags & Flags.VM) != 0 || s->Cs.Limit == uint.MaxValue ? ulong.MaxValue : s->Cs.Limit))
+                {
+                    last = block;
+                    retired = done;
+                    return ChainExit.Found;
+                }
+
+                next.Executions = executions;
+                int a = InterpretFast(s, next, IpMask(bitness), budgetLeft - done, out int r);
+                _fastHandler = null;
+                done += r;
+                if (a >= 0)
+                {
+                    last = block;
+                    attention = a;
+                    retired = done;
+                    return ChainExit.Attention;
+                }
+            }
+        }
+        catch (Exception e) when (_fastHandler != null && e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException)
+        {
+            // Only a handler's bug (_fastHandler is set while InterpretFast runs one): anything
+            // else, from the interrupt source say, leaves as it would leave the run loop.
+            attention = InternalErrorInFastPath(block, IpMask(block.Key.Bitness), e);
+            last = block;
+            retired = done + attention;
+            return ChainExit.Attention;
+        }
+
+        last = block;
+        retired = done;
+        return ChainExit.Top;
+    }
+
     /// <summary>
     /// A block may run in <see cref="InterpretFast"/> when nothing needs a check before each
     /// instruction: no stepping, debugger breakpoints, tracer or guest code breakpoints, no debug
@@ -407,33 +553,42 @@ public sealed unsafe partial class X86Cpu
     /// no exception handler of its own (the caller's catches a handler's bug), so that the JIT
     /// keeps its loop in registers.
     /// </summary>
-    private int InterpretFast(Block block, ulong ipMask, long budgetLeft, out int retired)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int InterpretFast(CpuState* s, Block block, ulong ipMask, long budgetLeft, out int retired)
     {
         var handlers = block.Handlers ?? BuildHandlers(block);
         var instructions = block.Instructions;
         int end = budgetLeft < instructions.Length ? (int)budgetLeft : instructions.Length;
         _endBlock = false;
         _setShadow = 0;
-        CpuState* s = _state;
         s->ExitRequest = 0;
-        ref Instruction first = ref MemoryMarshal.GetArrayDataReference(instructions);
-        fixed (delegate*<X86Cpu, in Instruction, void>* handler = handlers)
+        ref Instruction instruction = ref MemoryMarshal.GetArrayDataReference(instructions);
+
+        // Few values live across the handler call, so that the JIT keeps them all in registers:
+        // the handler and instruction pointers, the end, the state; the IP mask and the first
+        // handler's address are read back from fields.
+        _fastIpMask = ipMask;
+        fixed (delegate*<X86Cpu, in Instruction, void>* first = handlers)
         {
-            for (int k = 0; k < end; k++)
+            _fastFirst = first;
+            // SAFETY (handler and instruction): they advance together from the first of each array,
+            // while handler < last, and last = first + end with end <= instructions.Length == handlers.Length.
+            var last = first + end;
+            for (var handler = first; handler < last; handler++)
             {
-                // SAFETY (Unsafe.Add and handler[k]): k < end <= instructions.Length == handlers.Length.
-                ref readonly Instruction instruction = ref Unsafe.Add(ref first, k);
-                _fastIndex = k;
-                s->Rip = instruction.NextIP & ipMask;
-                handler[k](this, in instruction);
+                _fastHandler = handler;
+                s->Rip = instruction.NextIP & _fastIpMask;
+                (*handler)(this, in instruction);
                 if ((s->ExitRequest | (_faultVector + 1)) != 0)
                 {
+                    int k = (int)(handler - (delegate*<X86Cpu, in Instruction, void>*)_fastFirst);
                     retired = k;
                     return k;
                 }
 
                 s->InterruptShadow = 0;
                 s->InstructionsRetired++;
+                instruction = ref Unsafe.Add(ref instruction, 1);
             }
         }
 
@@ -441,14 +596,20 @@ public sealed unsafe partial class X86Cpu
         return -1;
     }
 
-    /// <summary>The instruction <see cref="InterpretFast"/> is running, for the internal-error report.</summary>
-    private int _fastIndex;
+    /// <summary>
+    /// <see cref="InterpretFast"/>'s block: the IP mask, the address of its first handler while
+    /// the array is pinned, and the handler it is running (for the internal-error report: the
+    /// difference of the two is the instruction's index, whatever the array's address after).
+    /// </summary>
+    private ulong _fastIpMask;
+    private void* _fastFirst;
+    private void* _fastHandler;
 
     /// <summary>A handler run by <see cref="InterpretFast"/> threw: log it, raise #UD, and return the instruction's index.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int InternalErrorInFastPath(Block block, ulong ipMask, Exception e)
     {
-        int k = _fastIndex;
+        int k = (int)(((nint)_fastHandler - (nint)_fastFirst) / sizeof(nint));
         ref readonly Instruction instruction = ref block.Instructions[k];
         Log?.Invoke($"internal error in {instruction.Code} ({instruction}) at {instruction.IP & ipMask:x}: {e.GetType().Name}: {e.Message}; raising #UD");
         ClearFault();

@@ -721,12 +721,14 @@ public sealed unsafe partial class X86Cpu
                 block = region.Members[m];
             }
         }
-        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException or MemberAccessException)
+        catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException or MemberAccessException or NullReferenceException)
         {
             // A handler called from the translation threw. Registers were stored before the call
             // and RIP points after the instruction, which identifies it within the block. (A
             // MemberAccessException is a translator bug, generated code calling a non-public
-            // method; it must cost the guest a #UD, not the host its process.)
+            // method, and so is a NullReferenceException from inline code reading through a null
+            // host pointer, as the TLB probe once did for an empty entry: either must cost the
+            // guest a #UD, not the host its process; RIP may then name an earlier instruction.)
             (block, last) = FaultingIndex(region?.Members ?? [block], s.Rip, ipMask);
             Log?.Invoke($"internal error in {block.Instructions[last].Code} ({block.Instructions[last]}) at {block.Instructions[last].IP:x}: {e.GetType().Name}: {e.Message}; raising #UD");
             ClearFault();

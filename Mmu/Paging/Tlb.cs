@@ -22,7 +22,11 @@ namespace Emulator.Mmu.Paging;
 public sealed unsafe class Tlb
 {
     public const int Entries = 1024;
-    private const ulong Invalid = 1; // never equal to a page-aligned address
+    // The tag of an empty entry: never equal to a page-aligned address, nor to what translated
+    // code compares tags with, the address with the offset bits below the access size kept (bits
+    // 0-2 at most, so that a misaligned access misses): 1 was, for a word read at linear address 1,
+    // and the probe then read the empty entry's null host page (a host exception).
+    private const ulong Invalid = 0xFFF;
 
     // Pinned: translated code probes the entries through raw pointers (SupervisorSet, UserSet).
     private readonly Entry[] _entries = GC.AllocateArray<Entry>(Entries * 2, pinned: true);

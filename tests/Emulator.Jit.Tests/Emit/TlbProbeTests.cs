@@ -129,4 +129,36 @@ public class TlbProbeTests
         Assert.True(m.Cpu.CompiledInstructions > 3000, $"the loop ran compiled ({m.Cpu.CompiledInstructions} instructions)");
         Assert.True(m.Cpu.Tlb.Hits < 100, $"{m.Cpu.Tlb.Hits} accesses took the checked path and hit there");
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void AMisalignedReadAtLinearAddressOneNeverMatchesAnEmptyEntry(Engine engine)
+    {
+        // An empty TLB entry's tags must not equal what the probe compares them with for any
+        // address: for a 2-, 4- or 8-byte access that is the page with the offset's low bits
+        // kept (a misaligned access must miss), which is 1 for linear address 1. Both through
+        // the current set (its entry for page 0 still empty) and through the set that never
+        // hits (a data segment with a base: the probe sees the offset, 1).
+        using var m = Setup();
+        m.Memory.Write(1, 8, 0x1122_3344_5566_7788UL);
+        m.Memory.Write(Base + 1, 8, 0x0102_0304_0506_0708UL);
+        m.Load(a =>
+        {
+            a.mov(esi, 1);
+            a.mov(cx, __word_ptr[esi]);
+            a.mov(edx, __dword_ptr[esi]);
+            a.mov(eax, BasedData);
+            a.mov(ds, ax);
+            a.mov(bx, __word_ptr[esi]);
+            a.mov(edi, __dword_ptr[esi]);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine);
+
+        Assert.Equal(0x7788UL, m.Reg(CpuState.RCX) & 0xFFFF);
+        Assert.Equal(0x5566_7788UL, m.Reg(CpuState.RDX));
+        Assert.Equal(0x0708UL, m.Reg(CpuState.RBX) & 0xFFFF);
+        Assert.Equal(0x0506_0708UL, m.Reg(CpuState.RDI));
+    }
 }

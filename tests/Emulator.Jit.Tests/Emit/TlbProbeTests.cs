@@ -145,10 +145,12 @@ public class TlbProbeTests
         m.Load(a =>
         {
             a.mov(esi, 1);
+            a.mov(__word_ptr[esi], 0x7799); // a write first: the write tag of the empty entry too
             a.mov(cx, __word_ptr[esi]);
             a.mov(edx, __dword_ptr[esi]);
             a.mov(eax, BasedData);
             a.mov(ds, ax);
+            a.mov(__word_ptr[esi], 0x0799);
             a.mov(bx, __word_ptr[esi]);
             a.mov(edi, __dword_ptr[esi]);
             a.hlt();
@@ -156,9 +158,9 @@ public class TlbProbeTests
 
         m.RunToHlt(engine);
 
-        Assert.Equal(0x7788UL, m.Reg(CpuState.RCX) & 0xFFFF);
-        Assert.Equal(0x5566_7788UL, m.Reg(CpuState.RDX));
-        Assert.Equal(0x0708UL, m.Reg(CpuState.RBX) & 0xFFFF);
-        Assert.Equal(0x0506_0708UL, m.Reg(CpuState.RDI));
+        Assert.Equal(0x7799UL, m.Reg(CpuState.RCX) & 0xFFFF);
+        Assert.Equal(0x5566_7799UL, m.Reg(CpuState.RDX));
+        Assert.Equal(0x0799UL, m.Reg(CpuState.RBX) & 0xFFFF);
+        Assert.Equal(0x0506_0799UL, m.Reg(CpuState.RDI));
     }
 }

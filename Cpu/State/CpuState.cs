@@ -116,6 +116,13 @@ public struct CpuState
     /// </summary>
     public nint TlbSet;
 
+    /// <summary>
+    /// Not architectural: where translated code keeps the address and the value of a memory access
+    /// across the flags call on the access's cold path (BlockEmitter.EmitCheckedAccess), so that
+    /// RyuJIT needs no register or frame slot for them on the hot path.
+    /// </summary>
+    public ulong JitAddress, JitValue;
+
     public const int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7;
 
     /// <summary>Current privilege level: CS.DPL in protected mode (SDM 5.5), 0 in real mode, 3 in virtual-8086 mode.</summary>

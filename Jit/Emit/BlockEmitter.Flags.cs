@@ -391,7 +391,12 @@ public sealed partial class BlockEmitter
     /// <summary>Emits <see cref="SpillDirty"/> for a side path that leaves the block (materialising by a call).</summary>
     private void SpillDirtyOnColdPath()
     {
+        // The loop counters and the registers go first: the flags are computed by a call here, and
+        // a value still needed after a call is one RyuJIT keeps in a callee-saved register or in
+        // the frame for the whole method, the hot path included. Return(k) then stores no counter.
         _onSidePath = true;
+        StoreLoopCounters(exit: true);
+        _countersStored = true;
         SpillDirty();
         _onSidePath = false;
     }

@@ -321,7 +321,8 @@ public sealed partial class BlockEmitter
     private void EmitRead(int k, int segment, int size)
     {
         var done = _il.DefineLabel();
-        if (EmitTlbProbe(segment, size, Tlb.ReadTagOffset, out var miss))
+        _probeEmitted = EmitTlbProbe(segment, size, Tlb.ReadTagOffset, out var miss);
+        if (_probeEmitted)
         {
             _il.Emit(OpCodes.Unaligned, (byte)1);
             _il.Emit(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
@@ -331,14 +332,7 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(miss);
         }
 
-        StoreLoopCounters(exit: false);
-        _il.Emit(OpCodes.Ldarg, ArgCpu);
-        _il.Emit(OpCodes.Ldc_I4, segment);
-        _il.Emit(OpCodes.Ldloc, Ea);
-        _il.Emit(OpCodes.Ldc_I4, size);
-        _il.Emit(OpCodes.Ldloca, ReadOut);
-        _il.Emit(OpCodes.Call, s_read);
-        EmitFaultExit(k);
+        EmitCheckedAccess(k, _probeEmitted, segment, size, value: null);
         _il.Emit(OpCodes.Ldloc, ReadOut);
         _il.Emit(OpCodes.Stloc, Value);
         _il.MarkLabel(done);
@@ -348,7 +342,8 @@ public sealed partial class BlockEmitter
     private void EmitWrite(int k, int segment, int size, LocalBuilder value)
     {
         var done = _il.DefineLabel();
-        if (EmitTlbProbe(segment, size, Tlb.WriteTagOffset, out var miss))
+        _probeEmitted = EmitTlbProbe(segment, size, Tlb.WriteTagOffset, out var miss);
+        if (_probeEmitted)
         {
             // A write tag exists only for RAM pages without translated code (Tlb), so a hit cannot
             // be self-modifying code: the checked path handles code pages and MMIO.
@@ -360,14 +355,7 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(miss);
         }
 
-        StoreLoopCounters(exit: false);
-        _il.Emit(OpCodes.Ldarg, ArgCpu);
-        _il.Emit(OpCodes.Ldc_I4, segment);
-        _il.Emit(OpCodes.Ldloc, Ea);
-        _il.Emit(OpCodes.Ldc_I4, size);
-        _il.Emit(OpCodes.Ldloc, value);
-        _il.Emit(OpCodes.Call, s_write);
-        EmitFaultExit(k);
+        EmitCheckedAccess(k, _probeEmitted, segment, size, value);
         _il.MarkLabel(done);
     }
 
@@ -457,6 +445,88 @@ public sealed partial class BlockEmitter
     /// before instruction <paramref name="k"/>) and RIP after it, as the interpreter has them when
     /// a handler faulted, and returns k; the run loop delivers the fault at the instruction.
     /// </summary>
+    private bool _probeEmitted;
+
+    /// <summary>
+    /// The checked access at segment <paramref name="segment"/>, offset <see cref="Ea"/>: a read into
+    /// <see cref="ReadOut"/>, or a write of <paramref name="value"/>, with the fault exit after it.
+    /// On a <paramref name="cold"/> path (the miss of an inline TLB probe) every dirty register,
+    /// the flags and the loop counters are stored before the call and loaded back after it, and
+    /// the address and value pass through the state (<see cref="CpuState.JitAddress"/>), so that
+    /// no value is live across a call: RyuJIT keeps such a value in one of the five callee-saved
+    /// registers or in the frame for the whole method, and a region's registers did not fit, so
+    /// the hit path stored and reloaded them every iteration for calls that almost never run.
+    /// The fault exit then has nothing left to store.
+    /// </summary>
+    private void EmitCheckedAccess(int k, bool cold, int segment, int size, LocalBuilder? value)
+    {
+        if (!cold)
+        {
+            StoreLoopCounters(exit: false);
+            EmitCheckedCall(segment, size, value, throughState: false);
+            EmitFaultExit(k);
+            return;
+        }
+
+        var dirty = (bool[])_dirty.Clone();
+        var flags = SaveFlagState();
+        LoadStateAddress(StateLayout.JitAddress);
+        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Stind_I8);
+        if (value is not null)
+        {
+            LoadStateAddress(StateLayout.JitValue);
+            _il.Emit(OpCodes.Ldloc, value);
+            _il.Emit(OpCodes.Stind_I8);
+        }
+
+        SpillDirtyOnColdPath();
+        EmitCheckedCall(segment, size, value, throughState: true);
+        var ok = _il.DefineLabel();
+        _il.Emit(OpCodes.Brtrue, ok);
+        StoreRip(_instructions[k].NextIP);
+        Return(k);
+        _il.MarkLabel(ok);
+        LoadAllCached();
+        ReloadLoopCounters();
+
+        // Both paths hold the same values from here: the compile-time state is the hit path's.
+        dirty.CopyTo(_dirty, 0);
+        RestoreFlagState(flags);
+    }
+
+    /// <summary>Calls <see cref="ReadChecked"/> (<paramref name="value"/> null) or <see cref="WriteChecked"/>; pushes its result.</summary>
+    private void EmitCheckedCall(int segment, int size, LocalBuilder? value, bool throughState)
+    {
+        _il.Emit(OpCodes.Ldarg, ArgCpu);
+        _il.Emit(OpCodes.Ldc_I4, segment);
+        LoadAccessOperand(Ea, StateLayout.JitAddress, throughState);
+        _il.Emit(OpCodes.Ldc_I4, size);
+        if (value is null)
+        {
+            _il.Emit(OpCodes.Ldloca, ReadOut);
+            _il.Emit(OpCodes.Call, s_read);
+        }
+        else
+        {
+            LoadAccessOperand(value, StateLayout.JitValue, throughState);
+            _il.Emit(OpCodes.Call, s_write);
+        }
+    }
+
+    private void LoadAccessOperand(LocalBuilder local, int stateOffset, bool throughState)
+    {
+        if (throughState)
+        {
+            LoadStateAddress(stateOffset);
+            _il.Emit(OpCodes.Ldind_I8);
+        }
+        else
+        {
+            _il.Emit(OpCodes.Ldloc, local);
+        }
+    }
+
     private void EmitFaultExit(int k)
     {
         var ok = _il.DefineLabel();

@@ -490,6 +490,25 @@ public sealed partial class BlockEmitter
         }
     }
 
+    /// <summary>Loads the loop counters back after <see cref="StoreLoopCounters"/>(exit: true) and a call.</summary>
+    private void ReloadLoopCounters()
+    {
+        if (_budget is not null)
+        {
+            LoadStateAddress(StateLayout.LoopBudget);
+            _il.Emit(OpCodes.Ldind_I4);
+            _il.Emit(OpCodes.Stloc, _budget);
+        }
+
+        if (_transitions is not null)
+        {
+            LoadStateAddress(StateLayout.RegionTransitions);
+            _il.Emit(OpCodes.Ldind_I8);
+            _il.Emit(OpCodes.Conv_I4);
+            _il.Emit(OpCodes.Stloc, _transitions);
+        }
+    }
+
     /// <summary>
     /// A Jcc at a block's end with at least one side in this translation. <paramref name="condition"/>
     /// pushes a value that is non-zero when the condition (or, if it returns true, its negation) holds.

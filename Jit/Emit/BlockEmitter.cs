@@ -44,6 +44,9 @@ public sealed unsafe partial class BlockEmitter
     private readonly bool[] _dirty = new bool[16];
     private LocalBuilder? _flags;
     private bool _flagsDirty;
+
+    // Set by a side path that stored the loop counters before its flags call; its Return stores none.
+    private bool _countersStored;
     private ulong[] _liveAfter = [];
     private ulong _highestTarget;
 
@@ -329,7 +332,7 @@ public sealed unsafe partial class BlockEmitter
     /// <summary>Stores every register local newer than the state (before a handler call or an exit).</summary>
     private void SpillDirty()
     {
-        MaterializeFlags();
+        // Registers before the flags, which a side path computes by a call (SpillDirtyOnColdPath).
         for (int r = 0; r < 16; r++)
         {
             if (_dirty[r])
@@ -340,6 +343,8 @@ public sealed unsafe partial class BlockEmitter
                 _dirty[r] = false;
             }
         }
+
+        MaterializeFlags();
 
         if (_flagsDirty)
         {
@@ -370,7 +375,12 @@ public sealed unsafe partial class BlockEmitter
     /// <summary>Leaves the block reporting instruction <paramref name="k"/> as the last one run (stack empty).</summary>
     private void Return(int k)
     {
-        StoreLoopCounters(exit: true);
+        if (!_countersStored)
+        {
+            StoreLoopCounters(exit: true);
+        }
+
+        _countersStored = false;
         _il.Emit(OpCodes.Ldc_I4, k);
         _il.Emit(OpCodes.Ret);
     }
@@ -416,7 +426,11 @@ public sealed unsafe partial class BlockEmitter
 
         // As the interpreter: RIP already points after the instruction while its handler runs.
         StoreRip(i.NextIP);
-        StoreLoopCounters(exit: false);
+        if (!_countersStored)
+        {
+            StoreLoopCounters(exit: false);
+        }
+
         _il.Emit(OpCodes.Ldarg, ArgCpu);
 
         // SAFETY: _pinned is allocated on the pinned heap and kept alive by the delegate's target.

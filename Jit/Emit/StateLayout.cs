@@ -18,6 +18,8 @@ public static class StateLayout
     public static readonly int RegionTransitions = Offset(ref s_sample[0].RegionTransitions);
     public static readonly int InterruptPoll = Offset(ref s_sample[0].InterruptPoll);
     public static readonly int TlbSet = Offset(ref s_sample[0].TlbSet);
+    public static readonly int JitAddress = Offset(ref s_sample[0].JitAddress);
+    public static readonly int JitValue = Offset(ref s_sample[0].JitValue);
     private static readonly int s_gpr0 = Offset(ref s_sample[0].Gpr[0]);
 
     /// <summary>The offset of general-purpose register <paramref name="index"/> (encoding order, RAX = 0).</summary>

@@ -163,4 +163,56 @@ public class TlbProbeTests
         Assert.Equal(0x0799UL, m.Reg(CpuState.RBX) & 0xFFFF);
         Assert.Equal(0x0506_0799UL, m.Reg(CpuState.RDI));
     }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void ALoopWhoseAccessesMissTheTlbKeepsItsRegistersAndFlags(Engine engine)
+    {
+        // Each iteration touches a new page: the load at the loop head (with the CMP's record
+        // carried in) and the store (with the ADD's record pending across it, read by the ADC)
+        // both take their cold path, which stores everything, calls, and loads everything back
+        // (BlockEmitter.EmitCheckedAccess). Registers, memory and flags must come out exact.
+        const int Pages = 48;
+        using var m = Setup();
+        ulong sumLow = 7, carries = 0;
+        for (int p = 0; p < Pages; p++)
+        {
+            ulong value = (0xF000_0000UL + ((ulong)p * 0x0123_4567)) & 0xFFFF_FFFF;
+            m.Memory.Write(TestMachine.DataAddress + ((ulong)p * 4096), 4, value);
+            ulong sum = sumLow + value;
+            carries += sum >> 32;
+            sumLow = sum & 0xFFFF_FFFF;
+        }
+
+        m.Load(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edx, 7);
+            a.xor(eax, eax);
+            a.Label(ref loop);
+            a.mov(ebx, __dword_ptr[esi]);
+            a.add(edx, ebx);
+            a.mov(__dword_ptr[esi + 8], edx);
+            a.adc(eax, 0);
+            a.add(esi, 4096);
+            a.cmp(esi, (int)(TestMachine.DataAddress + (Pages * 4096)));
+            a.jb(loop);
+            a.pushfd();
+            a.pop(edi);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine);
+
+        Assert.Equal(sumLow, m.Reg(CpuState.RDX));
+        Assert.Equal(carries, m.Reg(CpuState.RAX));
+        Assert.Equal(TestMachine.DataAddress + (Pages * 4096), m.Reg(CpuState.RSI));
+        Assert.Equal(Flags.ZF | Flags.PF, m.Reg(CpuState.RDI) & 0x8D5); // from the last CMP (equal): ZF and PF, nothing else
+        Assert.Equal(m.Memory.Read(TestMachine.DataAddress + ((Pages - 1) * 4096), 4), m.Reg(CpuState.RBX));
+        Assert.Equal(sumLow, m.Memory.Read(TestMachine.DataAddress + ((Pages - 1) * 4096) + 8, 4));
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledInstructions > Pages * 4, $"{m.Cpu.CompiledInstructions} instructions ran compiled");
+        }
+    }
 }

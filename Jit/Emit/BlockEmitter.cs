@@ -404,6 +404,7 @@ public sealed unsafe partial class BlockEmitter
         Return(k);
         _il.MarkLabel(next);
         LoadAllCached();
+        ReloadLoopCounters();
     }
 
     /// <summary>Calls the handler of instruction <paramref name="k"/> (the state must be stored).</summary>
@@ -428,7 +429,10 @@ public sealed unsafe partial class BlockEmitter
         StoreRip(i.NextIP);
         if (!_countersStored)
         {
-            StoreLoopCounters(exit: false);
+            // All of them, as at an exit: the code after the call loads them back (EmitHandlerCall)
+            // or leaves, so that neither stays live across the call (SpillDirtyOnColdPath).
+            StoreLoopCounters(exit: true);
+            _countersStored = true;
         }
 
         _il.Emit(OpCodes.Ldarg, ArgCpu);

@@ -321,13 +321,47 @@ public sealed partial class BlockEmitter
     private void EmitRead(int k, int segment, int size)
     {
         var done = _il.DefineLabel();
+        var site = NewReadSite(segment);
+        if (site is not null)
+        {
+            // The page this instruction read last time round: key = Ea with the offset bits above
+            // the size's alignment set (never 0, the value of an empty site; a misaligned access
+            // never matches, as the TLB probe's tag compare).
+            var probe = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, Ea);
+            _il.Emit(OpCodes.Ldc_I8, (long)(0xFFFUL ^ (ulong)(size - 1)));
+            _il.Emit(OpCodes.Or);
+            _il.Emit(OpCodes.Stloc, SiteKey);
+            _il.Emit(OpCodes.Ldloc, SiteKey);
+            _il.Emit(OpCodes.Ldloc, site.Key);
+            _il.Emit(OpCodes.Bne_Un, probe);
+            _il.Emit(OpCodes.Ldloc, Ea);
+            _il.Emit(OpCodes.Ldloc, site.Delta);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Conv_U);
+            EmitLoadFromHost(size);
+            _il.Emit(OpCodes.Br, done);
+            _il.MarkLabel(probe);
+        }
+
         _probeEmitted = EmitTlbProbe(segment, size, Tlb.ReadTagOffset, out var miss);
         if (_probeEmitted)
         {
-            _il.Emit(OpCodes.Unaligned, (byte)1);
-            _il.Emit(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
-            _il.Emit(OpCodes.Conv_U8);
-            _il.Emit(OpCodes.Stloc, Value);
+            if (site is not null)
+            {
+                // A TLB hit fills the site: delta = host address - linear address, the same for the whole page.
+                _il.Emit(OpCodes.Stloc, SiteHost);
+                _il.Emit(OpCodes.Ldloc, SiteKey);
+                _il.Emit(OpCodes.Stloc, site.Key);
+                _il.Emit(OpCodes.Ldloc, SiteHost);
+                _il.Emit(OpCodes.Conv_U8);
+                _il.Emit(OpCodes.Ldloc, Ea);
+                _il.Emit(OpCodes.Sub);
+                _il.Emit(OpCodes.Stloc, site.Delta);
+                _il.Emit(OpCodes.Ldloc, SiteHost);
+            }
+
+            EmitLoadFromHost(size);
             _il.Emit(OpCodes.Br, done);
             _il.MarkLabel(miss);
         }
@@ -336,6 +370,15 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldloc, ReadOut);
         _il.Emit(OpCodes.Stloc, Value);
         _il.MarkLabel(done);
+    }
+
+    /// <summary>Loads <paramref name="size"/> bytes at the host address on the stack into <see cref="Value"/>.</summary>
+    private void EmitLoadFromHost(int size)
+    {
+        _il.Emit(OpCodes.Unaligned, (byte)1);
+        _il.Emit(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
+        _il.Emit(OpCodes.Conv_U8);
+        _il.Emit(OpCodes.Stloc, Value);
     }
 
     /// <summary>Writes the value on the stack to segment <paramref name="segment"/>, offset <see cref="Ea"/>; leaves on a fault.</summary>
@@ -380,10 +423,13 @@ public sealed partial class BlockEmitter
     /// <paramref name="miss"/> with an empty stack. Returns false (and emits nothing) when the
     /// access always takes the checked path.
     /// </summary>
+    /// <summary>Whether the next access at <paramref name="segment"/> gets an inline TLB probe.</summary>
+    private bool WillProbe(int segment) => _bitness != 16 && segment is (int)Seg.DS or (int)Seg.ES or (int)Seg.SS && _probes < MaxInlineProbes;
+
     private bool EmitTlbProbe(int segment, int size, int tagOffset, out System.Reflection.Emit.Label miss)
     {
         miss = default;
-        if (_bitness == 16 || segment is not ((int)Seg.DS or (int)Seg.ES or (int)Seg.SS) || _probes >= MaxInlineProbes)
+        if (!WillProbe(segment))
         {
             return false;
         }
@@ -440,11 +486,7 @@ public sealed partial class BlockEmitter
         return true;
     }
 
-    /// <summary>
-    /// With a success flag on the stack: when it is false, stores the registers (as they were
-    /// before instruction <paramref name="k"/>) and RIP after it, as the interpreter has them when
-    /// a handler faulted, and returns k; the run loop delivers the fault at the instruction.
-    /// </summary>
+    // Whether the access being emitted has an inline TLB probe (its checked path is then cold).
     private bool _probeEmitted;
 
     /// <summary>
@@ -527,6 +569,11 @@ public sealed partial class BlockEmitter
         }
     }
 
+    /// <summary>
+    /// With a success flag on the stack: when it is false, stores the registers (as they were
+    /// before instruction <paramref name="k"/>) and RIP after it, as the interpreter has them when
+    /// a handler faulted, and returns k; the run loop delivers the fault at the instruction.
+    /// </summary>
     private void EmitFaultExit(int k)
     {
         var ok = _il.DefineLabel();

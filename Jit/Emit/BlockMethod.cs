@@ -30,7 +30,8 @@ internal abstract class BlockMethod
 
     private sealed class Optimized(string name) : BlockMethod
     {
-        private readonly DynamicMethod _method = new(name, typeof(int), s_parameters, typeof(BlockEmitter).Module, skipVisibility: true);
+        // Zero-initialised locals (the default, spelt out): an empty read site is 0 (BlockEmitter.ReadSites.cs).
+        private readonly DynamicMethod _method = new(name, typeof(int), s_parameters, typeof(BlockEmitter).Module, skipVisibility: true) { InitLocals = true };
         private ILGenerator? _il;
 
         public override string Name => _method.Name;
@@ -71,6 +72,7 @@ internal abstract class BlockMethod
             _type = s_module.DefineType($"{name}_{s_types++}", TypeAttributes.Public | TypeAttributes.Sealed | TypeAttributes.Abstract | TypeAttributes.Class);
             _method = _type.DefineMethod(name, MethodAttributes.Public | MethodAttributes.Static, typeof(int), s_parameters);
             _method.SetImplementationFlags(MethodImplAttributes.NoOptimization);
+            _method.InitLocals = true;
         }
 
         public override string Name => _method.Name;

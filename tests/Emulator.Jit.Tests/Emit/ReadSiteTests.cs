@@ -1,0 +1,112 @@
+using Emulator.Cpu.State;
+using Emulator.TestKit;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Emulator.Jit.Tests.Emit;
+
+/// <summary>
+/// Read sites (BlockEmitter.ReadSites.cs): a read in a loop remembers the page it read last and
+/// reads through it again while the address stays in that page. It must refill when the address
+/// leaves the page and forget the page after any call out of the translation, such as an INVLPG
+/// after the page's mapping changed.
+/// </summary>
+public class ReadSiteTests
+{
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void ALoopReadingAcrossPagesSeesEveryValue(Engine engine)
+    {
+        // Many reads per page (the site hits), two 4 KiB page changes and one into a 2 MiB page
+        // that is not next to the first in guest physical (and host) memory: linear 8 MiB and
+        // 10 MiB are mapped the other way round, so the site must refill there, not go on with
+        // the old page's difference. Word reads at odd addresses in between are misaligned and
+        // never go through a site.
+        const int Count = 1536; // dwords: 6 KiB from 2 KiB below linear 10 MiB
+        const ulong Array = 0xA0_0000 - 0x800;
+        ulong pd = TestMachine.PageTableAddress + 0x2000;
+        using var m = new TestMachine().LongMode();
+        m.Memory.Write(pd + (4 * 8), 8, 0xA0_0000 | 0x87);
+        m.Memory.Write(pd + (5 * 8), 8, 0x80_0000 | 0x87);
+        static ulong Physical(ulong linear) => linear ^ 0x20_0000; // for linear 8-12 MiB
+        ulong sum = 0, odd = 0;
+        for (int n = 0; n < Count; n++)
+        {
+            ulong value = (ulong)(n * 2654435761L) & 0xFFFF_FFFF;
+            m.Memory.Write(Physical(Array + ((ulong)n * 4)), 4, value);
+        }
+
+        for (int n = 0; n < Count; n++)
+        {
+            ulong at = Array + ((ulong)n * 4);
+            sum = (sum + m.Memory.Read(Physical(at), 4)) & 0xFFFF_FFFF;
+            odd = (odd + m.Memory.Read(Physical(at + 1), 2)) & 0xFFFF_FFFF; // within one 2 MiB page: at + 1 is 1 mod 4
+        }
+
+        m.Load(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(rsi, (long)Array);
+            a.mov(ecx, Count);
+            a.xor(eax, eax);
+            a.xor(edx, edx);
+            a.Label(ref loop);
+            a.add(eax, __dword_ptr[rsi]);
+            a.movzx(ebx, __word_ptr[rsi + 1]);
+            a.add(edx, ebx);
+            a.add(rsi, 4);
+            a.sub(ecx, 1);
+            a.jnz(loop);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine);
+
+        Assert.Equal(sum, m.Reg(CpuState.RAX));
+        Assert.Equal(odd, m.Reg(CpuState.RDX));
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledInstructions > Count * 4, $"{m.Cpu.CompiledInstructions} instructions ran compiled");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void AReadAfterInvlpgGoesThroughTheNewMapping(Engine engine)
+    {
+        // Linear 8 MiB (PD entry 4, a 2 MiB page) maps to physical 8 MiB; the first iteration
+        // reads there, then points the entry at physical 10 MiB with an inline store and INVLPG.
+        // Every later iteration must read the new page: a site kept across the INVLPG's handler
+        // call would go on reading the old one.
+        const ulong Linear = 0x80_0000, Other = 0xA0_0000;
+        ulong pdEntry = TestMachine.PageTableAddress + 0x2000 + (4 * 8);
+        using var m = new TestMachine().LongMode();
+        m.Memory.Write(Linear + 0x10, 8, 0x1111);
+        m.Memory.Write(Other + 0x10, 8, 0x2222);
+        m.Load(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(rsi, (long)Linear + 0x10);
+            a.mov(rdi, (long)pdEntry);
+            a.mov(rdx, (long)(Other | 0x87));
+            a.mov(ecx, 6);
+            a.xor(ebx, ebx);
+            a.Label(ref loop);
+            a.mov(rax, __qword_ptr[rsi]);
+            a.add(rbx, rax);
+            a.mov(__qword_ptr[rdi], rdx);
+            a.invlpg(__[rsi]);
+            a.sub(ecx, 1);
+            a.jnz(loop);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine);
+
+        Assert.Equal(0x1111UL + (5 * 0x2222UL), m.Reg(CpuState.RBX));
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledInstructions > 12, $"{m.Cpu.CompiledInstructions} instructions ran compiled");
+        }
+    }
+}

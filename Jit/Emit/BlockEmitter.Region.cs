@@ -25,7 +25,6 @@ public sealed partial class BlockEmitter
     private System.Reflection.Emit.Label[] _memberLabel = [];
     private bool[] _targeted = [];
     private bool[] _reachable = [];
-    private LocalBuilder? _budgetLeft;
 
     // CpuState.LoopBudget and RegionTransitions held in locals while the translation runs (a
     // register instead of a read-modify-write of memory on every branch between members), stored
@@ -366,7 +365,6 @@ public sealed partial class BlockEmitter
         }
 
         var leave = _il.DefineLabel();
-        _budgetLeft ??= _il.DeclareLocal(typeof(int));
         LoadStateAddress(StateLayout.InterruptPoll);
         _il.Emit(OpCodes.Volatile);
         _il.Emit(OpCodes.Ldind_I4);
@@ -379,15 +377,22 @@ public sealed partial class BlockEmitter
         }
 
         _il.Emit(OpCodes.Brtrue, leave);
+
+        // budget -= length, given back on the way out: a subtract and a branch on its sign.
+        var take = _il.DefineLabel();
         _il.Emit(OpCodes.Ldloc, _budget!);
         _il.Emit(OpCodes.Ldc_I4, length);
         _il.Emit(OpCodes.Sub);
-        _il.Emit(OpCodes.Stloc, _budgetLeft);
-        _il.Emit(OpCodes.Ldloc, _budgetLeft);
-        _il.Emit(OpCodes.Ldc_I4_0);
-        _il.Emit(OpCodes.Blt, leave);
-        _il.Emit(OpCodes.Ldloc, _budgetLeft);
         _il.Emit(OpCodes.Stloc, _budget!);
+        _il.Emit(OpCodes.Ldloc, _budget!);
+        _il.Emit(OpCodes.Ldc_I4_0);
+        _il.Emit(OpCodes.Bge, take);
+        _il.Emit(OpCodes.Ldloc, _budget!);
+        _il.Emit(OpCodes.Ldc_I4, length);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _budget!);
+        _il.Emit(OpCodes.Br, leave);
+        _il.MarkLabel(take);
         CountTransition();
         BranchToMember(target);
         _il.MarkLabel(leave);

@@ -50,7 +50,22 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         // The clock first: the board's timers read it. Under icount it counts the CPU's retired
         // instructions (the CPU exists by the time anything reads the clock).
         Clock = config.IcountShift is { } shift ? new VirtualClock(() => Cpu!.RetiredNow, shift) : new VirtualClock();
-        Board = new PcBoard(config, this, Clock);
+        if (config.Accel == Accelerator.Jit)
+        {
+            // First: its thread starts warming up RyuJIT and the emitter (WarmUp) while the board is built.
+            Jit = new JitCompiler(new JitOptions { Threshold = config.JitThreshold, Dump = HandlerProfile.DumpRequested ? HandlerProfile.WriteDump : null });
+        }
+
+        try
+        {
+            Board = new PcBoard(config, this, Clock);
+        }
+        catch
+        {
+            Jit?.Dispose();
+            throw;
+        }
+
         Cpu = new X86Cpu(Board.Memory, Board.Ports)
         {
             Log = message => _diagnostics.WriteLine($"emu: {message}"),
@@ -80,10 +95,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         // An interrupt request wakes a halted vCPU sleeping in the run loop.
         Board.Pic.IntrChanged += OnIntrChanged;
         Board.Lapic.InterruptRequested += OnApicInterrupt;
-        if (config.Accel == Accelerator.Jit)
-        {
-            Jit = new JitCompiler(new JitOptions { Threshold = config.JitThreshold, Dump = HandlerProfile.DumpRequested ? HandlerProfile.WriteDump : null }).Attach(Cpu);
-        }
+        Jit?.Attach(Cpu);
 
         try
         {

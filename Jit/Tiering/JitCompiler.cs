@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Emulator.Cpu;
@@ -31,7 +30,13 @@ namespace Emulator.Jit.Tiering;
 public sealed class JitCompiler : IBlockCompiler, IDisposable
 {
     private readonly JitOptions _options;
-    private readonly BlockingCollection<Work>? _queue;
+    // Work for the compiler thread, under _queueLock (Monitor: the thread waits on it). A plain
+    // queue and monitor rather than a BlockingCollection: that one's CompleteAdding wakes a waiting
+    // consumer by throwing an OperationCanceledException inside it, the process's first exception
+    // (about 3 ms at every exit), and its generic code over a struct is jitted at start-up.
+    private readonly Queue<Work>? _queue;
+    private readonly object _queueLock = new();
+    private volatile bool _stopping;
 
     // Vcpu thread only: blocks already in a region that was queued.
     private readonly ConditionalWeakTable<Block, object> _inRegion = [];
@@ -41,7 +46,7 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
     private readonly ConditionalWeakTable<Block, List<Block>> _regionsOf = [];
 
     /// <summary>A block to compile alone, or a region's members (the entry first).</summary>
-    private readonly record struct Work(Block Block, Block[]? Members);
+    private sealed record Work(Block Block, Block[]? Members);
     private readonly Thread? _thread;
     private X86Cpu? _cpu;
 
@@ -50,7 +55,7 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         _options = options;
         if (!options.Synchronous)
         {
-            _queue = new BlockingCollection<Work>(new ConcurrentQueue<Work>());
+            _queue = new Queue<Work>();
             _thread = new Thread(CompileLoop) { IsBackground = true, Name = "jit compiler", Priority = ThreadPriority.BelowNormal };
             _thread.Start();
         }
@@ -116,10 +121,17 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         {
             Compile(work);
         }
-        else if (!_queue.IsAddingCompleted)
+        else
         {
-            Interlocked.Increment(ref _pending);
-            _queue.Add(work);
+            lock (_queueLock)
+            {
+                if (!_stopping)
+                {
+                    Interlocked.Increment(ref _pending);
+                    _queue.Enqueue(work);
+                    Monitor.Pulse(_queueLock);
+                }
+            }
         }
     }
 
@@ -135,15 +147,44 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
 
     private int _pending;
 
+    /// <summary>Blocks and regions queued for the compiler thread or being compiled by it now.</summary>
+    public int PendingWork => Volatile.Read(ref _pending);
+
+    private int QueuedWork
+    {
+        get
+        {
+            lock (_queueLock)
+            {
+                return _queue?.Count ?? 0;
+            }
+        }
+    }
+
     // How long the idle compiler thread waits for a hot block before it looks for blocks to optimize.
     private const int IdlePollMilliseconds = 20;
 
     private void CompileLoop()
     {
-        WarmUp.Run(Statistics, _options.InlineFastPaths);
-        while (!_queue!.IsCompleted)
+        WarmUp.Run(Statistics, _options.InlineFastPaths, () => _stopping);
+        while (!_stopping)
         {
-            if (!_queue.TryTake(out var work, IdlePollMilliseconds))
+            Work? work;
+            lock (_queueLock)
+            {
+                if (!_queue!.TryDequeue(out work) && !_stopping)
+                {
+                    Monitor.Wait(_queueLock, IdlePollMilliseconds);
+                    _queue.TryDequeue(out work);
+                }
+            }
+
+            if (_stopping)
+            {
+                break;
+            }
+
+            if (work is null)
             {
                 PromoteHotBlocks();
                 continue;
@@ -239,7 +280,7 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         int promoted = 0;
         foreach (var q in due)
         {
-            if (_queue is { Count: > 0 })
+            if (_stopping || QueuedWork > 0)
             {
                 break;
             }
@@ -382,8 +423,20 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
             _cpu.Compiler = null;
         }
 
-        _queue?.CompleteAdding();
+        // Blocks still queued are dropped: the thread ends after the compile it is in (or the
+        // warm-up block it is at), so that exiting emu does not wait for translations nobody runs.
+        lock (_queueLock)
+        {
+            _stopping = true;
+            if (_queue is not null)
+            {
+                Interlocked.Add(ref _pending, -_queue.Count);
+                _queue.Clear();
+            }
+
+            Monitor.PulseAll(_queueLock);
+        }
+
         _thread?.Join();
-        _queue?.Dispose();
     }
 }

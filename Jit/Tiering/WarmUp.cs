@@ -37,7 +37,8 @@ internal static class WarmUp
 
     private static int s_done;
 
-    public static void Run(JitStatistics statistics, bool inline = true)
+    /// <param name="cancelled">Polled between blocks: true ends the warm-up early (the compiler is being disposed).</param>
+    public static void Run(JitStatistics statistics, bool inline = true, Func<bool>? cancelled = null)
     {
         if (Interlocked.Exchange(ref s_done, 1) != 0)
         {
@@ -52,6 +53,11 @@ internal static class WarmUp
                 var blocks = Decode(bitness, Convert.FromHexString(code));
                 foreach (var block in blocks)
                 {
+                    if (cancelled?.Invoke() == true)
+                    {
+                        return;
+                    }
+
                     Compile(block, inline, optimize: false);
                 }
 

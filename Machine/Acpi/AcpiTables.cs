@@ -50,9 +50,8 @@ public static class AcpiTables
         uint fadt = layout.Add("FACP", Fadt(facs, dsdt), 16);
         uint madt = layout.Add("APIC", Madt(), 16);
         uint hpet = layout.Add("HPET", Hpet(), 16);
-        uint[] pointed = [fadt, madt, hpet];
-        uint xsdt = layout.Add("XSDT", Table("XSDT", 1, [.. pointed.SelectMany(a => Le(a, 8))]), 16);
-        uint rsdt = layout.Add("RSDT", Table("RSDT", 1, [.. pointed.SelectMany(a => Le(a, 4))]), 16);
+        uint xsdt = layout.Add("XSDT", Table("XSDT", 1, Aml.Concat([Le(fadt, 8), Le(madt, 8), Le(hpet, 8)])), 16);
+        uint rsdt = layout.Add("RSDT", Table("RSDT", 1, Aml.Concat([Le(fadt, 4), Le(madt, 4), Le(hpet, 4)])), 16);
         layout.Fill(rsdp, Rsdp(rsdt, xsdt));
         return new Image(layout.Bytes(), TablesBase, layout.Addresses);
     }

@@ -142,7 +142,28 @@ public static class Aml
         return [.. length, .. body];
     }
 
-    private static byte[] Concat(byte[][] parts) => [.. parts.SelectMany(p => p)];
+    /// <summary>
+    /// The parts one after another. Not LINQ's SelectMany over bytes: that goes byte by byte through
+    /// generic code over byte that is jitted at start-up (the tables are built in every run).
+    /// </summary>
+    internal static byte[] Concat(IReadOnlyList<byte[]> parts)
+    {
+        int length = 0;
+        foreach (var part in parts)
+        {
+            length += part.Length;
+        }
+
+        var bytes = new byte[length];
+        int at = 0;
+        foreach (var part in parts)
+        {
+            part.CopyTo(bytes, at);
+            at += part.Length;
+        }
+
+        return bytes;
+    }
 
     private static byte[] LittleEndian(ulong value, int size)
     {

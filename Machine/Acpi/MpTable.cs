@@ -66,7 +66,7 @@ public static class MpTable
         entries.Add([LocalInterruptEntry, IntTypeExtInt, 0, 0, 0, 0, 0xFF, 0]);
         entries.Add([LocalInterruptEntry, IntTypeNmi, 0, 0, 0, 0, 0xFF, 1]);
 
-        byte[] body = [.. entries.SelectMany(e => e)];
+        byte[] body = Aml.Concat(entries);
         var config = new byte[44 + body.Length];
         Encoding.ASCII.GetBytes("PCMP", config);
         BinaryPrimitives.WriteUInt16LittleEndian(config.AsSpan(4), (ushort)config.Length);

@@ -25,7 +25,7 @@ public static class Resources
     public const byte ProducerMinMaxFixed = 0x0C;
 
     /// <summary>ResourceTemplate(): the descriptors, an end tag with checksum 0 ("treated as correct"), in a Buffer.</summary>
-    public static byte[] Template(params byte[][] descriptors) => Aml.Buffer([.. descriptors.SelectMany(d => d), EndTag, 0]);
+    public static byte[] Template(params byte[][] descriptors) => Aml.Buffer([.. Aml.Concat(descriptors), EndTag, 0]);
 
     /// <summary>IO(Decode16, min, max, alignment, length) (section 6.4.2.5).</summary>
     public static byte[] Io(ushort min, ushort max, byte alignment, byte length) =>

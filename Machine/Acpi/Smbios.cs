@@ -38,7 +38,15 @@ public static class Smbios
     /// <summary>Builds the tables for the RAM ranges of <paramref name="memory"/> and writes them into guest memory.</summary>
     public static byte[] Install(PhysicalMemory memory, uint cpuSignature, uint cpuFeatures)
     {
-        var ram = memory.Regions.Where(r => r.Kind == RegionKind.Ram).Select(r => (r.Base, r.Size)).ToList();
+        var ram = new List<(ulong Base, ulong Size)>();
+        foreach (var region in memory.Regions)
+        {
+            if (region.Kind == RegionKind.Ram)
+            {
+                ram.Add((region.Base, region.Size));
+            }
+        }
+
         byte[] image = Build(ram, cpuSignature, cpuFeatures);
         memory.WriteBytes(EntryPointAddress, image);
         return image;
@@ -72,8 +80,12 @@ public static class Smbios
         structures.Add(Structure(TypeSystemBoot, 0x2000, new byte[7])); // 6 reserved bytes, status 0: no errors
         structures.Add(Structure(TypeEnd, 0x7F00, []));
 
-        byte[] table = [.. structures.SelectMany(s => s)];
-        int maxStructure = structures.Max(s => s.Length);
+        byte[] table = Aml.Concat(structures);
+        int maxStructure = 0;
+        foreach (var structure in structures)
+        {
+            maxStructure = Math.Max(maxStructure, structure.Length);
+        }
 
         var entry = new byte[0x20];
         Encoding.ASCII.GetBytes("_SM_", entry);
@@ -232,21 +244,26 @@ public static class Smbios
     /// </summary>
     public static byte[] Structure(byte type, ushort handle, ReadOnlySpan<byte> fields, params string[] strings)
     {
-        var bytes = new List<byte> { type, (byte)(4 + fields.Length), (byte)handle, (byte)(handle >> 8) };
-        bytes.AddRange(fields);
+        int length = 4 + fields.Length + 1 + (strings.Length == 0 ? 1 : 0);
         foreach (string s in strings)
         {
-            bytes.AddRange(Encoding.ASCII.GetBytes(s));
-            bytes.Add(0);
+            length += Encoding.ASCII.GetByteCount(s) + 1;
         }
 
-        if (strings.Length == 0)
+        // Zeroed: every string's NUL and the final NUL(s) are already in place.
+        var bytes = new byte[length];
+        bytes[0] = type;
+        bytes[1] = (byte)(4 + fields.Length);
+        bytes[2] = (byte)handle;
+        bytes[3] = (byte)(handle >> 8);
+        fields.CopyTo(bytes.AsSpan(4));
+        int at = 4 + fields.Length;
+        foreach (string s in strings)
         {
-            bytes.Add(0);
+            at += Encoding.ASCII.GetBytes(s, bytes.AsSpan(at)) + 1;
         }
 
-        bytes.Add(0);
-        return [.. bytes];
+        return bytes;
     }
 
     private static byte Checksum(ReadOnlySpan<byte> bytes)

@@ -147,7 +147,7 @@ public static class MultibootLoader
         memory.WriteBytes(loadAddr, image.AsSpan((int)fileStart, (int)loadLength));
         if (bssEndAddr > loadAddr + (ulong)loadLength)
         {
-            WriteZeros(memory, loadAddr + (ulong)loadLength, bssEndAddr - (loadAddr + (ulong)loadLength));
+            memory.Clear(loadAddr + (ulong)loadLength, bssEndAddr - (loadAddr + (ulong)loadLength));
         }
 
         return (entry, end);
@@ -199,7 +199,7 @@ public static class MultibootLoader
             memory.WriteBytes(paddr, f.Slice((int)offset, (int)filesz));
             if (memsz > filesz)
             {
-                WriteZeros(memory, (ulong)paddr + filesz, memsz - filesz);
+                memory.Clear((ulong)paddr + filesz, memsz - filesz);
             }
 
             end = Math.Max(end, (ulong)paddr + memsz);
@@ -212,17 +212,6 @@ public static class MultibootLoader
         }
 
         return (entry, end);
-    }
-
-    /// <summary>Clears a BSS (RAM may hold an earlier boot's bytes after a reset) without allocating its size.</summary>
-    private static void WriteZeros(PhysicalMemory memory, ulong address, ulong length)
-    {
-        Span<byte> zeros = stackalloc byte[4096];
-        zeros.Clear(); // stackalloc is zeroed only without SkipLocalsInit
-        for (ulong done = 0; done < length; done += (ulong)zeros.Length)
-        {
-            memory.WriteBytes(address + done, zeros[..(int)Math.Min((ulong)zeros.Length, length - done)]);
-        }
     }
 
     private static void CheckFits(PhysicalMemory memory, string name, ulong start, ulong end, ulong ramTop)

@@ -322,6 +322,39 @@ public sealed unsafe class PhysicalMemory : IDisposable
         }
     }
 
+    /// <summary>
+    /// Writes <paramref name="length"/> zero bytes from <paramref name="address"/> (a BSS), as
+    /// <see cref="WriteBytes"/> would, except that RAM already zero is left untouched: RAM never
+    /// written since the machine was built is the kernel's zero page, and writing zeros over it
+    /// would make the host allocate and fault in every page (a 4 MiB BSS took 10 ms).
+    /// </summary>
+    public void Clear(ulong address, ulong length)
+    {
+        ulong done = 0;
+        while (done < length)
+        {
+            ulong a = address + done;
+            int chunk = (int)Math.Min(0x1000 - (a & 0xFFF), length - done);
+            var region = Lookup(a);
+            if (region is { Kind: RegionKind.Ram } && a + (ulong)chunk > a && a + (ulong)chunk <= region.End)
+            {
+                // SAFETY: a + chunk <= region.End checked above.
+                var target = new Span<byte>(region.Host + (a - region.Base), chunk);
+                if (target.ContainsAnyExcept((byte)0))
+                {
+                    target.Clear();
+                    NoteRamWrite(region, a - region.Base, a, chunk);
+                }
+            }
+            else
+            {
+                WriteBytes(a, new byte[chunk]);
+            }
+
+            done += (ulong)chunk;
+        }
+    }
+
     /// <summary>True when [address, address+length) is entirely guest RAM.</summary>
     public bool IsRam(ulong address, ulong length)
     {

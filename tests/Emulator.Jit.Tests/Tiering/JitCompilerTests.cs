@@ -177,4 +177,46 @@ public class JitCompilerTests
         Assert.Equal(2, jit.Statistics.BlocksPromoted);
         Assert.Equal(0, jit.Statistics.Failures);
     }
+
+    [Fact]
+    public async Task DisposeDropsQueuedBlocksAndWaitsOnlyForTheCompileInProgress()
+    {
+        // The first compile is held in its dump callback while the CPU makes the loop's other block
+        // hot; Dispose drops that one from the queue and ends the thread after the first.
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        int dumps = 0;
+        using var m = new TestMachine().LongMode().Load(TwoBlockSumLoop);
+        var jit = new JitCompiler(new JitOptions
+        {
+            Threshold = 10,
+            ShareTranslations = false,
+            Regions = false,
+            Dump = _ =>
+            {
+                if (Interlocked.Increment(ref dumps) == 1)
+                {
+                    entered.Set();
+                    release.Wait();
+                }
+            },
+        }).Attach(m.Cpu);
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(1_000_000));
+        Assert.Equal(500_500UL, m.Reg(CpuState.RAX));
+        Assert.True(entered.Wait(TimeSpan.FromSeconds(30)));
+        Assert.Equal(2, jit.PendingWork);
+
+        var disposed = Task.Run(jit.Dispose);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (jit.PendingWork > 1 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(1);
+        }
+
+        Assert.Equal(1, jit.PendingWork);
+        release.Set();
+        await disposed.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, jit.Statistics.BlocksCompiled);
+        Assert.Equal(1, Volatile.Read(ref dumps));
+    }
 }

@@ -273,6 +273,46 @@ public sealed unsafe class PhysicalMemoryTests : IDisposable
     }
 
     [Fact]
+    public void ClearZeroesRamAndSendsOtherBytesThroughWrite()
+    {
+        // RAM with bytes in it on both sides of an MMIO page: all of it reads zero afterwards, and the
+        // device sees one zero byte write per byte of its page.
+        var device = new RecordingDevice();
+        _memory.MapMmio("hole", 0x3000, 0x1000, device);
+        _memory.WriteBytes(0x2800, [.. Enumerable.Repeat((byte)0x5A, 0x2010)]);
+        device.Log.Clear();
+        _memory.Clear(0x2801, 0x200E);
+        Assert.Equal(0x5AUL, _memory.Read(0x2800, 1));
+        Assert.Equal(0x5AUL, _memory.Read(0x480F, 1));
+        for (ulong a = 0x2801; a < 0x480F; a++)
+        {
+            if (a is < 0x3000 or >= 0x4000)
+            {
+                Assert.Equal(0UL, _memory.Read(a, 1));
+            }
+        }
+
+        Assert.Equal(0x1000, device.Log.Count);
+        Assert.All(device.Log, e => Assert.Equal((1, 0UL, true), (e.Size, e.Value, e.IsWrite)));
+    }
+
+    [Fact]
+    public void ClearLeavesRamThatIsAlreadyZeroUntouched()
+    {
+        // A code page already zero is not written (no CodeModified, still code); one with a byte in it is.
+        var events = new List<ulong>();
+        _memory.CodeModified += (address, _) => events.Add(address);
+        _memory.Write(0x8010, 1, 0x90);
+        _memory.MarkCode(0x7000);
+        _memory.MarkCode(0x8000);
+        _memory.Clear(0x7000, 0x2000);
+        Assert.Equal([0x8000UL], events);
+        Assert.True(_memory.IsCode(0x7000));
+        Assert.False(_memory.IsCode(0x8000));
+        Assert.Equal(0UL, _memory.Read(0x8010, 1));
+    }
+
+    [Fact]
     public void MarkCodeIgnoresRomMmioAndUnmappedSpace()
     {
         _memory.MapRom("rom", 0x20000, [0x90]);

@@ -14,14 +14,17 @@ namespace Emulator.Mmu.Paging;
 /// current PCID's translations (and global ones, which every PCID shares) are ever cached.
 /// A 2 MiB, 4 MiB or 1 GiB page is cached as 4 KiB pieces that remember the size of their page,
 /// because INVLPG of any address in a large page drops the whole page (SDM 4.10.2.3, 4.10.4.1).
-/// The sets hold 1,024 entries each (4 MiB): with 256, a Linux boot missed on 3.4 % of accesses,
-/// mostly instruction fetches and data evicting each other. A MOV to CR3 clears only the entries
+/// The sets hold 2,048 entries each (8 MiB): with 256, a Linux boot missed on 3.4 % of accesses,
+/// mostly instruction fetches and data evicting each other; with 1,024, the sort benchmark's
+/// stack pages (0x10f, 0x110) shared entries with two pages of its 800 KB array (0x50b, 0x514),
+/// 35,000 walks a run, which 2,048 entries take to none (sort 20: 0.97 -> 0.93 s of CPU; a Linux
+/// boot and the other benchmarks unchanged). A MOV to CR3 clears only the entries
 /// filled since the last one (<see cref="FlushNonGlobal"/>), so that the larger sets do not make
 /// every address-space switch scan them all.
 /// </summary>
 public sealed unsafe class Tlb
 {
-    public const int Entries = 1024;
+    public const int Entries = 2048;
     // The tag of an empty entry: never equal to a page-aligned address, nor to what translated
     // code compares tags with, the address with the offset bits below the access size kept (bits
     // 0-2 at most, so that a misaligned access misses): 1 was, for a word read at linear address 1,

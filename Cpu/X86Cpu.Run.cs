@@ -453,7 +453,7 @@ public sealed unsafe partial class X86Cpu
         var source = Interrupts;
 
         // Read once here rather than through the interface at every block (a compiler's threshold
-        // does not change while it is attached).
+        // only rises as blocks get hot, JitOptions.RampStart: a chain sees the new one next time).
         var compiler = Compiler;
         long threshold = compiler?.Threshold ?? long.MaxValue;
         CpuState* s = _state;

@@ -53,7 +53,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         if (config.Accel == Accelerator.Jit)
         {
             // First: its thread starts warming up RyuJIT and the emitter (WarmUp) while the board is built.
-            Jit = new JitCompiler(new JitOptions { Threshold = config.JitThreshold, Dump = HandlerProfile.DumpRequested ? HandlerProfile.WriteDump : null });
+            Jit = new JitCompiler(new JitOptions { Threshold = config.JitThreshold, RampStart = config.JitThresholdRamp ? MachineConfig.JitRampStart : 0, RampStep = MachineConfig.JitRampStep, Dump = HandlerProfile.DumpRequested ? HandlerProfile.WriteDump : null });
         }
 
         try
@@ -474,7 +474,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
         {
             var s = jit.Statistics;
             var (total, median, p99) = s.CompileTimeSummary();
-            w.WriteLine($"emu: stats: jit threshold {jit.Threshold}: blocks compiled {s.BlocksCompiled} ({s.InstructionsCompiled} instructions, {s.InstructionsInlined} inline), reused {s.BlocksReused}, failed {s.Failures}, dropped {s.Invalidated}");
+            w.WriteLine($"emu: stats: jit threshold {jit.Threshold} (at exit): blocks compiled {s.BlocksCompiled} ({s.InstructionsCompiled} instructions, {s.InstructionsInlined} inline), reused {s.BlocksReused}, failed {s.Failures}, dropped {s.Invalidated}");
             w.WriteLine($"emu: stats: compile time total {total:F1} ms, median {median:F3} ms, p99 {p99:F3} ms");
             var (cpuTotal, cpuMedian, cpuP99) = s.CompileCpuTimeSummary();
             w.WriteLine($"emu: stats: compile CPU time total {cpuTotal:F1} ms, median {cpuMedian:F3} ms, p99 {cpuP99:F3} ms");

@@ -30,7 +30,7 @@ public static class NativeArguments
     public static readonly Option<int?> Icount = new("--icount") { Description = "Deterministic time: 2^N ns of virtual time per instruction (default N=0 when given without a value)", Arity = ArgumentArity.ZeroOrOne };
     public static readonly Option<long> MaxInstructions = new("--max-instructions") { Description = "Stop after this many guest instructions (0: no limit)" };
     public static readonly Option<string> Accel = new("--accel") { Description = "Execution engine: jit (interpret cold code, compile hot blocks; QEMU's tcg) or interp (the interpreter alone)", DefaultValueFactory = _ => "jit" };
-    public static readonly Option<long> JitThreshold = new("--jit-threshold") { Description = "Block entries before the JIT compiles a block", DefaultValueFactory = _ => MachineConfig.DefaultJitThreshold };
+    public static readonly Option<long?> JitThreshold = new("--jit-threshold") { Description = "Block entries before the JIT compiles a block (default: 500, doubling every 32 compiled blocks up to 20000)" };
     public static readonly Option<string?> Cpu = new("--cpu") { Description = "CPU model: x86-64 (baseline), x86-64-v2, x86-64-v3, max; QEMU's qemu64, Nehalem, Haswell, host" };
     public static readonly Option<bool> Stats = new("--stats") { Description = "At exit, print instructions retired, blocks compiled, compile times, TLB hit rate and run-loop exits" };
     public static readonly Option<string?> ProfileGuest = new("--profile-guest") { Description = "Sample the guest's RIP every millisecond; at exit write \"virtual-ns rip\" lines (rip 0: halted) to this file" };
@@ -95,7 +95,8 @@ public static class NativeArguments
             pcTestdev = device == "pc-testdev" ? true : throw new UsageException($"device '{device}' is not supported (pc-testdev)");
         }
 
-        long threshold = result.GetValue(JitThreshold);
+        long? givenThreshold = result.GetValue(JitThreshold);
+        long threshold = givenThreshold ?? MachineConfig.DefaultJitThreshold;
         if (threshold < 0)
         {
             throw new UsageException("--jit-threshold must not be negative");
@@ -123,6 +124,7 @@ public static class NativeArguments
             MaxInstructions = max,
             Accel = ParseAccel(result.GetValue(Accel)!),
             JitThreshold = threshold,
+            JitThresholdRamp = givenThreshold is null,
             Statistics = result.GetValue(Stats),
             GuestProfilePath = result.GetValue(ProfileGuest),
             CpuModel = result.GetValue(Cpu) is { } cpu ? ParseCpu(cpu) : CpuModels.DefaultModel,

@@ -53,6 +53,7 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
     public JitCompiler(JitOptions options)
     {
         _options = options;
+        _threshold = RampedThreshold();
         if (!options.Synchronous)
         {
             _queue = new Queue<Work>();
@@ -61,7 +62,22 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         }
     }
 
-    public long Threshold => _options.Threshold;
+    /// <summary>The entries after which a block is compiled now (<see cref="JitOptions.RampStart"/>).</summary>
+    public long Threshold => _threshold;
+
+    private long _threshold;
+    private long _hotBlocks;
+
+    private long RampedThreshold()
+    {
+        if (_options.RampStart <= 0 || _options.RampStart >= _options.Threshold)
+        {
+            return _options.Threshold;
+        }
+
+        long doublings = _hotBlocks / Math.Max(1, _options.RampStep);
+        return doublings >= 62 ? _options.Threshold : Math.Min(_options.Threshold, _options.RampStart << (int)doublings);
+    }
 
     public JitStatistics Statistics { get; } = new();
 
@@ -76,6 +92,8 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
 
     public void BlockIsHot(X86Cpu cpu, Block block)
     {
+        _hotBlocks++;
+        _threshold = RampedThreshold();
         if (!_options.Regions || _inRegion.TryGetValue(block, out _) || !TryQueueRegion(cpu, block))
         {
             Queue(new Work(block, null));
@@ -94,13 +112,13 @@ public sealed class JitCompiler : IBlockCompiler, IDisposable
         }
     }
 
-    private long RegionDelay => _options.RegionDelay > 0 ? _options.RegionDelay : Math.Max(_options.Threshold, 16);
+    private long RegionDelay => _options.RegionDelay > 0 ? _options.RegionDelay : Math.Max(Threshold, 16);
 
     /// <summary>Queues a region entered at <paramref name="block"/> if its page has one (vCPU thread).</summary>
     private bool TryQueueRegion(X86Cpu cpu, Block block)
     {
         // Warm: entered a 32nd as often as a hot block.
-        var members = RegionBuilder.Form(cpu.Blocks, block, Math.Max(1, _options.Threshold / 32));
+        var members = RegionBuilder.Form(cpu.Blocks, block, Math.Max(1, Threshold / 32));
         if (members.Length < 2)
         {
             return false;

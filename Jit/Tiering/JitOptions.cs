@@ -7,6 +7,18 @@ public sealed record JitOptions
     public long Threshold { get; init; } = 50;
 
     /// <summary>
+    /// Above 0, the threshold starts at this many entries and doubles every <see cref="RampStep"/>
+    /// blocks that got hot, up to <see cref="Threshold"/> (<see cref="JitCompiler.Threshold"/>):
+    /// while a run has compiled little, compiling more is cheap, and a short run's few hot blocks
+    /// stop being interpreted sooner; once it has compiled many (an operating system's boot), only
+    /// blocks entered <see cref="Threshold"/> times are worth a compile.
+    /// </summary>
+    public long RampStart { get; init; }
+
+    /// <summary>Blocks that got hot between two doublings of a ramped threshold (<see cref="RampStart"/>).</summary>
+    public long RampStep { get; init; } = 32;
+
+    /// <summary>
     /// Tier 1 is two-step (DESIGN.md, "Compile cost"): a hot block is first compiled quickly
     /// (RyuJIT MinOpts, about a tenth of the compile time, slower code), and compiled again with full
     /// optimization once it was entered this many times (the compiler thread looks when idle, or

@@ -25,6 +25,48 @@ public class JitCompilerTests
     }
 
     [Fact]
+    public void ARampedThresholdDoublesEveryStepOfHotBlocksUpToTheThreshold()
+    {
+        // Twelve loops one after another, each a block of its own entered 3,000 times: with a
+        // threshold starting at 500 and doubling every 4 hot blocks, the first four are compiled
+        // after 500 entries, the next four after 1,000, the last four after 2,000.
+        using var m = new TestMachine().LongMode();
+        using var jit = new JitCompiler(new JitOptions { Threshold = 20_000, RampStart = 500, RampStep = 4, Synchronous = true, Regions = false }).Attach(m.Cpu);
+        Assert.Equal(500, jit.Threshold);
+        m.Load(a =>
+        {
+            for (int n = 0; n < 12; n++)
+            {
+                var loop = a.CreateLabel();
+                a.mov(ecx, 3000);
+                a.Label(ref loop);
+                a.add(rax, rcx);
+                a.dec(rcx);
+                a.jnz(loop);
+            }
+
+            a.hlt();
+        });
+
+        Assert.Equal(StopReason.Halted, m.Cpu.Run(1_000_000));
+
+        Assert.Equal(4000, jit.Threshold); // 12 blocks of loop bodies got hot: three doublings
+        // Instructions run compiled: 3 per entry after the threshold, per loop.
+        long expected = (4 * (3000 - 500) * 3) + (4 * (3000 - 1000) * 3) + (4 * (3000 - 2000) * 3);
+        Assert.InRange(m.Cpu.CompiledInstructions, expected - 100, expected + 100);
+        Assert.Equal(12UL * 3000 * 3001 / 2, m.Reg(CpuState.RAX));
+    }
+
+    [Fact]
+    public void WithoutARampTheThresholdStaysPut()
+    {
+        using var jit = new JitCompiler(new JitOptions { Threshold = 20_000, Synchronous = true });
+        Assert.Equal(20_000, jit.Threshold);
+        using var ramped = new JitCompiler(new JitOptions { Threshold = 300, RampStart = 500, Synchronous = true });
+        Assert.Equal(300, ramped.Threshold); // a ramp that would start above the threshold does not apply
+    }
+
+    [Fact]
     public void SynchronousEngineCompilesEveryBlockAndRunsThemCompiled()
     {
         using var m = new TestMachine().LongMode().Load(SumLoop);

@@ -244,33 +244,7 @@ public sealed unsafe partial class X86Cpu
                     s.InterruptShadow = 0;
                     executed++;
                     s.InstructionsRetired++;
-                    if (stepping)
-                    {
-                        continue;
-                    }
-
-                    // Then on through its chained successors, as after an interpreted block.
-                    ChainExit exit = RunChain(block, budget - executed, out block, out int chainAttention, out long chained);
-                    executed += chained;
-                    previous = block;
-                    if (exit == ChainExit.Top)
-                    {
-                        continue;
-                    }
-
-                    if (exit == ChainExit.Found)
-                    {
-                        handoff = block;
-                        continue;
-                    }
-
-                    // As below: the last block RunChain entered asked for attention.
-                    instructions = block.Instructions;
-                    bitness = block.Key.Bitness;
-                    codeBase = block.Key.Linear - block.Key.Rip;
-                    ipMask = IpMask(bitness);
-                    csLimit = ulong.MaxValue;
-                    start = chainAttention;
+                    continue;
                 }
             }
 
@@ -462,8 +436,7 @@ public sealed unsafe partial class X86Cpu
     /// registers: <paramref name="block"/> just ran to its end in <see cref="InterpretFast"/> with
     /// nothing to report, and while the next block is its chained successor, no interrupt, NMI or
     /// stop is pending, and the successor may run in <see cref="InterpretFast"/> with no
-    /// observer or tiering event to attend to, it runs it, through its translation when it has
-    /// one that may run (<see cref="RunCompiled"/>, as the run loop would). The checks are the run
+    /// translation, observer or tiering event to attend to, it runs it. The checks are the run
     /// loop's, in the same order, so it leaves with the state the run loop would have. Returns
     /// <see cref="ChainExit.Top"/> when the run loop must start over at its top (an interrupt, a
     /// miss, the budget); <see cref="ChainExit.Found"/> when <paramref name="last"/> is the next
@@ -517,51 +490,13 @@ public sealed unsafe partial class X86Cpu
 
                 block = next;
                 long executions = next.Executions + 1;
-                if (BlockObserver is not null
+                if (BlockObserver is not null || next.Region is not null || next.Compiled is not null
                     || (compiler is not null && executions >= (next.CompileRequested ? next.NextHotCheck : threshold))
                     || !CanInterpretFast(false, bitness == 64 || !s->ProtectedMode || (s->Rflags & Flags.VM) != 0 || s->Cs.Limit == uint.MaxValue ? ulong.MaxValue : s->Cs.Limit))
                 {
                     last = block;
                     retired = done;
                     return ChainExit.Found;
-                }
-
-                if (next.Region is not null || next.Compiled is not null)
-                {
-                    // A translation, entered here as the run loop would enter it (the CS limit is
-                    // 4 GiB, as CanInterpretFast found), saves the trip through the run loop's top.
-                    var region = next.Region;
-                    var compiled = region is not null ? null : next.Compiled;
-                    if (region is not null && !CanRunTranslation(false, ulong.MaxValue, budgetLeft - done, region.Limit, region.TotalLength, region.NeedsFlatStack))
-                    {
-                        region = null;
-                        compiled = next.Compiled;
-                    }
-
-                    if (region is null && (compiled is null || !CanRunTranslation(false, ulong.MaxValue, budgetLeft - done, next.CompiledLimit, next.Instructions.Length, next.CompiledNeedsFlatStack)))
-                    {
-                        last = block;
-                        retired = done;
-                        return ChainExit.Found;
-                    }
-
-                    next.Executions = executions;
-                    int start = RunCompiled(ref block, region, compiled!, IpMask(bitness), budgetLeft - done, out long looped);
-                    done += start + looped;
-                    if (start == block.Instructions.Length - 1 && _faultVector < 0 && !_endBlock && _setShadow == 0 && !_debugTrapPending && !_watchHit)
-                    {
-                        // The common case, as in the run loop: the translation ran to its end.
-                        s->InterruptShadow = 0;
-                        done++;
-                        s->InstructionsRetired++;
-                        continue;
-                    }
-
-                    // Instruction `start` ran and needs the run loop's checks, as after a handler.
-                    last = block;
-                    attention = start;
-                    retired = done;
-                    return ChainExit.Attention;
                 }
 
                 next.Executions = executions;

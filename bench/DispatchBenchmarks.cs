@@ -9,7 +9,8 @@ namespace Emulator.Bench;
 /// The cost of a block transition: a loop of <see cref="BlocksPerIteration"/> blocks, 14 of them a
 /// lone taken JE, so nearly all the time is the run loop going from one block to the next
 /// (interrupt checks, the chained-successor lookup, the block's bookkeeping) rather than guest
-/// work. Reported per block; the JIT variant runs every block compiled.
+/// work. Reported per block; the JIT variants run every block compiled, all in one region or each
+/// on its own.
 /// </summary>
 [MemoryDiagnoser]
 public class DispatchBenchmarks
@@ -23,7 +24,9 @@ public class DispatchBenchmarks
 
     private GuestLoop _interpreted = null!;
     private GuestLoop _compiled = null!;
+    private GuestLoop _separate = null!;
     private JitCompiler _jit = null!;
+    private JitCompiler _separateJit = null!;
 
     /// <summary>xor eax,eax (ZF = 1) and JE to block 1; blocks 1..14 a JE to the next; block 15 DEC RCX, JNZ to the top.</summary>
     public static void Program(Assembler a)
@@ -54,14 +57,21 @@ public class DispatchBenchmarks
         _compiled.Cpu.Run(10_000);
         _compiled.Reset();
         _compiled.Cpu.Run(10_000);
+        _separate = new GuestLoop(Program);
+        _separateJit = new JitCompiler(new JitOptions { Threshold = 0, Synchronous = true, Regions = false }).Attach(_separate.Cpu);
+        _separate.Cpu.Run(10_000);
+        _separate.Reset();
+        _separate.Cpu.Run(10_000);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _jit.Dispose();
+        _separateJit.Dispose();
         _interpreted.Dispose();
         _compiled.Dispose();
+        _separate.Dispose();
     }
 
     // The first instruction (MOV ECX) runs once per invocation; the budget covers whole iterations after it.
@@ -77,5 +87,13 @@ public class DispatchBenchmarks
     {
         _compiled.Reset();
         _compiled.Cpu.Run(1 + ((long)InstructionsPerIteration * Iterations));
+    }
+
+    /// <summary>Every block compiled on its own (no regions): each transition leaves one translation for the next.</summary>
+    [Benchmark(OperationsPerInvoke = Blocks)]
+    public void BlockTransitionCompiledSeparately()
+    {
+        _separate.Reset();
+        _separate.Cpu.Run(1 + ((long)InstructionsPerIteration * Iterations));
     }
 }

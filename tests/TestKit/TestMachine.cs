@@ -172,6 +172,9 @@ public sealed class TestMachine : IDisposable
     /// </summary>
     public long JitOptimizeThreshold { get; set; } = new JitOptions().OptimizeThreshold;
 
+    /// <summary><see cref="JitOptions.Regions"/> of <see cref="Engine.Jit"/> runs (false: every block compiled on its own).</summary>
+    public bool JitRegions { get; set; } = true;
+
     /// <summary>Runs on <paramref name="engine"/> until HLT (or the budget), returning why it stopped.</summary>
     public StopReason Run(Engine engine = Engine.Interpreter, long budget = 1_000_000)
     {
@@ -182,7 +185,7 @@ public sealed class TestMachine : IDisposable
                 Jit = null;
                 return Cpu.Run(budget);
             case Engine.Jit:
-                Jit ??= new JitCompiler(new JitOptions { Threshold = JitThreshold, Synchronous = true, OptimizeThreshold = JitOptimizeThreshold }).Attach(Cpu);
+                Jit ??= new JitCompiler(new JitOptions { Threshold = JitThreshold, Synchronous = true, OptimizeThreshold = JitOptimizeThreshold, Regions = JitRegions }).Attach(Cpu);
                 return Cpu.Run(budget);
             default:
                 throw new ArgumentOutOfRangeException(nameof(engine));

@@ -240,6 +240,49 @@ public class LoopInterruptTests
 
     [Theory]
     [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void InterruptRaisedInATranslationChainedFromAnInterpretedBlockIsTakenWhereItEnds(Engine engine)
+    {
+        // Blocks A (every iteration), B (odd ones) and C (every iteration, the MMIO write),
+        // each compiled on its own at its 40th entry: from iteration 40 to 80 the interpreted B
+        // goes on into the translation of C, and C's into A's, in the run loop's chain
+        // (X86Cpu.RunChain). The 60th write raises INTR: every engine takes it where C ends.
+        var (m, intr) = Setup();
+        using var machine = m;
+        m.JitThreshold = 40;
+        m.JitRegions = false;
+        m.Memory.MapMmio("kick", KickAddress, 0x1000, new KickDevice(m.Cpu, intr, raiseAt: 60));
+        m.Load(a =>
+        {
+            var top = a.CreateLabel();
+            var skip = a.CreateLabel();
+            a.xor(edx, edx);
+            a.Label(ref top);
+            a.inc(ecx);
+            a.test(ecx, 1);
+            a.jz(skip);
+            a.inc(edx);
+            a.cmp(edx, -1);
+            a.je(top);
+            a.Label(ref skip);
+            a.mov(__dword_ptr[KickAddress], eax);
+            a.cmp(ecx, 1_000_000);
+            a.jne(top);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine, budget: 10_000_000);
+
+        Assert.Equal(1, intr.Acknowledged);
+        Assert.Equal(60UL, m.Reg(CpuState.RBX));
+        Assert.Equal(30UL, m.Reg(CpuState.RDX));
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledEntries > 20, $"the blocks ran compiled ({m.Cpu.CompiledEntries} entries)");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public void TimerBetweenSlicesInterruptsATwoBlockLoop(Engine engine)
     {
         var (m, intr) = Setup();

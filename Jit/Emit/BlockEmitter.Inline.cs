@@ -344,8 +344,8 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(probe);
         }
 
-        _probeEmitted = EmitTlbProbe(segment, size, Tlb.ReadTagOffset, out var miss);
-        if (_probeEmitted)
+        bool probed = EmitTlbProbe(segment, size, Tlb.ReadTagOffset, out var miss);
+        if (probed)
         {
             if (site is not null)
             {
@@ -366,7 +366,7 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(miss);
         }
 
-        EmitCheckedAccess(k, _probeEmitted, segment, size, value: null);
+        EmitCheckedAccess(k, cold: probed, segment, size, value: null);
         _il.Emit(OpCodes.Ldloc, ReadOut);
         _il.Emit(OpCodes.Stloc, Value);
         _il.MarkLabel(done);
@@ -385,8 +385,8 @@ public sealed partial class BlockEmitter
     private void EmitWrite(int k, int segment, int size, LocalBuilder value)
     {
         var done = _il.DefineLabel();
-        _probeEmitted = EmitTlbProbe(segment, size, Tlb.WriteTagOffset, out var miss);
-        if (_probeEmitted)
+        bool probed = EmitTlbProbe(segment, size, Tlb.WriteTagOffset, out var miss);
+        if (probed)
         {
             // A write tag exists only for RAM pages without translated code (Tlb), so a hit cannot
             // be self-modifying code: the checked path handles code pages and MMIO.
@@ -398,7 +398,7 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(miss);
         }
 
-        EmitCheckedAccess(k, _probeEmitted, segment, size, value);
+        EmitCheckedAccess(k, cold: probed, segment, size, value);
         _il.MarkLabel(done);
     }
 
@@ -485,9 +485,6 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Add);
         return true;
     }
-
-    // Whether the access being emitted has an inline TLB probe (its checked path is then cold).
-    private bool _probeEmitted;
 
     /// <summary>
     /// The checked access at segment <paramref name="segment"/>, offset <see cref="Ea"/>: a read into

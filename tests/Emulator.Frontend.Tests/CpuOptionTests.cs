@@ -8,12 +8,7 @@ namespace Emulator.Frontend.Tests;
 /// <summary><c>emu run --cpu NAME</c> and QEMU's <c>-cpu NAME</c> choose the same CPU model.</summary>
 public class CpuOptionTests
 {
-    private static MachineConfig Native(params string[] args)
-    {
-        var result = NativeArguments.BuildRunCommand(_ => 0).Parse(args);
-        Assert.Empty(result.Errors);
-        return NativeArguments.ToConfig(result);
-    }
+    private static MachineConfig Native(params string[] args) => NativeConfig.Parse(args);
 
     [Theory]
     [InlineData("x86-64", CpuModel.Baseline)]

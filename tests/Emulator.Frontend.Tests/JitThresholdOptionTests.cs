@@ -7,12 +7,7 @@ namespace Emulator.Frontend.Tests;
 /// <summary><c>--jit-threshold N</c> fixes the JIT's threshold; without it the threshold ramps up to the default.</summary>
 public class JitThresholdOptionTests
 {
-    private static MachineConfig Native(params string[] args)
-    {
-        var result = NativeArguments.BuildRunCommand(_ => 0).Parse(args);
-        Assert.Empty(result.Errors);
-        return NativeArguments.ToConfig(result);
-    }
+    private static MachineConfig Native(params string[] args) => NativeConfig.Parse(args);
 
     [Fact]
     public void WithoutTheOptionTheThresholdRampsUpToTheDefault()

@@ -14,6 +14,19 @@ namespace Emulator.Jit.Tests.Emit;
 /// </summary>
 public class ReadSiteTests
 {
+    /// <summary>Long mode with linear 8 MiB and 10 MiB (two 2 MiB pages) mapped the other way round.</summary>
+    private static TestMachine SwappedPages()
+    {
+        ulong pd = TestMachine.PageTableAddress + 0x2000;
+        var m = new TestMachine().LongMode();
+        m.Memory.Write(pd + (4 * 8), 8, 0xA0_0000 | 0x87);
+        m.Memory.Write(pd + (5 * 8), 8, 0x80_0000 | 0x87);
+        return m;
+    }
+
+    /// <summary>The physical address of a linear one between 8 and 12 MiB in <see cref="SwappedPages"/>.</summary>
+    private static ulong Physical(ulong linear) => linear ^ 0x20_0000;
+
     [Theory]
     [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public void ALoopReadingAcrossPagesSeesEveryValue(Engine engine)
@@ -25,11 +38,7 @@ public class ReadSiteTests
         // never go through a site.
         const int Count = 1536; // dwords: 6 KiB from 2 KiB below linear 10 MiB
         const ulong Array = 0xA0_0000 - 0x800;
-        ulong pd = TestMachine.PageTableAddress + 0x2000;
-        using var m = new TestMachine().LongMode();
-        m.Memory.Write(pd + (4 * 8), 8, 0xA0_0000 | 0x87);
-        m.Memory.Write(pd + (5 * 8), 8, 0x80_0000 | 0x87);
-        static ulong Physical(ulong linear) => linear ^ 0x20_0000; // for linear 8-12 MiB
+        using var m = SwappedPages();
         ulong sum = 0, odd = 0;
         for (int n = 0; n < Count; n++)
         {
@@ -119,11 +128,7 @@ public class ReadSiteTests
         // boundary, so the write site must refill where the physical page is not the next one.
         const int Count = 1536;
         const ulong Array = 0xA0_0000 - 0x800;
-        ulong pd = TestMachine.PageTableAddress + 0x2000;
-        using var m = new TestMachine().LongMode();
-        m.Memory.Write(pd + (4 * 8), 8, 0xA0_0000 | 0x87);
-        m.Memory.Write(pd + (5 * 8), 8, 0x80_0000 | 0x87);
-        static ulong Physical(ulong linear) => linear ^ 0x20_0000; // for linear 8-12 MiB
+        using var m = SwappedPages();
         m.Load(a =>
         {
             var loop = a.CreateLabel();

@@ -57,7 +57,7 @@ public sealed partial class BlockEmitter
     public static ulong ComputeCarriedFlags(ulong flags, ref CarriedFlagRecord record)
     {
         ulong word = record.Word;
-        return word == 0 ? flags : ComputeFlags(flags, word >> 32, (int)(uint)word, record.A, record.B, record.R);
+        return word == 0 ? flags : ComputeFlags(flags, (word >> 32) & 0xFFFF, (int)(uint)word, record.A, record.B, record.R);
     }
 
     /// <summary>
@@ -214,6 +214,11 @@ public sealed partial class BlockEmitter
             return;
         }
 
+        if (TryCarrySymbolically(target))
+        {
+            return;
+        }
+
         StoreCarryWord(() =>
         {
             _il.Emit(OpCodes.Ldc_I8, (long)((_pendingMask << 32) | (uint)PendingShape()));
@@ -259,6 +264,7 @@ public sealed partial class BlockEmitter
     /// <summary>The exit-path materialisation of a carried record: <c>flags = ComputeCarriedFlags(flags, ref record)</c>.</summary>
     private void EmitCarriedFlags()
     {
+        FillSymbolicRecord();
         _il.Emit(OpCodes.Ldloc, _flags!);
         _il.Emit(OpCodes.Ldloca, _carry!);
         _il.Emit(OpCodes.Call, s_computeCarriedFlags);

@@ -230,6 +230,7 @@ public sealed partial class BlockEmitter
 
         // Inline TLB probes are limited per block (MaxInlineProbes).
         _probes = 0;
+        _currentMember = m;
         _carried = _carryEnd[m] >= 0;
         if (_targeted[m])
         {

@@ -158,6 +158,7 @@ public sealed unsafe partial class BlockEmitter
         LoadAllCached();
         LoadLoopCounters();
         FindCarryEnds(plan);
+        FindSymbolicCarries(plan);
         for (int k = 0; k < n; k++)
         {
             if (k == _starts[_memberOf[k]] && !EnterMember(_memberOf[k]))

@@ -179,6 +179,59 @@ public class CarriedFlagsTests
 
     [Theory]
     [InlineData("cmp")]
+    [InlineData("cmp32")]
+    [InlineData("cmp-imm")]
+    [InlineData("test")]
+    [InlineData("test8")]
+    public void ALoadAtALoopHeadFaultsWithTheFlagsOfACompareOfRegistersItLeavesAlone(string op)
+    {
+        // The head writes neither RAX nor RBX before ADD RSI overwrites every flag, so the back
+        // edge carries the CMP's or TEST's record as its word alone and the fault path reads the
+        // operands from the registers again (BlockEmitter.SymbolicCarry.cs).
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            a.mov(rdx, __qword_ptr[rsi]);
+            a.add(rsi, Stride);
+            a.add(rax, rdx);
+            switch (op)
+            {
+                case "cmp": a.cmp(rax, rbx); break;
+                case "cmp32": a.cmp(eax, ebx); break;
+                case "cmp-imm": a.cmp(rax, 0x1234_5678); break;
+                case "test": a.test(rax, rbx); break;
+                default: a.test(al, bl); break;
+            }
+
+            a.jmp(top);
+        }
+
+        AssertSameFault($"load head, symbolic {op}", Program);
+    }
+
+    [Fact]
+    public void AHeadThatWritesAComparedRegisterBeforeItsLoadFaultsWithTheCompareOfTheOldValue()
+    {
+        // LEA changes RBX before the load that faults: the CMP's operands are not in the
+        // registers any more, so the back edge must carry the record's values.
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            a.lea(rbx, __qword_ptr[rbx + rbx * 2 + 0x35]);
+            a.mov(rdx, __qword_ptr[rsi]);
+            a.add(rsi, Stride);
+            a.add(rax, rdx);
+            a.cmp(rax, rbx);
+            a.jmp(top);
+        }
+
+        AssertSameFault("load head after a write to a compared register", Program);
+    }
+
+    [Theory]
+    [InlineData("cmp")]
     [InlineData("adc-1")]
     [InlineData("inc")]
     [InlineData("mul")]

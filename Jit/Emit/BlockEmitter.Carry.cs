@@ -221,7 +221,7 @@ public sealed partial class BlockEmitter
 
         StoreCarryWord(() =>
         {
-            _il.Emit(OpCodes.Ldc_I8, (long)((_pendingMask << 32) | (uint)PendingShape()));
+            _il.Emit(OpCodes.Ldc_I8, CarryWord(_pendingMask, PendingShape()));
             if (_pendingKind is FlagKind.AddCarry or FlagKind.SubBorrow)
             {
                 // The carry in, known at run time only, in bit 24 of the shape.
@@ -246,6 +246,9 @@ public sealed partial class BlockEmitter
         StoreCarryField(s_carryR, R);
         Note($"  carried to block {target}: {_pendingKind}, flags {_pendingMask:x}");
     }
+
+    /// <summary>A carried record's word (<see cref="CarriedFlagRecord.Word"/>): the flags it holds above its shape.</summary>
+    private static long CarryWord(ulong need, int shape) => (long)((need << 32) | (uint)shape);
 
     private void StoreCarryWord(Action pushWord)
     {

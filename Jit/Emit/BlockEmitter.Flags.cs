@@ -153,7 +153,10 @@ public sealed partial class BlockEmitter
     }
 
     /// <summary>The pending record's shape as <see cref="ComputeFlags"/> takes it (without the carry in).</summary>
-    private int PendingShape() => (int)_pendingKind | (_pendingSize << 8) | (_pendingCount << 16);
+    private int PendingShape() => Shape(_pendingKind, _pendingSize, _pendingCount);
+
+    /// <summary>A record's shape as <see cref="ComputeFlags"/> decodes it: kind (bits 0-7), operand size (8-15), shift count (16-23).</summary>
+    private static int Shape(FlagKind kind, int size, int count = 0) => (int)kind | (size << 8) | (count << 16);
 
     /// <summary>
     /// The flags of a pending record, as <see cref="EmitFlags"/> computes them inline: the bits in

@@ -24,7 +24,7 @@ public sealed partial class BlockEmitter
 
     private sealed record ReadSite(LocalBuilder Key, LocalBuilder Delta);
 
-    private readonly List<ReadSite> _readSites = [];
+    private int _readSites;
     private LocalBuilder? _siteKey;
     private LocalBuilder? _siteHost;
 
@@ -35,13 +35,12 @@ public sealed partial class BlockEmitter
     /// <summary>A new site for a read that gets an inline TLB probe in a translation that loops, else null.</summary>
     private ReadSite? NewReadSite(int segment)
     {
-        if (_budget is null || _readSites.Count >= MaxReadSites || !WillProbe(segment))
+        if (_budget is null || _readSites >= MaxReadSites || !WillProbe(segment))
         {
             return null;
         }
 
-        var site = new ReadSite(_il.DeclareLocal(typeof(ulong)), _il.DeclareLocal(typeof(ulong)));
-        _readSites.Add(site);
-        return site;
+        _readSites++;
+        return new ReadSite(_il.DeclareLocal(typeof(ulong)), _il.DeclareLocal(typeof(ulong)));
     }
 }

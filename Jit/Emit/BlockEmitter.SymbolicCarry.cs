@@ -61,8 +61,7 @@ public sealed partial class BlockEmitter
                 ref readonly Instruction p = ref _instructions[producer];
                 var kind = p.Mnemonic == Mnemonic.Cmp ? FlagKind.Sub : FlagKind.Logic;
                 ulong need = _liveAfter[producer] & Analysis.FlagLiveness.ToEflags(p.RflagsModified);
-                int shape = (int)kind | (X86Cpu.OperandSize(p, 0) << 8);
-                long word = (long)((need << 32) | (uint)shape | ((ulong)(_symbolicAt.Count + 1) << 48));
+                long word = CarryWord(need, Shape(kind, X86Cpu.OperandSize(p, 0))) | ((long)(_symbolicAt.Count + 1) << 48);
                 _symbolicAt[(m, t)] = (word, producer);
                 _symbolicInto[t].Add((word, producer));
             }
@@ -114,7 +113,7 @@ public sealed partial class BlockEmitter
     private bool TryCarrySymbolically(int target)
     {
         if (!_symbolicAt.TryGetValue((_currentMember, target), out var symbolic) || !_pending || _pendingIndex != symbolic.Producer
-            || (long)((_pendingMask << 32) | (uint)PendingShape()) != (symbolic.Word & 0xFFFF_FFFF_FFFFL))
+            || CarryWord(_pendingMask, PendingShape()) != (symbolic.Word & 0xFFFF_FFFF_FFFFL))
         {
             return false;
         }

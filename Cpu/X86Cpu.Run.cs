@@ -229,7 +229,7 @@ public sealed unsafe partial class X86Cpu
 
             if (region is not null || (compiled is not null && CanRunTranslation(stepping, csLimit, budget - executed, block.CompiledLimit, instructions.Length, block.CompiledNeedsFlatStack)))
             {
-                start = RunCompiled(ref block, region, compiled!, ipMask, budget - executed, out long looped);
+                start = RunCompiled(ref block, region, compiled!, ipMask, csLimit, budget - executed, out long looped);
 
                 // A region may have left in another member: the run loop goes on from there.
                 previous = block;
@@ -644,6 +644,9 @@ public sealed unsafe partial class X86Cpu
 
     public long ChainedEntries { get; private set; }
 
+    /// <summary>Translations entered straight from the previous one's end (<see cref="RunCompiled"/>), not from the run loop.</summary>
+    public long TranslationsChained { get; private set; }
+
     /// <summary>Compiled blocks that left before their last instruction (a fault, a mode change, invalidated code...).</summary>
     public long CompiledEarlyExits { get; private set; }
 
@@ -693,32 +696,71 @@ public sealed unsafe partial class X86Cpu
     /// <see cref="CpuState.LoopBudget"/> lasts (each such branch takes the instructions of the
     /// block it leaves): <paramref name="looped"/> receives the instructions of those blocks,
     /// which are retired here too.
+    /// <para>
+    /// A translation that ran to its end with nothing to report goes on into the next block's
+    /// translation here when the block's chained successor has one (<see cref="NextTranslation"/>),
+    /// rather than through the run loop's top: the blocks it ran through whole are retired here
+    /// and are in <paramref name="looped"/>, and the returned index is in the last one.
+    /// </para>
     /// </summary>
-    private int RunCompiled(ref Block block, CompiledRegion? region, CompiledBlock compiled, ulong ipMask, long budgetLeft, out long looped)
+    private int RunCompiled(ref Block block, CompiledRegion? region, CompiledBlock compiled, ulong ipMask, ulong csLimit, long budgetLeft, out long looped)
     {
         ref CpuState s = ref S;
         s.ExitRequest = 0;
-        int n = region?.MaxMemberLength ?? block.Instructions.Length;
-        int reserve = region?.TotalLength ?? n;
-
-        // Whole blocks may retire up to this much, and the final pass (a region: a chain of
-        // branches forward, each member once at most) up to the reserve more.
-        int loopBudget = (int)Math.Min((long)MaxLoopIterations * n, budgetLeft - reserve);
-        s.LoopBudget = loopBudget;
-        _loopBudgetAtEntry = loopBudget;
         s.TlbSet = block.Key.Bitness == 64 || (IsFlatData(ref s.Ds) && IsFlatData(ref s.Es) && IsFlatData(ref s.Ss)) ? Tlb.SetAddress(s.Cpl == 3) : Mmu.Paging.Tlb.MissSetAddress;
         _endBlock = false;
         _setShadow = 0;
+        long chained = 0;
         int last;
+        int loopBudget = 0;
         _inTranslation = true;
         try
         {
-            last = (region?.Code ?? compiled)(this, StatePointer);
-            if (region is not null)
+            while (true)
             {
-                int m = region.MemberOf(last);
-                last -= region.Starts[m];
-                block = region.Members[m];
+                int n = region?.MaxMemberLength ?? block.Instructions.Length;
+                int reserve = region?.TotalLength ?? n;
+
+                // Whole blocks may retire up to this much, and the final pass (a region: a chain of
+                // branches forward, each member once at most) up to the reserve more.
+                loopBudget = (int)Math.Min((long)MaxLoopIterations * n, budgetLeft - reserve);
+                s.LoopBudget = loopBudget;
+                _loopBudgetAtEntry = loopBudget;
+                last = (region?.Code ?? compiled)(this, StatePointer);
+                CompiledEntries++;
+                if (region is not null)
+                {
+                    int m = region.MemberOf(last);
+                    last -= region.Starts[m];
+                    block = region.Members[m];
+                    RegionEntries++;
+                    RegionTransitions += s.RegionTransitions;
+                    s.RegionTransitions = 0;
+                }
+
+                int length = block.Instructions.Length;
+                if (last != length - 1 || (s.ExitRequest | (_faultVector + 1) | s.InterruptPoll) != 0 || _debugTrapPending || _watchHit)
+                {
+                    break;
+                }
+
+                // The block ran through: retire it whole and go on into its successor's translation
+                // if it has one that may run now.
+                long done = length + (loopBudget - s.LoopBudget);
+                var next = NextTranslation(block, csLimit, budgetLeft - done, out var nextRegion, out var nextCompiled);
+                if (next is null)
+                {
+                    break;
+                }
+
+                s.InstructionsRetired += (ulong)done;
+                CompiledInstructions += done;
+                TranslationsChained++;
+                chained += done;
+                budgetLeft -= done;
+                block = next;
+                region = nextRegion;
+                compiled = nextCompiled!;
             }
         }
         catch (Exception e) when (e is IndexOutOfRangeException or ArgumentException or InvalidOperationException or OverflowException or NotSupportedException or MemberAccessException or NullReferenceException)
@@ -739,23 +781,75 @@ public sealed unsafe partial class X86Cpu
             _inTranslation = false;
         }
 
-        looped = loopBudget - s.LoopBudget;
-        s.InstructionsRetired += (ulong)(last + looped);
-        CompiledInstructions += last + 1 + looped;
+        long loopedHere = loopBudget - s.LoopBudget;
+        s.InstructionsRetired += (ulong)(last + loopedHere);
+        CompiledInstructions += last + 1 + loopedHere;
         if (last < block.Instructions.Length - 1)
         {
             CompiledEarlyExits++;
         }
 
-        CompiledEntries++;
-        if (region is not null)
+        looped = chained + loopedHere;
+        return last;
+    }
+
+    /// <summary>
+    /// For <see cref="RunCompiled"/>, after <paramref name="block"/>'s translation ran to its end
+    /// with nothing to report (no exit request, fault, interrupt poll or debug event, so the mode,
+    /// the segments, CPL and paging are as they were when the first translation was entered): the
+    /// block to go on with and its translation, or null to leave it to the run loop. That is its
+    /// chained successor (as <see cref="Chained"/> finds it, mapping checked), when no NMI or
+    /// deliverable interrupt is pending, its translation may run (as <see cref="CanRunTranslation"/>
+    /// decides, with what cannot have changed left out) and entering it is no tiering event; the
+    /// entry is then counted in <see cref="Block.Executions"/> as the run loop counts it.
+    /// </summary>
+    private Block? NextTranslation(Block block, ulong csLimit, long budgetLeft, out CompiledRegion? region, out CompiledBlock? compiled)
+    {
+        ref CpuState s = ref S;
+        region = null;
+        compiled = null;
+        var source = Interrupts;
+        if (s.NmiBlocked == 0 && (_nmiLatched || (source is not null && source.TakeNmi())))
         {
-            RegionEntries++;
-            RegionTransitions += s.RegionTransitions;
-            s.RegionTransitions = 0;
+            _nmiLatched = true;
+            return null;
         }
 
-        return last;
+        if ((s.Rflags & Flags.IF) != 0 && source is { HasInterrupt: true })
+        {
+            return null;
+        }
+
+        var next = Chained(block, s.Rip, CodeLinear, block.Key.Bitness);
+        if (next is null || BlockObserver is not null)
+        {
+            return null;
+        }
+
+        long executions = next.Executions + 1;
+        if (executions >= next.NextHotCheck)
+        {
+            return null;
+        }
+
+        bool flatStack = s.Ss.DefaultBig && csLimit == ulong.MaxValue;
+        region = next.Region;
+        if (region is not null && (region.Limit > csLimit || budgetLeft < region.TotalLength || (region.NeedsFlatStack && !flatStack)))
+        {
+            region = null;
+        }
+
+        if (region is null)
+        {
+            compiled = next.Compiled;
+            if (compiled is null || next.CompiledLimit > csLimit || budgetLeft < next.Instructions.Length || (next.CompiledNeedsFlatStack && !flatStack))
+            {
+                return null;
+            }
+        }
+
+        next.Executions = executions;
+        return next;
     }
 
     /// <summary>A segment whose offsets are linear addresses with no check to make: base 0, 4 GiB limit, writable data.</summary>

@@ -481,7 +481,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             var (_, quickMedian, quickP99) = s.CompileCpuTimeSummary(optimized: false);
             var (_, optMedian, optP99) = s.CompileCpuTimeSummary(optimized: true);
             w.WriteLine($"emu: stats: compile CPU time by tier: quick median {quickMedian:F3} ms, p99 {quickP99:F3} ms; optimized median {optMedian:F3} ms, p99 {optP99:F3} ms ({s.BlocksPromoted} promoted from quick); warm-up {s.WarmUpCpuMilliseconds:F1} ms");
-            w.WriteLine($"emu: stats: compiled block entries {Cpu.CompiledEntries}, left early {Cpu.CompiledEarlyExits}");
+            w.WriteLine($"emu: stats: compiled block entries {Cpu.CompiledEntries} ({Cpu.TranslationsChained} from the translation before), left early {Cpu.CompiledEarlyExits}");
             w.WriteLine($"emu: stats: regions compiled {s.RegionsCompiled} ({s.RegionMembers} blocks reached, {s.RegionInstructions} instructions), dropped {s.RegionsDropped}; region entries {Cpu.RegionEntries}, branches between blocks inside regions {Cpu.RegionTransitions}");
             if (HandlerProfile.Enabled)
             {

@@ -345,4 +345,119 @@ public class LoopInterruptTests
         Assert.Equal(1, intr.Acknowledged);
         Assert.Equal(m.Reg(CpuState.RCX), m.Reg(CpuState.RBX));
     }
+
+    /// <summary>
+    /// Blocks A (every iteration), B (odd ones) and C (every iteration, the MMIO access), each
+    /// compiled on its own at its first entry, so that from the second iteration on each
+    /// translation goes on into the next one's (X86Cpu.RunCompiled) rather than through the run loop.
+    /// </summary>
+    private static void ThreeBlockLoop(Assembler a, bool read)
+    {
+        var top = a.CreateLabel();
+        var skip = a.CreateLabel();
+        a.xor(edx, edx);
+        a.Label(ref top);
+        a.inc(ecx);
+        a.test(ecx, 1);
+        a.jz(skip);
+        a.inc(edx);
+        a.cmp(edx, -1);
+        a.je(top);
+        a.Label(ref skip);
+        if (read)
+        {
+            a.add(esi, __dword_ptr[KickAddress]);
+        }
+        else
+        {
+            a.mov(__dword_ptr[KickAddress], eax);
+        }
+
+        a.cmp(ecx, 1_000_000);
+        a.jne(top);
+        a.hlt();
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void InterruptRaisedInAChainOfTranslationsIsTakenWhereTheBlockEnds(Engine engine)
+    {
+        // The 60th write raises INTR in C: every engine takes it where C ends, before A runs again.
+        var (m, intr) = Setup();
+        using var machine = m;
+        m.JitRegions = false;
+        m.Memory.MapMmio("kick", KickAddress, 0x1000, new KickDevice(m.Cpu, intr, raiseAt: 60));
+        m.Load(a => ThreeBlockLoop(a, read: false));
+
+        m.RunToHlt(engine, budget: 10_000_000);
+
+        Assert.Equal(1, intr.Acknowledged);
+        Assert.Equal(60UL, m.Reg(CpuState.RBX));
+        Assert.Equal(30UL, m.Reg(CpuState.RDX));
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.TranslationsChained > 50, $"translations went on into the next ({m.Cpu.TranslationsChained} times)");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void TheInstructionClockReadInAChainOfTranslationsCountsEveryBlockBefore(Engine engine)
+    {
+        // An iteration is 9 instructions (odd ECX) or 6 (even ECX: B skipped); C's read is its
+        // first instruction: the clock must count the blocks the chain ran through before C's
+        // translation, as it counts them in the interpreter.
+        var (m, _) = Setup();
+        using var machine = m;
+        m.JitRegions = false;
+        var clock = new ClockDevice(m.Cpu);
+        m.Memory.MapMmio("clock", KickAddress, 0x1000, clock);
+        m.Load(a => ThreeBlockLoop(a, read: true));
+
+        Assert.Equal(StopReason.Budget, m.Run(engine, budget: 20_000));
+
+        Assert.True(clock.Readings.Count > 1000, $"{clock.Readings.Count} readings");
+        for (int n = 1; n < clock.Readings.Count; n++)
+        {
+            // Reading n was made in iteration n + 1 (ECX = n + 1), after that iteration's A and B.
+            ulong expected = (n + 1) % 2 == 1 ? 9UL : 6UL;
+            Assert.True(clock.Readings[n] - clock.Readings[n - 1] == expected, $"reading {n}: {clock.Readings[n - 1]} then {clock.Readings[n]}");
+        }
+
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.TranslationsChained > 1000, $"translations went on into the next ({m.Cpu.TranslationsChained} times)");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void SlicesEndInsideAChainOfTranslationsToTheInstruction(Engine engine)
+    {
+        // Slices of 997 instructions (prime: they end in every block, at every offset) stop the
+        // chain exactly where the budget runs out; the registers then are the interpreter's.
+        var (m, _) = Setup();
+        using var machine = m;
+        m.JitRegions = false;
+        m.Memory.MapMmio("kick", KickAddress, 0x1000, new ClockDevice(m.Cpu));
+        m.Load(a => ThreeBlockLoop(a, read: false));
+        using var reference = new TestMachine().ProtectedMode32();
+        reference.Memory.MapMmio("kick", KickAddress, 0x1000, new ClockDevice(reference.Cpu));
+        reference.Load(a => ThreeBlockLoop(a, read: false));
+
+        for (int slice = 1; slice <= 40; slice++)
+        {
+            Assert.Equal(StopReason.Budget, m.Run(engine, budget: 997));
+            Assert.Equal(StopReason.Budget, reference.Run(Engine.Interpreter, budget: 997));
+            Assert.Equal((ulong)(997 * slice), m.S.InstructionsRetired);
+            Assert.True(reference.S.Rip == m.S.Rip, $"slice {slice}: RIP {m.S.Rip:x}, interpreter {reference.S.Rip:x}");
+            Assert.Equal(reference.Reg(CpuState.RCX), m.Reg(CpuState.RCX));
+            Assert.Equal(reference.Reg(CpuState.RDX), m.Reg(CpuState.RDX));
+        }
+
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.TranslationsChained > 1000, $"translations went on into the next ({m.Cpu.TranslationsChained} times)");
+        }
+    }
 }

@@ -335,8 +335,7 @@ public sealed partial class BlockEmitter
                 return true;
             case ConditionCode.le or ConditionCode.g when kind == FlagKind.Logic:
                 // ZF or SF: r <= 0 signed, not (0 < r).
-                _il.Emit(OpCodes.Ldc_I4_0);
-                _il.Emit(OpCodes.Conv_I8);
+                LoadSignedZero();
                 LoadSigned(R);
                 _il.Emit(OpCodes.Clt);
                 negate = cc == ConditionCode.le;
@@ -357,8 +356,7 @@ public sealed partial class BlockEmitter
     private void ResultIsNegative()
     {
         LoadSigned(R);
-        _il.Emit(OpCodes.Ldc_I4_0);
-        _il.Emit(OpCodes.Conv_I8);
+        LoadSignedZero();
         _il.Emit(OpCodes.Clt);
     }
 
@@ -379,11 +377,37 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Clt_Un);
     }
 
-    /// <summary>Pushes a record local sign-extended from the record's size to 64 bits.</summary>
+    /// <summary>
+    /// Pushes a record local as a signed value of the record's size, for a signed comparison with
+    /// another such value or <see cref="LoadSignedZero"/>: an int32 when the size is 1, 2 or 4 bytes
+    /// (RyuJIT then compares the 32-bit registers, without sign-extending either to 64 bits), an
+    /// int64 when it is 8.
+    /// </summary>
     private void LoadSigned(LocalBuilder local)
     {
         _il.Emit(OpCodes.Ldloc, local);
-        Extend(_pendingSize, signed: true);
+        switch (_pendingSize)
+        {
+            case 1:
+                _il.Emit(OpCodes.Conv_I1);
+                break;
+            case 2:
+                _il.Emit(OpCodes.Conv_I2);
+                break;
+            case 4:
+                _il.Emit(OpCodes.Conv_I4);
+                break;
+        }
+    }
+
+    /// <summary>Pushes 0 of the type <see cref="LoadSigned"/> pushes.</summary>
+    private void LoadSignedZero()
+    {
+        _il.Emit(OpCodes.Ldc_I4_0);
+        if (_pendingSize == 8)
+        {
+            _il.Emit(OpCodes.Conv_I8);
+        }
     }
 
     private readonly record struct FlagState(bool Dirty, bool Pending, bool Carried);

@@ -423,6 +423,9 @@ public sealed unsafe partial class X86Cpu
 
     private static ulong IpMask(int bitness) => bitness == 64 ? ulong.MaxValue : bitness == 32 ? 0xFFFFFFFFUL : 0xFFFFUL;
 
+    /// <summary><see cref="RunChain"/>'s compile threshold: the compiler's as the chain started, or long.MaxValue without one.</summary>
+    private long _chainThreshold;
+
     /// <summary>How <see cref="RunChain"/> left: see there.</summary>
     private enum ChainExit
     {
@@ -450,12 +453,13 @@ public sealed unsafe partial class X86Cpu
     private ChainExit RunChain(Block block, long budgetLeft, out Block last, out int attention, out long retired)
     {
         long done = 0;
-        var source = Interrupts;
 
         // Read once here rather than through the interface at every block (a compiler's threshold
-        // only rises as blocks get hot, JitOptions.RampStart: a chain sees the new one next time).
-        var compiler = Compiler;
-        long threshold = compiler?.Threshold ?? long.MaxValue;
+        // only rises as blocks get hot, JitOptions.RampStart: a chain sees the new one next time),
+        // and kept in a field, as the interrupt source is: values that live in registers across
+        // the chain take the callee-saved registers InterpretFast's loop needs across its handler
+        // calls, which then spilled its handler, instruction and end pointers at every instruction.
+        _chainThreshold = Compiler?.Threshold ?? long.MaxValue;
         CpuState* s = _state;
         attention = -1;
         _fastHandler = null;
@@ -470,13 +474,13 @@ public sealed unsafe partial class X86Cpu
 
                 // As at the run loop's top (a latched NMI is delivered there).
                 Volatile.Write(ref s->InterruptPoll, 0);
-                if (s->NmiBlocked == 0 && (_nmiLatched || (source is not null && source.TakeNmi())))
+                if (s->NmiBlocked == 0 && (_nmiLatched || (Interrupts is { } source && source.TakeNmi())))
                 {
                     _nmiLatched = true;
                     break;
                 }
 
-                if ((s->Rflags & Flags.IF) != 0 && source is { HasInterrupt: true })
+                if ((s->Rflags & Flags.IF) != 0 && Interrupts is { HasInterrupt: true })
                 {
                     break;
                 }
@@ -491,7 +495,7 @@ public sealed unsafe partial class X86Cpu
                 block = next;
                 long executions = next.Executions + 1;
                 if (BlockObserver is not null || next.Region is not null || next.Compiled is not null
-                    || (compiler is not null && executions >= (next.CompileRequested ? next.NextHotCheck : threshold))
+                    || executions >= (next.CompileRequested ? next.NextHotCheck : _chainThreshold)
                     || !CanInterpretFast(false, bitness == 64 || !s->ProtectedMode || (s->Rflags & Flags.VM) != 0 || s->Cs.Limit == uint.MaxValue ? ulong.MaxValue : s->Cs.Limit))
                 {
                     last = block;
@@ -501,7 +505,6 @@ public sealed unsafe partial class X86Cpu
 
                 next.Executions = executions;
                 int a = InterpretFast(s, next, IpMask(bitness), budgetLeft - done, out int r);
-                _fastHandler = null;
                 done += r;
                 if (a >= 0)
                 {
@@ -582,18 +585,35 @@ public sealed unsafe partial class X86Cpu
                 if ((s->ExitRequest | (_faultVector + 1)) != 0)
                 {
                     int k = (int)(handler - (delegate*<X86Cpu, in Instruction, void>*)_fastFirst);
+                    RetireFast(s, k);
                     retired = k;
                     return k;
                 }
 
-                s->InterruptShadow = 0;
-                s->InstructionsRetired++;
                 instruction = ref Unsafe.Add(ref instruction, 1);
             }
         }
 
+        RetireFast(s, end);
         retired = end;
         return -1;
+    }
+
+    /// <summary>
+    /// <see cref="InterpretFast"/> counts the <paramref name="count"/> instructions it retired
+    /// once, as it leaves (<see cref="RetiredNow"/> adds those of a block still running), and
+    /// clears the interrupt shadow once one has retired: only the first instruction of a block can
+    /// run in a shadow, and an instruction that sets one asks for attention.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RetireFast(CpuState* s, int count)
+    {
+        _fastHandler = null;
+        s->InstructionsRetired += (ulong)count;
+        if (count > 0)
+        {
+            s->InterruptShadow = 0;
+        }
     }
 
     /// <summary>
@@ -610,6 +630,7 @@ public sealed unsafe partial class X86Cpu
     private int InternalErrorInFastPath(Block block, ulong ipMask, Exception e)
     {
         int k = (int)(((nint)_fastHandler - (nint)_fastFirst) / sizeof(nint));
+        RetireFast(_state, k);
         ref readonly Instruction instruction = ref block.Instructions[k];
         Log?.Invoke($"internal error in {instruction.Code} ({instruction}) at {instruction.IP & ipMask:x}: {e.GetType().Name}: {e.Message}; raising #UD");
         ClearFault();
@@ -678,11 +699,13 @@ public sealed unsafe partial class X86Cpu
     /// Instructions retired so far, including the whole blocks a running translation completed
     /// since it was entered (<see cref="RunCompiled"/> adds those to
     /// <see cref="CpuState.InstructionsRetired"/> only when it returns, and a region may loop
-    /// through many blocks): what an instruction-counting clock (icount) reads during a port or
-    /// MMIO access from compiled code. Exact to the block, as the interpreter's count is to the
-    /// instruction.
+    /// through many blocks), and the instructions of the block <see cref="InterpretFast"/> is
+    /// running that it retired so far (it adds them when it leaves the block): what an
+    /// instruction-counting clock (icount) reads during a port or MMIO access. Exact to the block
+    /// from compiled code, to the instruction from the interpreter.
     /// </summary>
-    public ulong RetiredNow => _inTranslation ? S.InstructionsRetired + (ulong)Math.Max(0, _loopBudgetAtEntry - S.LoopBudget) : S.InstructionsRetired;
+    public ulong RetiredNow => _inTranslation ? S.InstructionsRetired + (ulong)Math.Max(0, _loopBudgetAtEntry - S.LoopBudget)
+        : _fastHandler is null ? S.InstructionsRetired : S.InstructionsRetired + (ulong)(((nint)_fastHandler - (nint)_fastFirst) / sizeof(nint));
 
     /// <summary>Iterations of its longest block a translation runs per entry at most (the rest of the budget bounds it too).</summary>
     public const int MaxLoopIterations = 4096;

@@ -460,4 +460,33 @@ public class LoopInterruptTests
             Assert.True(m.Cpu.TranslationsChained > 1000, $"translations went on into the next ({m.Cpu.TranslationsChained} times)");
         }
     }
+
+    [Fact]
+    public void TheInterpretersInstructionClockCountsTheInstructionsOfItsBlockBeforeTheRead()
+    {
+        // The interpreter adds a block's retired instructions to the count as it leaves the block
+        // (X86Cpu.RetireFast): a read in the middle of a block must still see those before it,
+        // the first read 3 (the NOPs), the second 3 + 4 (the read, the ADD, two more NOPs).
+        var (m, _) = Setup();
+        using var machine = m;
+        var clock = new ClockDevice(m.Cpu);
+        m.Memory.MapMmio("clock", KickAddress, 0x1000, clock);
+        m.Load(a =>
+        {
+            a.nop();
+            a.nop();
+            a.nop();
+            a.mov(eax, __dword_ptr[KickAddress]);
+            a.add(edx, eax);
+            a.nop();
+            a.nop();
+            a.mov(eax, __dword_ptr[KickAddress]);
+            a.hlt();
+        });
+
+        m.RunToHlt(Engine.Interpreter);
+
+        Assert.Equal([3UL, 7UL], clock.Readings);
+        Assert.Equal(9UL, m.S.InstructionsRetired);
+    }
 }

@@ -10,10 +10,11 @@ namespace Emulator.Jit.Emit;
 /// (BlockEmitter.Carry.cs) stores only the record's word when the operands can be read again
 /// where the member needs them. That holds when the CMP or TEST compares registers or a register
 /// and an immediate, and neither register is written from it to the branch nor in the member
-/// before the instruction where the record dies (which may fault, but a fault leaves its own
-/// register writes undone): every exit that computes the carried flags finds the operands in
-/// the register locals as the producer saw them. Such an exit compares the word with the branch's
-/// (bits 48-62 name the branch) and fills A, B and R from the registers before
+/// before an exit that may compute the record, up to where the record dies
+/// (<see cref="LastWriteAnExitSees"/>: a fault leaves its own instruction's register writes
+/// undone, so a head that loads a compared register qualifies): every such exit finds the
+/// operands in the register locals as the producer saw them. Such an exit compares the word
+/// with the branch's (bits 48-62 name the branch) and fills A, B and R from the registers before
 /// <see cref="ComputeCarriedFlags"/>. A loop whose head is a load (which may fault) then pays one
 /// store per iteration for its CMP's flags instead of four, and no register to hold them.
 /// </summary>
@@ -53,7 +54,7 @@ public sealed partial class BlockEmitter
             {
                 int t = MemberAt(ip);
                 if (t < 0 || _symbolicAt.ContainsKey((m, t)) || _carryEnd[t] < _starts[t] || _carryEnd[t] >= _starts[t + 1] || _carryByCall[t]
-                    || WritesAny(_starts[t], _carryEnd[t] - 1, producer))
+                    || WritesAny(_starts[t], LastWriteAnExitSees(t), producer))
                 {
                     continue;
                 }
@@ -86,6 +87,33 @@ public sealed partial class BlockEmitter
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// The last instruction of member <paramref name="t"/> whose register writes an exit computing
+    /// the carried flags may see (the head before its carry end, BlockEmitter.Carry.cs): the exits
+    /// there are the faults of the instructions that are not pure (a fault leaves the faulting
+    /// instruction's own register writes undone, so a load into a compared register may come
+    /// first) and the exit-request checks after stores (PUSH included), which see the store's
+    /// writes. The carry end's own exits come before it sets its own record (a store's check
+    /// after it reads that record instead). Before the first instruction when no exit computes it.
+    /// </summary>
+    private int LastWriteAnExitSees(int t)
+    {
+        int last = _starts[t] - 1;
+        for (int j = _starts[t]; j <= _carryEnd[t]; j++)
+        {
+            if (_pure[j])
+            {
+                continue;
+            }
+
+            ref readonly Instruction i = ref _instructions[j];
+            bool checkedAfter = j < _carryEnd[t] && (i.Op0Kind == OpKind.Memory || UsesStack(in i));
+            last = Math.Max(last, checkedAfter ? j : j - 1);
+        }
+
+        return last;
     }
 
     /// <summary>Whether an instruction from <paramref name="first"/> to <paramref name="last"/> writes a register the producer reads.</summary>

@@ -232,6 +232,57 @@ public class CarriedFlagsTests
 
     [Theory]
     [InlineData("cmp")]
+    [InlineData("cmp32")]
+    [InlineData("test")]
+    public void ALoadIntoAComparedRegisterAtALoopHeadFaultsWithTheCompareOfItsOldValue(string op)
+    {
+        // The head loads RDX, which the CMP compares (quicksort's scan loops): the load faults
+        // before it writes RDX, so the fault path still finds the compared value there and the
+        // back edge carries the record symbolically (BlockEmitter.LastWriteAnExitSees).
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            a.mov(rdi, rsi);
+            a.mov(rdx, __qword_ptr[rsi]);
+            a.add(rsi, Stride);
+            a.add(rax, rdx);
+            switch (op)
+            {
+                case "cmp": a.cmp(rdx, rbx); break;
+                case "cmp32": a.cmp(ebx, edx); break;
+                default: a.test(rdx, rax); break;
+            }
+
+            a.jmp(top);
+        }
+
+        AssertSameFault($"load of a compared register at the head, {op}", Program);
+    }
+
+    [Fact]
+    public void ASecondLoadAtALoopHeadFaultsWithTheCompareOfTheRegisterTheFirstOneWrote()
+    {
+        // The first load writes RDX, which the CMP compared; the second faults (the first reads
+        // the page below): the compared value is gone from RDX by then, so the back edge must
+        // carry the record's values.
+        void Program(Assembler a)
+        {
+            var top = a.CreateLabel();
+            a.Label(ref top);
+            a.mov(rdx, __qword_ptr[rsi - 8]);
+            a.mov(rcx, __qword_ptr[rsi]);
+            a.add(rsi, Stride);
+            a.add(rax, rcx);
+            a.cmp(rdx, rbx);
+            a.jmp(top);
+        }
+
+        AssertSameFault("second load at the head after the first wrote a compared register", Program);
+    }
+
+    [Theory]
+    [InlineData("cmp")]
     [InlineData("adc-1")]
     [InlineData("inc")]
     [InlineData("mul")]

@@ -246,39 +246,31 @@ public class LoopInterruptTests
         // each compiled on its own at its 40th entry: from iteration 40 to 80 the interpreted B
         // goes on into the translation of C, and C's into A's, in the run loop's chain
         // (X86Cpu.RunChain). The 60th write raises INTR: every engine takes it where C ends.
+        using var m = RunThreeBlockLoopToTheInterrupt(engine, jitThreshold: 40);
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledEntries > 20, $"the blocks ran compiled ({m.Cpu.CompiledEntries} entries)");
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ThreeBlockLoop"/> with C's 60th write raising INTR, blocks compiled on their own
+    /// at entry <paramref name="jitThreshold"/>: every engine takes the interrupt where C ends.
+    /// </summary>
+    private static TestMachine RunThreeBlockLoopToTheInterrupt(Engine engine, long jitThreshold)
+    {
         var (m, intr) = Setup();
-        using var machine = m;
-        m.JitThreshold = 40;
+        m.JitThreshold = jitThreshold;
         m.JitRegions = false;
         m.Memory.MapMmio("kick", KickAddress, 0x1000, new KickDevice(m.Cpu, intr, raiseAt: 60));
-        m.Load(a =>
-        {
-            var top = a.CreateLabel();
-            var skip = a.CreateLabel();
-            a.xor(edx, edx);
-            a.Label(ref top);
-            a.inc(ecx);
-            a.test(ecx, 1);
-            a.jz(skip);
-            a.inc(edx);
-            a.cmp(edx, -1);
-            a.je(top);
-            a.Label(ref skip);
-            a.mov(__dword_ptr[KickAddress], eax);
-            a.cmp(ecx, 1_000_000);
-            a.jne(top);
-            a.hlt();
-        });
+        m.Load(a => ThreeBlockLoop(a, read: false));
 
         m.RunToHlt(engine, budget: 10_000_000);
 
         Assert.Equal(1, intr.Acknowledged);
         Assert.Equal(60UL, m.Reg(CpuState.RBX));
         Assert.Equal(30UL, m.Reg(CpuState.RDX));
-        if (engine == Engine.Jit)
-        {
-            Assert.True(m.Cpu.CompiledEntries > 20, $"the blocks ran compiled ({m.Cpu.CompiledEntries} entries)");
-        }
+        return m;
     }
 
     [Theory]
@@ -382,18 +374,8 @@ public class LoopInterruptTests
     [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
     public void InterruptRaisedInAChainOfTranslationsIsTakenWhereTheBlockEnds(Engine engine)
     {
-        // The 60th write raises INTR in C: every engine takes it where C ends, before A runs again.
-        var (m, intr) = Setup();
-        using var machine = m;
-        m.JitRegions = false;
-        m.Memory.MapMmio("kick", KickAddress, 0x1000, new KickDevice(m.Cpu, intr, raiseAt: 60));
-        m.Load(a => ThreeBlockLoop(a, read: false));
-
-        m.RunToHlt(engine, budget: 10_000_000);
-
-        Assert.Equal(1, intr.Acknowledged);
-        Assert.Equal(60UL, m.Reg(CpuState.RBX));
-        Assert.Equal(30UL, m.Reg(CpuState.RDX));
+        // Compiled at first entry: C's translation goes on into A's, A's into B's or C's.
+        using var m = RunThreeBlockLoopToTheInterrupt(engine, jitThreshold: 0);
         if (engine == Engine.Jit)
         {
             Assert.True(m.Cpu.TranslationsChained > 50, $"translations went on into the next ({m.Cpu.TranslationsChained} times)");

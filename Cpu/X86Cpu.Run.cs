@@ -423,6 +423,23 @@ public sealed unsafe partial class X86Cpu
 
     private static ulong IpMask(int bitness) => bitness == 64 ? ulong.MaxValue : bitness == 32 ? 0xFFFFFFFFUL : 0xFFFFUL;
 
+    /// <summary>
+    /// At a block boundary inside a chain (<see cref="RunChain"/>, <see cref="NextTranslation"/>):
+    /// an NMI or a deliverable interrupt waits, for the run loop's top to deliver (an NMI the
+    /// interrupt source hands over is latched for it), as the top itself checks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool InterruptWaiting(ref CpuState s)
+    {
+        if (s.NmiBlocked == 0 && (_nmiLatched || (Interrupts is { } source && source.TakeNmi())))
+        {
+            _nmiLatched = true;
+            return true;
+        }
+
+        return (s.Rflags & Flags.IF) != 0 && Interrupts is { HasInterrupt: true };
+    }
+
     /// <summary><see cref="RunChain"/>'s compile threshold: the compiler's as the chain started, or long.MaxValue without one.</summary>
     private long _chainThreshold;
 
@@ -474,13 +491,7 @@ public sealed unsafe partial class X86Cpu
 
                 // As at the run loop's top (a latched NMI is delivered there).
                 Volatile.Write(ref s->InterruptPoll, 0);
-                if (s->NmiBlocked == 0 && (_nmiLatched || (Interrupts is { } source && source.TakeNmi())))
-                {
-                    _nmiLatched = true;
-                    break;
-                }
-
-                if ((s->Rflags & Flags.IF) != 0 && Interrupts is { HasInterrupt: true })
+                if (InterruptWaiting(ref *s))
                 {
                     break;
                 }
@@ -823,22 +834,15 @@ public sealed unsafe partial class X86Cpu
     /// block to go on with and its translation, or null to leave it to the run loop. That is its
     /// chained successor (as <see cref="Chained"/> finds it, mapping checked), when no NMI or
     /// deliverable interrupt is pending, its translation may run (as <see cref="CanRunTranslation"/>
-    /// decides, with what cannot have changed left out) and entering it is no tiering event; the
-    /// entry is then counted in <see cref="Block.Executions"/> as the run loop counts it.
+    /// decides for the run loop) and entering it is no tiering event; the entry is then counted in
+    /// <see cref="Block.Executions"/> as the run loop counts it.
     /// </summary>
     private Block? NextTranslation(Block block, ulong csLimit, long budgetLeft, out CompiledRegion? region, out CompiledBlock? compiled)
     {
         ref CpuState s = ref S;
         region = null;
         compiled = null;
-        var source = Interrupts;
-        if (s.NmiBlocked == 0 && (_nmiLatched || (source is not null && source.TakeNmi())))
-        {
-            _nmiLatched = true;
-            return null;
-        }
-
-        if ((s.Rflags & Flags.IF) != 0 && source is { HasInterrupt: true })
+        if (InterruptWaiting(ref s))
         {
             return null;
         }
@@ -855,9 +859,9 @@ public sealed unsafe partial class X86Cpu
             return null;
         }
 
-        bool flatStack = s.Ss.DefaultBig && csLimit == ulong.MaxValue;
+        // As the run loop chooses: the region, else the block's own translation.
         region = next.Region;
-        if (region is not null && (region.Limit > csLimit || budgetLeft < region.TotalLength || (region.NeedsFlatStack && !flatStack)))
+        if (region is not null && !CanRunTranslation(false, csLimit, budgetLeft, region.Limit, region.TotalLength, region.NeedsFlatStack))
         {
             region = null;
         }
@@ -865,7 +869,7 @@ public sealed unsafe partial class X86Cpu
         if (region is null)
         {
             compiled = next.Compiled;
-            if (compiled is null || next.CompiledLimit > csLimit || budgetLeft < next.Instructions.Length || (next.CompiledNeedsFlatStack && !flatStack))
+            if (compiled is null || !CanRunTranslation(false, csLimit, budgetLeft, next.CompiledLimit, next.Instructions.Length, next.CompiledNeedsFlatStack))
             {
                 return null;
             }

@@ -386,18 +386,7 @@ public sealed partial class BlockEmitter
     private void LoadSigned(LocalBuilder local)
     {
         _il.Emit(OpCodes.Ldloc, local);
-        switch (_pendingSize)
-        {
-            case 1:
-                _il.Emit(OpCodes.Conv_I1);
-                break;
-            case 2:
-                _il.Emit(OpCodes.Conv_I2);
-                break;
-            case 4:
-                _il.Emit(OpCodes.Conv_I4);
-                break;
-        }
+        Narrow(_pendingSize, signed: true);
     }
 
     /// <summary>Pushes 0 of the type <see cref="LoadSigned"/> pushes.</summary>

@@ -214,17 +214,30 @@ public sealed partial class BlockEmitter
     /// </summary>
     private void Extend(int size, bool signed = false)
     {
-        var (narrow, wide) = size switch
-        {
-            1 => signed ? (OpCodes.Conv_I1, OpCodes.Conv_I8) : (OpCodes.Conv_U1, OpCodes.Conv_U8),
-            2 => signed ? (OpCodes.Conv_I2, OpCodes.Conv_I8) : (OpCodes.Conv_U2, OpCodes.Conv_U8),
-            4 => signed ? (OpCodes.Conv_I4, OpCodes.Conv_I8) : (OpCodes.Conv_U4, OpCodes.Conv_U8),
-            _ => (OpCodes.Nop, OpCodes.Nop),
-        };
         if (size < 8)
         {
-            _il.Emit(narrow);
-            _il.Emit(wide);
+            Narrow(size, signed);
+            _il.Emit(signed ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+        }
+    }
+
+    /// <summary>
+    /// Truncates the value on the stack to <paramref name="size"/> bytes as an int32, with zeros or
+    /// (<paramref name="signed"/>) copies of its sign bit above; 8 bytes is a no-op (it stays 64 bits).
+    /// </summary>
+    private void Narrow(int size, bool signed)
+    {
+        switch (size)
+        {
+            case 1:
+                _il.Emit(signed ? OpCodes.Conv_I1 : OpCodes.Conv_U1);
+                break;
+            case 2:
+                _il.Emit(signed ? OpCodes.Conv_I2 : OpCodes.Conv_U2);
+                break;
+            case 4:
+                _il.Emit(signed ? OpCodes.Conv_I4 : OpCodes.Conv_U4);
+                break;
         }
     }
 

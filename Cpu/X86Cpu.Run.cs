@@ -636,11 +636,14 @@ public sealed unsafe partial class X86Cpu
     private void* _fastFirst;
     private void* _fastHandler;
 
+    /// <summary>The index in its block of the instruction <see cref="InterpretFast"/> is running (while <see cref="_fastHandler"/> is set).</summary>
+    private int FastIndex => (int)(((nint)_fastHandler - (nint)_fastFirst) / sizeof(nint));
+
     /// <summary>A handler run by <see cref="InterpretFast"/> threw: log it, raise #UD, and return the instruction's index.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int InternalErrorInFastPath(Block block, ulong ipMask, Exception e)
     {
-        int k = (int)(((nint)_fastHandler - (nint)_fastFirst) / sizeof(nint));
+        int k = FastIndex;
         RetireFast(_state, k);
         ref readonly Instruction instruction = ref block.Instructions[k];
         Log?.Invoke($"internal error in {instruction.Code} ({instruction}) at {instruction.IP & ipMask:x}: {e.GetType().Name}: {e.Message}; raising #UD");
@@ -716,7 +719,7 @@ public sealed unsafe partial class X86Cpu
     /// from compiled code, to the instruction from the interpreter.
     /// </summary>
     public ulong RetiredNow => _inTranslation ? S.InstructionsRetired + (ulong)Math.Max(0, _loopBudgetAtEntry - S.LoopBudget)
-        : _fastHandler is null ? S.InstructionsRetired : S.InstructionsRetired + (ulong)(((nint)_fastHandler - (nint)_fastFirst) / sizeof(nint));
+        : _fastHandler is null ? S.InstructionsRetired : S.InstructionsRetired + (ulong)FastIndex;
 
     /// <summary>Iterations of its longest block a translation runs per entry at most (the rest of the budget bounds it too).</summary>
     public const int MaxLoopIterations = 4096;

@@ -20,7 +20,9 @@ namespace Emulator.Jit.Emit;
 /// </summary>
 public sealed partial class BlockEmitter
 {
-    private static readonly InstructionInfoFactory s_infoFactory = new();
+    // Per emitter, made on first use: a factory hands out views of its own buffers, so one shared
+    // by the compiler threads of several machines gave one thread's registers to another's block.
+    private InstructionInfoFactory? _infoFactory;
 
     // (from member, to member) -> the symbolic word and the producer's index.
     private readonly Dictionary<(int From, int To), (long Word, int Producer)> _symbolicAt = [];
@@ -123,7 +125,7 @@ public sealed partial class BlockEmitter
         int a = GprIndex(p.Op0Register), b = p.Op1Kind == OpKind.Register ? GprIndex(p.Op1Register) : -1;
         for (int k = first; k <= last; k++)
         {
-            var info = s_infoFactory.GetInfo(in _instructions[k]);
+            var info = (_infoFactory ??= new()).GetInfo(in _instructions[k]);
             foreach (var used in info.GetUsedRegisters())
             {
                 if (used.Access is OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite

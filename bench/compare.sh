@@ -24,6 +24,7 @@ benches=("$@")
 command -v qemu-system-x86_64 >/dev/null || { echo "compare.sh: qemu-system-x86_64 is needed (apt-get install qemu-system-x86)" >&2; exit 1; }
 "$root/emu" run --serial none --max-instructions 1 >/dev/null 2>&1 || true   # build emu once, outside the timings
 emu_dll="$root/.build/emu/emu.dll"
+. "$root/scripts/runtime-env"   # the runtime settings ./emu starts emu with
 common=(-display none -nodefaults -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -m 128 -kernel "$kernel")
 
 times="$(mktemp)"; output="$(mktemp)"

@@ -21,6 +21,7 @@ marker="EMU-LINUX-GUEST: init ready"
 [ -f "$dir/vmlinuz" ] && [ -f "$dir/initramfs.gz" ] || { echo "linux-boot.sh: no guest in $dir (run scripts/get-linux-guest)" >&2; exit 1; }
 "$root/emu" run --serial none --max-instructions 1 >/dev/null 2>&1 || true   # build emu once, outside the timings
 emu_dll="$root/.build/emu/emu.dll"
+. "$root/scripts/runtime-env"   # the runtime settings ./emu starts emu with
 common=(-display none -nodefaults -serial stdio -no-reboot -m 512 -kernel "$dir/vmlinuz" -initrd "$dir/initramfs.gz" -append "console=ttyS0 panic=-1")
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -79,7 +79,19 @@ public class ApicTimerTests
         {
             var run = GuestRun.Boot(new MachineConfig { BiosPath = rom, Debugcon = SerialTarget.Stdio, IcountShift = icount, X2Apic = true });
             Assert.True(run.ExitStatus == 0, run.Diagnostics);
-            Assert.Equal("\n", run.Output);
+
+            // In virtual time (icount) the guest sees exactly ten ticks. In real time a late wake
+            // from HLT (a loaded host) can leave the next periodic tick due as soon as the tenth's
+            // EOI, and it is taken at the block boundary before the guest's CLI: at least ten.
+            Assert.Equal(1, run.Output.Length);
+            if (icount is null)
+            {
+                Assert.InRange(run.Output[0], '\n', (char)20);
+            }
+            else
+            {
+                Assert.Equal("\n", run.Output);
+            }
         }
         finally
         {

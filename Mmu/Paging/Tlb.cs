@@ -26,9 +26,10 @@ public sealed unsafe class Tlb
 {
     public const int Entries = 2048;
     // The tag of an empty entry: never equal to a page-aligned address, nor to what translated
-    // code compares tags with, the address with the offset bits below the access size kept (bits
-    // 0-2 at most, so that a misaligned access misses): 1 was, for a word read at linear address 1,
-    // and the probe then read the empty entry's null host page (a host exception).
+    // code compares tags with, an access's page key (Jit BlockEmitter.EmitPageKey: the page, with
+    // bit 0 set when the access crosses into the next page; 0 or 1 in page 0). A tag of 1 once
+    // matched a word read at linear address 1, and the probe then read the empty entry's null
+    // host page (a host exception).
     private const ulong Invalid = 0xFFF;
 
     // Pinned: translated code probes the entries through raw pointers (SupervisorSet, UserSet).

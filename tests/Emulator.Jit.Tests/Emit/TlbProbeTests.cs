@@ -215,4 +215,130 @@ public class TlbProbeTests
             Assert.True(m.Cpu.CompiledInstructions > Pages * 4, $"{m.Cpu.CompiledInstructions} instructions ran compiled");
         }
     }
+
+    [Fact]
+    public void MisalignedAccessesWithinAPageHitTheInlineProbe()
+    {
+        // 2-, 4- and 8-byte loads and stores at odd offsets inside one page, 200 times over, in a
+        // compiled loop: after the first (checked) access fills the page's entry, the inline
+        // probe must serve them all, as it does aligned ones. Through the checked path each
+        // would count a TLB hit.
+        using var m = new TestMachine().LongMode();
+        m.Memory.Write(TestMachine.DataAddress + 0x101, 8, 0x0102_0304_0506_0708UL);
+        m.Load(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(rsi, TestMachine.DataAddress);
+            a.mov(ecx, 200);
+            a.xor(eax, eax);
+            a.Label(ref loop);
+            a.add(rax, __qword_ptr[rsi + 0x101]);
+            a.add(eax, __dword_ptr[rsi + 0x203]);
+            a.mov(__word_ptr[rsi + 0x305], ax);
+            a.mov(__qword_ptr[rsi + 0x407], rax);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.hlt();
+        });
+
+        m.RunToHlt(Engine.Jit, budget: 10_000_000);
+
+        Assert.True(m.Cpu.CompiledInstructions > 900, $"the loop ran compiled ({m.Cpu.CompiledInstructions} instructions)");
+        Assert.True(m.Cpu.Tlb.Hits < 100, $"{m.Cpu.Tlb.Hits} accesses took the checked path and hit there");
+        ulong expected = 0;
+        for (int k = 0; k < 200; k++)
+        {
+            expected += 0x0102_0304_0506_0708UL;
+            expected = (uint)(expected + (uint)m.Memory.Read(TestMachine.DataAddress + 0x203, 4));
+        }
+
+        Assert.Equal(expected, m.Reg(CpuState.RAX));
+        Assert.Equal(expected, m.Memory.Read(TestMachine.DataAddress + 0x407, 8));
+        Assert.Equal(expected & 0xFFFF, m.Memory.Read(TestMachine.DataAddress + 0x305, 2));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void MisalignedAccessesThatCrossIntoAPageMappedElsewhereUseBothPages(Engine engine)
+    {
+        // Linear 0x400000 and 0x401000 map (4 KiB pages) to physical 0x500000 and 0x600000; the
+        // physical page after the first holds other bytes. The same loads run over addresses that
+        // stay in the first page, cross into the second, and stay in it, with the same offset
+        // bits below the size in turn (0xFF5, then 0xFFD): a cached page for one must not serve
+        // the other. Then a store crosses the boundary.
+        const ulong Linear = 0x40_0000, First = 0x50_0000, Second = 0x60_0000, PageTable = TestMachine.PageTableAddress + 0x3000;
+        ulong[] addresses = [Linear + 0xFF5, Linear + 0xFFD, Linear + 0xFF5, Linear + 0xFFD, Linear + 0xFF9, Linear + 0x1007, Linear + 0xFF8, Linear + 0xFFF, Linear + 0x2];
+        using var m = new TestMachine().LongMode();
+        m.Memory.Write(TestMachine.PageTableAddress + 0x2000 + (2 * 8), 8, PageTable | 0x7);
+        m.Memory.Write(PageTable, 8, First | 0x7);
+        m.Memory.Write(PageTable + 8, 8, Second | 0x7);
+        var random = new Random(11);
+        foreach (ulong page in (ulong[])[First, First + 0x1000, Second])
+        {
+            var bytes = new byte[4096];
+            random.NextBytes(bytes);
+            m.Memory.WriteBytes(page, bytes);
+        }
+
+        for (int k = 0; k < addresses.Length; k++)
+        {
+            m.Memory.Write(TestMachine.DataAddress + (ulong)(8 * k), 8, addresses[k]);
+        }
+
+        ulong Physical(ulong linear) => linear - Linear < 0x1000 ? First + (linear - Linear) : Second + (linear - Linear - 0x1000);
+        ulong Read(ulong linear, int size)
+        {
+            ulong value = 0;
+            for (int b = size - 1; b >= 0; b--)
+            {
+                value = (value << 8) | m.Memory.Read(Physical(linear + (ulong)b), 1);
+            }
+
+            return value;
+        }
+
+        ulong sum8 = 0, sum4 = 0, sum2 = 0;
+        foreach (ulong address in addresses)
+        {
+            sum8 = ulong.RotateLeft(sum8 + Read(address, 8), 5);
+            sum4 += Read(address, 4);
+            sum2 += Read(address, 2);
+        }
+
+        m.Load(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(rbx, TestMachine.DataAddress);
+            a.mov(ecx, addresses.Length);
+            a.xor(r8d, r8d);
+            a.xor(r9d, r9d);
+            a.xor(r10d, r10d);
+            a.Label(ref loop);
+            a.mov(rsi, __qword_ptr[rbx]);
+            a.mov(rax, __qword_ptr[rsi]);
+            a.add(r8, rax);
+            a.rol(r8, 5);
+            a.mov(edx, __dword_ptr[rsi]);
+            a.add(r9, rdx);
+            a.movzx(edx, __word_ptr[rsi]);
+            a.add(r10, rdx);
+            a.add(rbx, 8);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.mov(rdi, Linear + 0xFFB);
+            a.mov(__qword_ptr[rdi], r8);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine);
+
+        Assert.Equal(sum8, m.Reg(8));
+        Assert.Equal(sum4, m.Reg(9));
+        Assert.Equal(sum2, m.Reg(10));
+        Assert.Equal(sum8, Read(Linear + 0xFFB, 8)); // five bytes at the end of the first page, three at the start of the second
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledInstructions > 50, $"{m.Cpu.CompiledInstructions} instructions ran compiled");
+        }
+    }
 }

@@ -850,7 +850,7 @@ public sealed unsafe partial class X86Cpu
             return null;
         }
 
-        var next = Chained(block, s.Rip, CodeLinear, block.Key.Bitness);
+        var next = Chained(block, s.Rip, CodeLinear, block.Key.Bitness, count: false);
         if (next is null || BlockObserver is not null)
         {
             return null;
@@ -879,6 +879,7 @@ public sealed unsafe partial class X86Cpu
         }
 
         next.Executions = executions;
+        ChainedEntries++;
         return next;
     }
 
@@ -902,8 +903,13 @@ public sealed unsafe partial class X86Cpu
         return (blocks[0], 0);
     }
 
-    /// <summary>The cached successor of <paramref name="previous"/> if it is still the block at this address.</summary>
-    private Block? Chained(Block previous, ulong rip, ulong linear, int bitness)
+    /// <summary>
+    /// The cached successor of <paramref name="previous"/> if it is still the block at this
+    /// address, counted in <see cref="ChainedEntries"/> unless <paramref name="count"/> is false
+    /// (<see cref="NextTranslation"/> counts it only when it enters it: else the run loop finds it
+    /// again and counts it then).
+    /// </summary>
+    private Block? Chained(Block previous, ulong rip, ulong linear, int bitness, bool count = true)
     {
         var candidate = previous.Successor0;
         if (candidate is null || candidate.Key.Rip != rip)
@@ -921,7 +927,11 @@ public sealed unsafe partial class X86Cpu
             return null;
         }
 
-        ChainedEntries++;
+        if (count)
+        {
+            ChainedEntries++;
+        }
+
         return candidate;
     }
 

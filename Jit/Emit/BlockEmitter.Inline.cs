@@ -335,20 +335,22 @@ public sealed partial class BlockEmitter
     {
         var done = _il.DefineLabel();
         var site = NewReadSite(segment);
+        LocalBuilder? address = null;
         if (site is not null)
         {
-            // The page this instruction read last time round: key = Ea with the offset bits above
-            // the size's alignment set (never 0, the value of an empty site; a misaligned access
-            // never matches, as the TLB probe's tag compare).
+            // The page this instruction read last time round: key = the linear address with the
+            // offset bits above the size's alignment set (never 0, the value of an empty site; a
+            // misaligned access never matches, as the TLB probe's first tag compare).
             var probe = _il.DefineLabel();
-            _il.Emit(OpCodes.Ldloc, Ea);
+            address = ProbeAddress(segment);
+            _il.Emit(OpCodes.Ldloc, address);
             _il.Emit(OpCodes.Ldc_I8, (long)(0xFFFUL ^ (ulong)(size - 1)));
             _il.Emit(OpCodes.Or);
             _il.Emit(OpCodes.Stloc, SiteKey);
             _il.Emit(OpCodes.Ldloc, SiteKey);
             _il.Emit(OpCodes.Ldloc, site.Key);
             _il.Emit(OpCodes.Bne_Un, probe);
-            _il.Emit(OpCodes.Ldloc, Ea);
+            _il.Emit(OpCodes.Ldloc, address);
             _il.Emit(OpCodes.Ldloc, site.Delta);
             _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Conv_U);
@@ -357,7 +359,7 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(probe);
         }
 
-        bool probed = EmitTlbProbe(segment, size, Tlb.ReadTagOffset, out var miss, site is null ? null : SiteKey);
+        bool probed = EmitTlbProbe(segment, size, Tlb.ReadTagOffset, out var miss, site is null ? null : SiteKey, address);
         if (probed)
         {
             if (site is not null)
@@ -368,7 +370,7 @@ public sealed partial class BlockEmitter
                 _il.Emit(OpCodes.Stloc, site.Key);
                 _il.Emit(OpCodes.Ldloc, SiteHost);
                 _il.Emit(OpCodes.Conv_U8);
-                _il.Emit(OpCodes.Ldloc, Ea);
+                _il.Emit(OpCodes.Ldloc, address!);
                 _il.Emit(OpCodes.Sub);
                 _il.Emit(OpCodes.Stloc, site.Delta);
                 _il.Emit(OpCodes.Ldloc, SiteHost);
@@ -427,13 +429,43 @@ public sealed partial class BlockEmitter
         : throw new InvalidOperationException($"the inline TLB probe needs a power-of-two entry size, not {Tlb.EntrySize}");
 
     /// <summary>Whether the next access at <paramref name="segment"/> gets an inline TLB probe.</summary>
-    private bool WillProbe(int segment) => _bitness != 16 && segment is (int)Seg.DS or (int)Seg.ES or (int)Seg.SS && _probes < MaxInlineProbes;
+    private bool WillProbe(int segment) => _probes < MaxInlineProbes
+        && ((_bitness != 16 && segment is (int)Seg.DS or (int)Seg.ES or (int)Seg.SS) || (_bitness == 64 && segment is (int)Seg.FS or (int)Seg.GS));
+
+    private LocalBuilder? _linear;
+
+    /// <summary>
+    /// The local an inline probe of an access at <paramref name="segment"/> reads the linear
+    /// address from: <see cref="Ea"/> itself for DS, ES and SS (flat, or the probe's set never
+    /// hits); for FS and GS in 64-bit code, where they have a base and no limit (SDM Vol. 3A
+    /// 3.4.4), Ea plus the base, read from the state at this access (SWAPGS, WRFSBASE and WRMSR
+    /// change it between accesses) into a local of its own, so that the checked path still gets
+    /// the offset. A non-canonical sum matches no tag (the TLB holds canonical pages only), so it
+    /// takes the checked path, which raises the fault.
+    /// </summary>
+    private LocalBuilder ProbeAddress(int segment)
+    {
+        if (segment is not ((int)Seg.FS or (int)Seg.GS))
+        {
+            return Ea;
+        }
+
+        _linear ??= _il.DeclareLocal(typeof(ulong));
+        _il.Emit(OpCodes.Ldloc, Ea);
+        LoadStateAddress(segment == (int)Seg.FS ? StateLayout.FsBase : StateLayout.GsBase);
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _linear);
+        return _linear;
+    }
 
     /// <summary>
     /// The software TLB's hit path inline (Mmu/Paging/Tlb.cs) for an access of <paramref name="size"/>
-    /// bytes at DS, ES or SS offset <see cref="Ea"/> in 32- or 64-bit code: picks the entry of the
-    /// page in <see cref="CpuState.TlbSet"/> (which the run loop points at a never-hitting set
-    /// unless those segments are flat, so the offset is the linear address) and compares its tag
+    /// bytes at DS, ES or SS offset <see cref="Ea"/> in 32- or 64-bit code, or at FS or GS in
+    /// 64-bit code (<see cref="ProbeAddress"/>, or <paramref name="address"/> when the caller
+    /// computed it): picks the entry of the page in <see cref="CpuState.TlbSet"/> (which the run
+    /// loop points at a never-hitting set unless DS, ES and SS are flat, so the offset is the
+    /// linear address) and compares its tag
     /// with the address's page. An aligned access needs one compare: the tag with the offset's
     /// bits below the size kept, which a page-aligned tag never equals for a misaligned one. A
     /// misaligned access that ends in its page then hits through a second compare, with the page
@@ -447,13 +479,15 @@ public sealed partial class BlockEmitter
     /// its key keeps the offset's low bits, and a later access with the same ones could cross
     /// the page. Returns false (and emits nothing) when the access always takes the checked path.
     /// </summary>
-    private bool EmitTlbProbe(int segment, int size, int tagOffset, out System.Reflection.Emit.Label miss, LocalBuilder? siteKey = null)
+    private bool EmitTlbProbe(int segment, int size, int tagOffset, out System.Reflection.Emit.Label miss, LocalBuilder? siteKey = null, LocalBuilder? address = null)
     {
         miss = default;
         if (!WillProbe(segment))
         {
             return false;
         }
+
+        address ??= ProbeAddress(segment);
 
         _probes++;
         _entry ??= _il.DeclareLocal(typeof(nint));
@@ -464,8 +498,8 @@ public sealed partial class BlockEmitter
         // the byte offset in one shift and one mask (five host instructions instead of eight).
         LoadStateAddress(StateLayout.TlbSet);
         _il.Emit(OpCodes.Ldind_I);
-        _il.Emit(OpCodes.Ldloc, Ea);
-        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Ldloc, address);
+        _il.Emit(OpCodes.Ldloc, address);
         _il.Emit(OpCodes.Ldc_I4, Tlb.IndexFoldShift);
         _il.Emit(OpCodes.Shr_Un);
         _il.Emit(OpCodes.Xor);
@@ -481,7 +515,7 @@ public sealed partial class BlockEmitter
         // tag == Ea with its offset bits cleared except those below the size: a misaligned
         // access (the only kind that can cross a page) never matches a page-aligned tag.
         LoadTag(tagOffset);
-        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Ldloc, address);
         _il.Emit(OpCodes.Ldc_I4, ~0xFFF | (size - 1));
         _il.Emit(OpCodes.Conv_I8);
         _il.Emit(OpCodes.And);
@@ -495,7 +529,7 @@ public sealed partial class BlockEmitter
             var hit = _il.DefineLabel();
             _il.Emit(OpCodes.Beq, hit);
             LoadTag(tagOffset);
-            EmitPageKey(size);
+            EmitPageKey(address, size);
             _il.Emit(OpCodes.Bne_Un, miss);
             if (siteKey is not null)
             {
@@ -512,7 +546,7 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Ldc_I4, Tlb.HostPageOffset);
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Ldind_I);
-        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Ldloc, address);
         _il.Emit(OpCodes.Conv_U4);
         _il.Emit(OpCodes.Ldc_I4, 0xFFF);
         _il.Emit(OpCodes.And);
@@ -535,20 +569,20 @@ public sealed partial class BlockEmitter
     }
 
     /// <summary>
-    /// Pushes the page key of an access of <paramref name="size"/> (2, 4 or 8) bytes at
-    /// <see cref="Ea"/>: (Ea &amp; ~0xFFF) | ((Ea ^ (Ea + size - 1)) &gt;&gt; 12). When the access
+    /// Pushes the page key of an access of <paramref name="size"/> (2, 4 or 8) bytes at the linear
+    /// address in <paramref name="address"/>, A: (A &amp; ~0xFFF) | ((A ^ (A + size - 1)) &gt;&gt; 12). When the access
     /// ends in the page it starts in, that is the page, which a TLB tag for it equals; when it
     /// crosses into the next page the second term has bit 0 set, so the key equals no tag (a tag
     /// is a page, or the empty entry's 0xFFF, which no key reaches: in page 0 keys are 0 or 1).
     /// </summary>
-    private void EmitPageKey(int size)
+    private void EmitPageKey(LocalBuilder address, int size)
     {
-        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Ldloc, address);
         _il.Emit(OpCodes.Ldc_I4, ~0xFFF);
         _il.Emit(OpCodes.Conv_I8);
         _il.Emit(OpCodes.And);
-        _il.Emit(OpCodes.Ldloc, Ea);
-        _il.Emit(OpCodes.Ldloc, Ea);
+        _il.Emit(OpCodes.Ldloc, address);
+        _il.Emit(OpCodes.Ldloc, address);
         _il.Emit(OpCodes.Ldc_I4, size - 1);
         _il.Emit(OpCodes.Conv_I8);
         _il.Emit(OpCodes.Add);

@@ -20,6 +20,8 @@ public static class StateLayout
     public static readonly int TlbSet = Offset(ref s_sample[0].TlbSet);
     public static readonly int JitAddress = Offset(ref s_sample[0].JitAddress);
     public static readonly int JitValue = Offset(ref s_sample[0].JitValue);
+    public static readonly int FsBase = Offset(ref s_sample[0].Fs.Base);
+    public static readonly int GsBase = Offset(ref s_sample[0].Gs.Base);
     private static readonly int s_gpr0 = Offset(ref s_sample[0].Gpr[0]);
 
     /// <summary>The offset of general-purpose register <paramref name="index"/> (encoding order, RAX = 0).</summary>

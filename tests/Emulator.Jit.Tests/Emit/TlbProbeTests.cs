@@ -341,4 +341,97 @@ public class TlbProbeTests
             Assert.True(m.Cpu.CompiledInstructions > 50, $"{m.Cpu.CompiledInstructions} instructions ran compiled");
         }
     }
+
+    [Fact]
+    public void FsAndGsAccessesIn64BitCodeHitTheInlineProbe()
+    {
+        // Loads and stores through FS and GS, whose bases (set below, as WRMSR or SWAPGS would)
+        // are added to the offset in 64-bit code, 200 times over in a compiled loop: after each
+        // page's first (checked) access the inline probe serves them, as it does DS accesses.
+        const ulong FsBase = 0x10_0000, GsBase = 0x20_1000;
+        using var m = new TestMachine().LongMode();
+        m.S.Fs.Base = FsBase;
+        m.S.Gs.Base = GsBase;
+        m.Memory.Write(FsBase + 0x28, 8, 0x1122_3344_5566_7788UL);
+        m.Memory.Write(GsBase + 0x10, 4, 5);
+        m.Load(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 200);
+            a.xor(eax, eax);
+            a.Label(ref loop);
+            a.mov(rdx, __qword_ptr.fs[0x28]);
+            a.add(eax, __dword_ptr.gs[0x10]);
+            a.mov(__qword_ptr.gs[0x18], rdx);
+            a.add(__dword_ptr.gs[0x20], 3);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.hlt();
+        });
+
+        m.RunToHlt(Engine.Jit, budget: 10_000_000);
+
+        Assert.True(m.Cpu.CompiledInstructions > 900, $"the loop ran compiled ({m.Cpu.CompiledInstructions} instructions)");
+        Assert.True(m.Cpu.Tlb.Hits < 100, $"{m.Cpu.Tlb.Hits} accesses took the checked path and hit there");
+        Assert.Equal(1000UL, m.Reg(CpuState.RAX));
+        Assert.Equal(0x1122_3344_5566_7788UL, m.Memory.Read(GsBase + 0x18, 8));
+        Assert.Equal(600UL, m.Memory.Read(GsBase + 0x20, 4));
+        Assert.Equal(0UL, m.Memory.Read(0x18, 8));
+    }
+
+    [Theory]
+    [MemberData(nameof(Engines.All), MemberType = typeof(Engines))]
+    public void AGsBaseChangedInsideATranslationAppliesToTheNextAccess(Engine engine)
+    {
+        // SWAPGS exchanges GS's base with IA32_KERNEL_GS_BASE and does not end the translation:
+        // each GS:[8] read between two of them goes through the base of its moment. Then WRMSR to
+        // IA32_GS_BASE (which does end it) moves the base on by a page for the next iteration.
+        const ulong UserBase = 0x30_0000, KernelBase = 0x38_0000;
+        const int Iterations = 12;
+        using var m = new TestMachine().LongMode();
+        m.S.Gs.Base = UserBase;
+        m.S.KernelGsBase = KernelBase;
+        m.Memory.Write(KernelBase + 8, 8, 1UL << 40);
+        ulong expected = 0;
+        for (int k = 0; k < Iterations; k++)
+        {
+            ulong user = (ulong)(k + 1) * 0x0101_0101;
+            m.Memory.Write(UserBase + ((ulong)k * 0x1000) + 8, 8, user);
+            expected += user + (1UL << 40) + (user * 3);
+        }
+
+        m.Load(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(r8, UserBase);
+            a.mov(r9d, Iterations);
+            a.xor(ebx, ebx);
+            a.Label(ref loop);
+            a.add(rbx, __qword_ptr.gs[8]);     // the user base
+            a.swapgs();
+            a.add(rbx, __qword_ptr.gs[8]);     // the kernel base
+            a.swapgs();
+            a.mov(rax, __qword_ptr.gs[8]);     // the user base again
+            a.lea(rax, __qword_ptr[rax + (rax * 2)]);
+            a.add(rbx, rax);
+            a.add(r8, 0x1000);
+            a.mov(ecx, 0xC000_0101); // IA32_GS_BASE
+            a.mov(eax, r8d);
+            a.mov(rdx, r8);
+            a.shr(rdx, 32);
+            a.wrmsr();
+            a.dec(r9d);
+            a.jnz(loop);
+            a.hlt();
+        });
+
+        m.RunToHlt(engine);
+
+        Assert.Equal(expected, m.Reg(CpuState.RBX));
+        Assert.Equal(UserBase + (Iterations * 0x1000UL), m.S.Gs.Base);
+        if (engine == Engine.Jit)
+        {
+            Assert.True(m.Cpu.CompiledInstructions > Iterations * 8, $"{m.Cpu.CompiledInstructions} instructions ran compiled");
+        }
+    }
 }

@@ -465,9 +465,9 @@ public sealed partial class BlockEmitter
     /// 64-bit code (<see cref="ProbeAddress"/>, or <paramref name="address"/> when the caller
     /// computed it): picks the entry of the page in <see cref="CpuState.TlbSet"/> (which the run
     /// loop points at a never-hitting set unless DS, ES and SS are flat, so the offset is the
-    /// linear address) and compares its tag
-    /// with the address's page. An aligned access needs one compare: the tag with the offset's
-    /// bits below the size kept, which a page-aligned tag never equals for a misaligned one. A
+    /// linear address) and compares its tag with the address's page. An aligned access needs one
+    /// compare: the tag with the offset's bits below the size kept, which a page-aligned tag
+    /// never equals for a misaligned one. A
     /// misaligned access that ends in its page then hits through a second compare, with the page
     /// key (<see cref="EmitPageKey"/>), out of the aligned path. (Only aligned accesses used to
     /// hit: a Linux boot made some 21 million misaligned ones within a page, 8-byte ones mostly,
@@ -512,8 +512,8 @@ public sealed partial class BlockEmitter
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _entry);
 
-        // tag == Ea with its offset bits cleared except those below the size: a misaligned
-        // access (the only kind that can cross a page) never matches a page-aligned tag.
+        // tag == the address with its offset bits cleared except those below the size: a
+        // misaligned access (the only kind that can cross a page) never matches a page-aligned tag.
         LoadTag(tagOffset);
         _il.Emit(OpCodes.Ldloc, address);
         _il.Emit(OpCodes.Ldc_I4, ~0xFFF | (size - 1));
@@ -541,7 +541,7 @@ public sealed partial class BlockEmitter
             _il.MarkLabel(hit);
         }
 
-        // host = HostPage + (Ea & 0xFFF)
+        // host = HostPage + (address & 0xFFF)
         _il.Emit(OpCodes.Ldloc, _entry);
         _il.Emit(OpCodes.Ldc_I4, Tlb.HostPageOffset);
         _il.Emit(OpCodes.Add);
@@ -570,10 +570,11 @@ public sealed partial class BlockEmitter
 
     /// <summary>
     /// Pushes the page key of an access of <paramref name="size"/> (2, 4 or 8) bytes at the linear
-    /// address in <paramref name="address"/>, A: (A &amp; ~0xFFF) | ((A ^ (A + size - 1)) &gt;&gt; 12). When the access
-    /// ends in the page it starts in, that is the page, which a TLB tag for it equals; when it
-    /// crosses into the next page the second term has bit 0 set, so the key equals no tag (a tag
-    /// is a page, or the empty entry's 0xFFF, which no key reaches: in page 0 keys are 0 or 1).
+    /// address A in <paramref name="address"/>: (A &amp; ~0xFFF) | ((A ^ (A + size - 1)) &gt;&gt; 12).
+    /// When the access ends in the page it starts in, that is the page, which a TLB tag for it
+    /// equals; when it crosses into the next page the second term has bit 0 set, so the key
+    /// equals no tag (a tag is a page, or the empty entry's 0xFFF, which no key reaches: in page
+    /// 0 keys are 0 or 1).
     /// </summary>
     private void EmitPageKey(LocalBuilder address, int size)
     {

@@ -22,7 +22,7 @@ namespace Emulator.Jit.Tiering;
 /// </summary>
 internal static class WarmUp
 {
-    private const ulong Address = 0x1000;
+    internal const ulong Address = 0x1000;
 
     // mov rax,[rsi+8]; mov [rdi+16],rax; mov ecx,[rsi+rbx*4]; movzx edx,byte [rsi];
     // movsx r8,word [rsi+2]; movsxd r9,dword [rsi+4]; lea r10,[rax+rcx*2+5]; add rax,rbx;
@@ -98,8 +98,8 @@ internal static class WarmUp
     internal static unsafe void Compile(Block block, bool inline, bool optimize, Action<string>? dump) =>
         BlockEmitter.Emit(block, inline, dump, out _, out _, out _, optimize)(null, null);
 
-    /// <summary>Cuts <paramref name="code"/> into blocks after each control transfer, as the block builder does.</summary>
-    private static List<Block> Decode(int bitness, byte[] code)
+    /// <summary>Cuts <paramref name="code"/>, at <see cref="Address"/>, into blocks after each control transfer, as the block builder does.</summary>
+    internal static List<Block> Decode(int bitness, byte[] code)
     {
         var decoder = Decoder.Create(bitness, new ByteArrayCodeReader(code), Address);
         var blocks = new List<Block>();

@@ -1,5 +1,6 @@
 using Emulator.Cpu.Decode;
 using Emulator.Jit.Emit;
+using Emulator.Jit.Tiering;
 using Iced.Intel;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;
@@ -14,8 +15,6 @@ namespace Emulator.Jit.Tests.Emit;
 /// </summary>
 public class EmitterThreadsTests
 {
-    private const ulong Address = 0x1000;
-
     /// <summary>One-block loops whose heads read, write and load around the CMP's registers, so that the symbolic-carry scan looks at each instruction.</summary>
     private static List<Block> Loops()
     {
@@ -58,15 +57,8 @@ public class EmitterThreadsTests
             a.Label(ref top);
             program(a, top);
             var stream = new MemoryStream();
-            a.Assemble(new StreamCodeWriter(stream), Address);
-            var decoder = Decoder.Create(32, new ByteArrayCodeReader(stream.ToArray()), Address);
-            var instructions = new List<Instruction>();
-            while (decoder.IP < Address + (ulong)stream.Length)
-            {
-                instructions.Add(decoder.Decode());
-            }
-
-            blocks.Add(new Block(new BlockKey(Address, Address, Address, 32), [.. instructions], [Address >> 12]));
+            a.Assemble(new StreamCodeWriter(stream), WarmUp.Address);
+            blocks.Add(Assert.Single(WarmUp.Decode(32, stream.ToArray())));
         }
 
         return blocks;

@@ -1,3 +1,4 @@
+using System.Runtime;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Emulator.Cpu.Decode;
@@ -77,6 +78,8 @@ public sealed unsafe partial class X86Cpu
     /// </summary>
     public StopReason Step() => RunCore(1, stepping: true);
 
+    // The run loop's methods stay out of the ReadyToRun image, to be jitted with a profile (BypassReadyToRunAttribute).
+    [BypassReadyToRun]
     private StopReason RunCore(long budget, bool stepping)
     {
         long executed = 0;
@@ -467,6 +470,7 @@ public sealed unsafe partial class X86Cpu
     /// <see cref="InterpretFast"/>'s caller in the run loop reports it.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
+    [BypassReadyToRun]
     private ChainExit RunChain(Block block, long budgetLeft, out Block last, out int attention, out long retired)
     {
         long done = 0;
@@ -697,6 +701,7 @@ public sealed unsafe partial class X86Cpu
     /// budget for one pass through its longest block (<paramref name="length"/>); and a flat
     /// 32-bit stack where it assumes one.
     /// </summary>
+    [BypassReadyToRun]
     private bool CanRunTranslation(bool stepping, ulong csLimit, long budgetLeft, ulong limit, int length, bool needsFlatStack)
     {
         ref CpuState s = ref S;
@@ -740,6 +745,7 @@ public sealed unsafe partial class X86Cpu
     /// and are in <paramref name="looped"/>, and the returned index is in the last one.
     /// </para>
     /// </summary>
+    [BypassReadyToRun]
     private int RunCompiled(ref Block block, CompiledRegion? region, CompiledBlock compiled, ulong ipMask, ulong csLimit, long budgetLeft, out long looped)
     {
         ref CpuState s = ref S;
@@ -840,6 +846,7 @@ public sealed unsafe partial class X86Cpu
     /// decides for the run loop) and entering it is no tiering event; the entry is then counted in
     /// <see cref="Block.Executions"/> as the run loop counts it.
     /// </summary>
+    [BypassReadyToRun]
     private Block? NextTranslation(Block block, ulong csLimit, long budgetLeft, out CompiledRegion? region, out CompiledBlock? compiled)
     {
         ref CpuState s = ref S;
@@ -909,6 +916,7 @@ public sealed unsafe partial class X86Cpu
     /// (<see cref="NextTranslation"/> counts it only when it enters it: else the run loop finds it
     /// again and counts it then).
     /// </summary>
+    [BypassReadyToRun]
     private Block? Chained(Block previous, ulong rip, ulong linear, int bitness, bool count = true)
     {
         var candidate = previous.Successor0;

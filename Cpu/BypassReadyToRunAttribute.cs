@@ -10,7 +10,7 @@ namespace System.Runtime;
 /// Under scripts/runtime-env (<c>DOTNET_TieredPGO_InstrumentOnlyHotCode=0</c>) the runtime never
 /// instruments precompiled code: a hot precompiled method goes to Tier1 once, without a profile.
 /// That suits most of <c>Emulator.Cpu</c> and <c>Emulator.Mmu</c>, whose start-up code is then
-/// not jitted at all (start-up 75 -> 59 ms), but not the run loop: with it precompiled too, a Linux
+/// not jitted at all (start-up 74 -> 59 ms), but not the run loop: with it precompiled too, a Linux
 /// boot took 0.2 s longer (bench/README.md, "Runtime settings").
 /// </para>
 /// </summary>
